@@ -1,0 +1,137 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Stage states.
+const (
+	StageLive      = "live"
+	StageOpen      = "open"
+	StagePublished = "published"
+	StageDiscarded = "discarded"
+)
+
+// Stage is a set of changes over live. Live is a stage too.
+type Stage struct {
+	ID        ID         `json:"id"`
+	Name      string     `json:"name"`
+	Label     string     `json:"label"`
+	State     string     `json:"state"`
+	PublishAt *time.Time `json:"publish_at,omitempty"`
+	CreatedBy ID         `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	ChangedAt time.Time  `json:"changed_at"`
+}
+
+// Publish conflict resolutions.
+const (
+	ResolveAbort  = "abort"
+	ResolveMine   = "mine"
+	ResolveTheirs = "theirs"
+)
+
+// PublishOptions controls a publish.
+type PublishOptions struct {
+	// OnConflict applies to every entry without its own choice.
+	OnConflict string
+	// Choices maps "kind:id" to a resolution for that entity.
+	Choices map[string]string
+	DryRun  bool
+	Message string
+}
+
+// StageChange is one entity a stage changes, with its diff against live.
+type StageChange struct {
+	Kind         string        `json:"kind"`
+	EntityID     ID            `json:"entity_id"`
+	Label        string        `json:"label"`
+	Action       string        `json:"action"` // create, update, delete
+	RevisionID   ID            `json:"revision_id"`
+	BaseRevision *ID           `json:"base_revision_id,omitempty"`
+	LiveRevision *ID           `json:"live_revision_id,omitempty"`
+}
+
+// PublishEntry reports one entity of a publish.
+type PublishEntry struct {
+	StageChange
+	// Problem is "" (clean), "conflict" (live moved since the stage's base)
+	// or "violation" (the resulting live state would be invalid).
+	Problem    string   `json:"problem,omitempty"`
+	Messages   []string `json:"messages,omitempty"`
+	Resolution string   `json:"resolution,omitempty"` // mine, theirs, abort
+}
+
+// PublishReport is the outcome of a publish or rollback.
+type PublishReport struct {
+	Stage   *Stage         `json:"stage"`
+	Release *Release       `json:"release,omitempty"`
+	Applied bool           `json:"applied"`
+	DryRun  bool           `json:"dry_run"`
+	Entries []PublishEntry `json:"entries"`
+}
+
+// Unresolved reports whether any entry has a problem whose resolution is
+// abort (or missing).
+func (r *PublishReport) Unresolved() bool {
+	for _, e := range r.Entries {
+		if e.Problem != "" && e.Resolution != ResolveMine && e.Resolution != ResolveTheirs {
+			return true
+		}
+	}
+	return false
+}
+
+// Release is one publish of a stage into live.
+type Release struct {
+	ID         ID             `json:"id"`
+	StageID    ID             `json:"stage_id"`
+	StageName  string         `json:"stage_name"`
+	RollbackOf *ID            `json:"rollback_of,omitempty"`
+	CreatedBy  ID             `json:"created_by"`
+	CreatedAt  time.Time      `json:"created_at"`
+	Message    string         `json:"message"`
+	Entries    []ReleaseEntry `json:"entries,omitempty"`
+}
+
+// ReleaseEntry is one entity a release changed in live.
+type ReleaseEntry struct {
+	Kind         string `json:"kind"`
+	EntityID     ID     `json:"entity_id"`
+	PrevRevision *ID    `json:"prev_revision_id,omitempty"`
+	NewRevision  *ID    `json:"new_revision_id,omitempty"`
+}
+
+// StageService manages stages, publishing and releases.
+type StageService interface {
+	// FindStage finds a stage by name or id; ENOTFOUND if it does not exist
+	// or the user may not view it.
+	FindStage(ctx context.Context, nameOrID string) (*Stage, error)
+	FindStages(ctx context.Context, includeClosed bool) ([]*Stage, error)
+	// CreateStage returns ECONFLICT if an open stage has the name.
+	CreateStage(ctx context.Context, s *Stage) error
+	// DiffStage lists every entity the stage changes against live.
+	DiffStage(ctx context.Context, stage ID) ([]StageChange, error)
+	// DiscardStage drops the stage's changes; it can no longer be published.
+	DiscardStage(ctx context.Context, stage ID) error
+	// PublishStage promotes the stage into live in one transaction.
+	PublishStage(ctx context.Context, stage ID, opts PublishOptions) (*PublishReport, error)
+	// ScheduleStage sets (or with nil clears) the publish-at time.
+	ScheduleStage(ctx context.Context, stage ID, at *time.Time) (*Stage, error)
+	FindReleases(ctx context.Context, limit int) ([]*Release, error)
+	FindReleaseByID(ctx context.Context, id ID) (*Release, error)
+	// RollbackRelease publishes live back to the state before the release,
+	// reporting conflicts with later changes instead of overwriting them.
+	RollbackRelease(ctx context.Context, id ID, opts PublishOptions) (*PublishReport, error)
+}
+
+// StagedDoc is the generic document of a staged kind other than items
+// (aliases, menu links, terms, plugin kinds).
+type StagedDoc struct {
+	Kind       string          `json:"kind"`
+	ID         ID              `json:"id"`
+	RevisionID ID              `json:"revision_id"`
+	Doc        json.RawMessage `json:"doc"`
+}
