@@ -1,0 +1,1153 @@
+package core
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Render tree element types. docs/render-tree.md describes each one.
+const (
+	ElemContainer  = "container"
+	ElemHeading    = "heading"
+	ElemParagraph  = "paragraph"
+	ElemText       = "text"
+	ElemLink       = "link"
+	ElemImage      = "image"
+	ElemFigure     = "figure"
+	ElemList       = "list"
+	ElemTable      = "table"
+	ElemDetails    = "details"
+	ElemBlockquote = "blockquote"
+	ElemCode       = "code"
+	ElemTime       = "time"
+	ElemIsland     = "island"
+
+	// Form elements: only kernel forms and form_alter may add them.
+	ElemForm     = "form"
+	ElemInput    = "input"
+	ElemTextarea = "textarea"
+	ElemSelect   = "select"
+	ElemCheckbox = "checkbox"
+	ElemButton   = "button"
+	ElemFieldset = "fieldset"
+	ElemHidden   = "hidden"
+)
+
+// Text formats of a text element.
+const (
+	FormatPlain        = "plain"
+	FormatMarkdown     = "markdown"
+	FormatFilteredHTML = "filtered_html"
+	FormatFullHTML     = "full_html"
+)
+
+// Limits of a render tree. TreeOptions may lower depth and node count.
+const (
+	DefaultMaxTreeDepth = 32
+	DefaultMaxTreeNodes = 10000
+	MaxTreeBytes        = 4 << 20   // encoded JSON accepted by DecodeTree
+	MaxTreeTextBytes    = 512 << 10 // one text field
+	MaxTreeStringBytes  = 2048      // any other string field (labels, alt, attribute values, ...)
+	MaxTreeURLBytes     = 8192      // href, src, cite, action
+	MaxTreeDataURLBytes = 256 << 10 // a data:image src
+	MaxTreeAttrs        = 32        // attributes of one node
+	maxTreeErrors       = 50
+)
+
+// Node is one element of a render tree, the JSON contract plugins and the
+// kernel use to describe output. Type selects the element; which other
+// fields an element accepts is fixed per type (docs/render-tree.md), and a
+// field set on an element that does not take it is a validation error.
+type Node struct {
+	Type        string            `json:"type"`
+	Weight      int               `json:"weight,omitempty"`
+	Attrs       map[string]string `json:"attrs,omitempty"`
+	Suggestions []string          `json:"suggestions,omitempty"`
+	Children    []Node            `json:"children,omitempty"`
+
+	Text     string `json:"text,omitempty"`
+	Format   string `json:"format,omitempty"`
+	Level    int    `json:"level,omitempty"`
+	Tag      string `json:"tag,omitempty"`
+	Href     string `json:"href,omitempty"`
+	Src      string `json:"src,omitempty"`
+	Alt      string `json:"alt,omitempty"`
+	Width    int    `json:"width,omitempty"`
+	Height   int    `json:"height,omitempty"`
+	Caption  string `json:"caption,omitempty"`
+	Summary  string `json:"summary,omitempty"`
+	Open     bool   `json:"open,omitempty"`
+	Ordered  bool   `json:"ordered,omitempty"`
+	Items    []Node `json:"items,omitempty"`
+	Head     []Row  `json:"head,omitempty"`
+	Body     []Row  `json:"body,omitempty"`
+	Language string `json:"language,omitempty"`
+	Inline   bool   `json:"inline,omitempty"`
+	Datetime string `json:"datetime,omitempty"`
+	Cite     string `json:"cite,omitempty"`
+
+	// Form fields.
+	Name        string   `json:"name,omitempty"`
+	Label       string   `json:"label,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	Action      string   `json:"action,omitempty"`
+	Method      string   `json:"method,omitempty"`
+	InputType   string   `json:"input_type,omitempty"`
+	ButtonType  string   `json:"button_type,omitempty"`
+	Value       string   `json:"value,omitempty"`
+	Placeholder string   `json:"placeholder,omitempty"`
+	Required    bool     `json:"required,omitempty"`
+	Disabled    bool     `json:"disabled,omitempty"`
+	Checked     bool     `json:"checked,omitempty"`
+	Multiple    bool     `json:"multiple,omitempty"`
+	Options     []Option `json:"options,omitempty"`
+	Rows        int      `json:"rows,omitempty"`
+	MaxLength   int      `json:"max_length,omitempty"`
+}
+
+// Row is one row of a table element.
+type Row struct {
+	Cells []Cell `json:"cells"`
+}
+
+// Cell is one cell of a table row: either Text or Children. Header cells
+// render as th, with Scope "col", "row", "colgroup" or "rowgroup".
+type Cell struct {
+	Header   bool   `json:"header,omitempty"`
+	Scope    string `json:"scope,omitempty"`
+	Colspan  int    `json:"colspan,omitempty"`
+	Rowspan  int    `json:"rowspan,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Children []Node `json:"children,omitempty"`
+}
+
+// Option is one choice of a select element.
+type Option struct {
+	Value    string `json:"value"`
+	Label    string `json:"label"`
+	Selected bool   `json:"selected,omitempty"`
+}
+
+// TreeOptions says what a tree may contain. The zero value is the policy
+// for plugin output: no form elements, no full_html, default limits.
+type TreeOptions struct {
+	// AllowForms admits form elements; only kernel forms and the
+	// form_alter tap set it.
+	AllowForms bool
+	// AllowFullHTML admits text in the full_html format; only the kernel
+	// sets it, for content whose author holds the full_html permission.
+	AllowFullHTML bool
+	// MaxDepth and MaxNodes lower the defaults; zero or larger values
+	// mean DefaultMaxTreeDepth and DefaultMaxTreeNodes.
+	MaxDepth int
+	MaxNodes int
+}
+
+func (o TreeOptions) maxDepth() int {
+	if o.MaxDepth <= 0 || o.MaxDepth > DefaultMaxTreeDepth {
+		return DefaultMaxTreeDepth
+	}
+	return o.MaxDepth
+}
+
+func (o TreeOptions) maxNodes() int {
+	if o.MaxNodes <= 0 || o.MaxNodes > DefaultMaxTreeNodes {
+		return DefaultMaxTreeNodes
+	}
+	return o.MaxNodes
+}
+
+// IsFormElement reports whether typ is one of the form element types.
+func IsFormElement(typ string) bool {
+	switch typ {
+	case ElemForm, ElemInput, ElemTextarea, ElemSelect, ElemCheckbox, ElemButton, ElemFieldset, ElemHidden:
+		return true
+	}
+	return false
+}
+
+// field bits: which optional fields an element type accepts.
+type fieldSet uint64
+
+const (
+	fChildren fieldSet = 1 << iota
+	fText
+	fFormat
+	fLevel
+	fTag
+	fHref
+	fSrc
+	fAlt
+	fWidth
+	fHeight
+	fCaption
+	fSummary
+	fOpen
+	fOrdered
+	fItems
+	fHead
+	fBody
+	fLanguage
+	fInline
+	fDatetime
+	fCite
+	fName
+	fLabel
+	fDescription
+	fError
+	fAction
+	fMethod
+	fInputType
+	fButtonType
+	fValue
+	fPlaceholder
+	fRequired
+	fDisabled
+	fChecked
+	fMultiple
+	fOptions
+	fRows
+	fMaxLength
+)
+
+var fieldNames = []string{
+	"children", "text", "format", "level", "tag", "href", "src", "alt", "width", "height",
+	"caption", "summary", "open", "ordered", "items", "head", "body", "language", "inline",
+	"datetime", "cite", "name", "label", "description", "error", "action", "method",
+	"input_type", "button_type", "value", "placeholder", "required", "disabled", "checked",
+	"multiple", "options", "rows", "max_length",
+}
+
+const fControl = fName | fLabel | fDescription | fError | fRequired | fDisabled
+
+var elementFields = map[string]fieldSet{
+	ElemContainer:  fChildren | fTag,
+	ElemHeading:    fChildren | fText | fLevel,
+	ElemParagraph:  fChildren | fText,
+	ElemText:       fText | fFormat,
+	ElemLink:       fChildren | fText | fHref,
+	ElemImage:      fSrc | fAlt | fWidth | fHeight,
+	ElemFigure:     fChildren | fCaption,
+	ElemList:       fItems | fOrdered,
+	ElemTable:      fCaption | fHead | fBody,
+	ElemDetails:    fChildren | fSummary | fOpen,
+	ElemBlockquote: fChildren | fText | fCite,
+	ElemCode:       fText | fLanguage | fInline,
+	ElemTime:       fText | fDatetime,
+	ElemIsland:     fName | fHref | fText,
+	ElemForm:       fChildren | fAction | fMethod,
+	ElemInput:      fControl | fInputType | fValue | fPlaceholder | fMaxLength,
+	ElemTextarea:   fControl | fValue | fPlaceholder | fRows | fMaxLength,
+	ElemSelect:     fControl | fOptions | fMultiple,
+	ElemCheckbox:   fControl | fValue | fChecked,
+	ElemButton:     fText | fName | fValue | fButtonType | fDisabled,
+	ElemFieldset:   fChildren | fLabel | fDescription,
+	ElemHidden:     fName | fValue,
+}
+
+func (n *Node) setFields() fieldSet {
+	var s fieldSet
+	set := func(b fieldSet, on bool) {
+		if on {
+			s |= b
+		}
+	}
+	set(fChildren, len(n.Children) > 0)
+	set(fText, n.Text != "")
+	set(fFormat, n.Format != "")
+	set(fLevel, n.Level != 0)
+	set(fTag, n.Tag != "")
+	set(fHref, n.Href != "")
+	set(fSrc, n.Src != "")
+	set(fAlt, n.Alt != "")
+	set(fWidth, n.Width != 0)
+	set(fHeight, n.Height != 0)
+	set(fCaption, n.Caption != "")
+	set(fSummary, n.Summary != "")
+	set(fOpen, n.Open)
+	set(fOrdered, n.Ordered)
+	set(fItems, len(n.Items) > 0)
+	set(fHead, len(n.Head) > 0)
+	set(fBody, len(n.Body) > 0)
+	set(fLanguage, n.Language != "")
+	set(fInline, n.Inline)
+	set(fDatetime, n.Datetime != "")
+	set(fCite, n.Cite != "")
+	set(fName, n.Name != "")
+	set(fLabel, n.Label != "")
+	set(fDescription, n.Description != "")
+	set(fError, n.Error != "")
+	set(fAction, n.Action != "")
+	set(fMethod, n.Method != "")
+	set(fInputType, n.InputType != "")
+	set(fButtonType, n.ButtonType != "")
+	set(fValue, n.Value != "")
+	set(fPlaceholder, n.Placeholder != "")
+	set(fRequired, n.Required)
+	set(fDisabled, n.Disabled)
+	set(fChecked, n.Checked)
+	set(fMultiple, n.Multiple)
+	set(fOptions, len(n.Options) > 0)
+	set(fRows, n.Rows != 0)
+	set(fMaxLength, n.MaxLength != 0)
+	return s
+}
+
+// IsPhrasing reports whether n renders as phrasing content (inline HTML),
+// the only content headings, paragraphs, links and summaries may hold.
+func (n *Node) IsPhrasing() bool {
+	switch n.Type {
+	case ElemText:
+		return n.Format == ""
+	case ElemLink, ElemImage, ElemTime:
+		return true
+	case ElemCode:
+		return n.Inline
+	}
+	return false
+}
+
+// SortedNodes returns nodes ordered by weight; equal weights keep their
+// order. The input slice is not modified.
+func SortedNodes(nodes []Node) []Node {
+	sorted := true
+	for i := 1; i < len(nodes); i++ {
+		if nodes[i].Weight < nodes[i-1].Weight {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return nodes
+	}
+	out := slices.Clone(nodes)
+	slices.SortStableFunc(out, func(a, b Node) int { return a.Weight - b.Weight })
+	return out
+}
+
+// ValidateTree checks n against the render tree schema and opts. It returns
+// nil or an EInvalid *Error whose Fields name every problem found (up to a
+// cap) with paths such as "children[2].children[0].href". Callers drop a
+// tree that does not validate as a whole.
+func ValidateTree(n Node, opts TreeOptions) error {
+	v := treeValidator{opts: opts, maxDepth: opts.maxDepth(), maxNodes: opts.maxNodes()}
+	v.node(&n, "", 1, false)
+	if len(v.errs) > 0 {
+		return InvalidFields("invalid render tree", v.errs)
+	}
+	return nil
+}
+
+type treeValidator struct {
+	opts     TreeOptions
+	maxDepth int
+	maxNodes int
+	nodes    int
+	errs     []FieldError
+	full     bool
+}
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+func (v *treeValidator) fail(path, format string, args ...any) {
+	if v.full {
+		return
+	}
+	if len(v.errs) >= maxTreeErrors {
+		v.full = true
+		v.errs = append(v.errs, FieldError{Path: path, Message: "too many errors; the rest are not reported"})
+		return
+	}
+	if path == "" {
+		path = "."
+	}
+	v.errs = append(v.errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// node checks one node. phrasing says the parent admits phrasing content only.
+func (v *treeValidator) node(n *Node, path string, depth int, phrasing bool) {
+	if v.full {
+		return
+	}
+	v.nodes++
+	if v.nodes == v.maxNodes+1 {
+		v.fail(path, "tree has more than %d nodes", v.maxNodes)
+		v.full = true
+		return
+	}
+	if depth > v.maxDepth {
+		v.fail(path, "tree is deeper than %d levels", v.maxDepth)
+		return
+	}
+	allowed, ok := elementFields[n.Type]
+	switch {
+	case n.Type == "":
+		v.fail(join(path, "type"), "is required")
+		return
+	case !ok:
+		v.fail(join(path, "type"), "unknown element type %q", clip(n.Type))
+		return
+	case IsFormElement(n.Type) && !v.opts.AllowForms:
+		v.fail(join(path, "type"), "form element %q may only be added by kernel forms and form_alter", n.Type)
+		return
+	}
+	if extra := n.setFields() &^ allowed; extra != 0 {
+		for i, name := range fieldNames {
+			if extra&(1<<i) != 0 {
+				v.fail(join(path, name), "not allowed on a %s element", n.Type)
+			}
+		}
+	}
+	if phrasing && !n.IsPhrasing() {
+		v.fail(join(path, "type"), "a %s element cannot appear here: only phrasing content (inline text, link, image, inline code, time) is allowed", describe(n))
+	}
+	v.attrs(n, path)
+	v.suggestions(n, path)
+
+	childPhrasing := false
+	switch n.Type {
+	case ElemContainer:
+		v.oneOf(join(path, "tag"), n.Tag, true, "div", "section", "article", "aside", "header", "footer", "nav")
+	case ElemHeading:
+		if n.Level < 1 || n.Level > 6 {
+			v.fail(join(path, "level"), "must be between 1 and 6")
+		}
+		v.textOrChildren(n, path)
+		childPhrasing = true
+	case ElemParagraph:
+		v.textOrChildren(n, path)
+		childPhrasing = true
+	case ElemText:
+		v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+		switch n.Format {
+		case "", FormatPlain, FormatMarkdown, FormatFilteredHTML:
+		case FormatFullHTML:
+			if !v.opts.AllowFullHTML {
+				v.fail(join(path, "format"), "full_html is only accepted from the kernel for trusted content")
+			}
+		default:
+			v.fail(join(path, "format"), "unknown format %q (use plain, markdown or filtered_html)", clip(n.Format))
+		}
+	case ElemLink:
+		v.url(join(path, "href"), n.Href, true, false)
+		v.textOrChildren(n, path)
+		childPhrasing = true
+	case ElemImage:
+		v.url(join(path, "src"), n.Src, true, true)
+		v.str(join(path, "alt"), n.Alt, MaxTreeStringBytes, false)
+		v.dimension(join(path, "width"), n.Width)
+		v.dimension(join(path, "height"), n.Height)
+	case ElemFigure:
+		if len(n.Children) == 0 {
+			v.fail(join(path, "children"), "a figure needs content")
+		}
+		v.str(join(path, "caption"), n.Caption, MaxTreeStringBytes, false)
+	case ElemList:
+		if len(n.Items) == 0 {
+			v.fail(join(path, "items"), "a list needs at least one item")
+		}
+		for i := range n.Items {
+			v.node(&n.Items[i], fmt.Sprintf("%s[%d]", join(path, "items"), i), depth+1, false)
+		}
+	case ElemTable:
+		v.str(join(path, "caption"), n.Caption, MaxTreeStringBytes, false)
+		if len(n.Head) == 0 && len(n.Body) == 0 {
+			v.fail(join(path, "body"), "a table needs at least one row")
+		}
+		v.rows(n.Head, join(path, "head"), depth)
+		v.rows(n.Body, join(path, "body"), depth)
+	case ElemDetails:
+		if n.Summary == "" {
+			v.fail(join(path, "summary"), "is required")
+		}
+		v.str(join(path, "summary"), n.Summary, MaxTreeStringBytes, false)
+	case ElemBlockquote:
+		if n.Text != "" && len(n.Children) > 0 {
+			v.fail(join(path, "text"), "use either text or children, not both")
+		}
+		v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+		if n.Cite != "" {
+			v.url(join(path, "cite"), n.Cite, false, false)
+		}
+	case ElemCode:
+		if n.Text == "" {
+			v.fail(join(path, "text"), "is required")
+		}
+		v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+		if n.Language != "" && !reLanguage.MatchString(n.Language) {
+			v.fail(join(path, "language"), "must be a short language name such as go or shell")
+		}
+	case ElemTime:
+		if !validDatetime(n.Datetime) {
+			v.fail(join(path, "datetime"), "must be a date or time such as 2026-05-01 or 2026-05-01T10:00:00Z")
+		}
+		if n.Text == "" {
+			v.fail(join(path, "text"), "is required")
+		}
+		v.str(join(path, "text"), n.Text, MaxTreeStringBytes, false)
+	case ElemIsland:
+		if !reIslandName.MatchString(n.Name) {
+			v.fail(join(path, "name"), "must be lowercase letters, digits, '-' or '_'")
+		}
+		v.url(join(path, "href"), n.Href, true, false)
+		if n.Text == "" {
+			v.fail(join(path, "text"), "is required (the fallback link text)")
+		}
+		v.str(join(path, "text"), n.Text, MaxTreeStringBytes, false)
+	case ElemForm:
+		if n.Action != "" {
+			v.url(join(path, "action"), n.Action, false, false)
+		}
+		v.oneOf(join(path, "method"), n.Method, true, "get", "post")
+	case ElemInput:
+		v.control(n, path)
+		v.oneOf(join(path, "input_type"), n.InputType, true,
+			"text", "email", "url", "search", "number", "password", "tel", "date", "datetime-local", "time")
+		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.str(join(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
+		v.nonNegative(join(path, "max_length"), n.MaxLength)
+	case ElemTextarea:
+		v.control(n, path)
+		v.str(join(path, "value"), n.Value, MaxTreeTextBytes, true)
+		v.str(join(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
+		if n.Rows < 0 || n.Rows > 100 {
+			v.fail(join(path, "rows"), "must be between 1 and 100")
+		}
+		v.nonNegative(join(path, "max_length"), n.MaxLength)
+	case ElemSelect:
+		v.control(n, path)
+		if len(n.Options) == 0 {
+			v.fail(join(path, "options"), "a select needs at least one option")
+		}
+		if len(n.Options) > 1000 {
+			v.fail(join(path, "options"), "at most 1000 options")
+		}
+		for i, o := range n.Options {
+			p := fmt.Sprintf("%s[%d]", join(path, "options"), i)
+			v.str(join(p, "value"), o.Value, MaxTreeStringBytes, false)
+			v.str(join(p, "label"), o.Label, MaxTreeStringBytes, false)
+			if o.Label == "" {
+				v.fail(join(p, "label"), "is required")
+			}
+		}
+	case ElemCheckbox:
+		v.control(n, path)
+		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
+	case ElemButton:
+		if n.Text == "" {
+			v.fail(join(path, "text"), "is required")
+		}
+		v.str(join(path, "text"), n.Text, MaxTreeStringBytes, false)
+		if n.Name != "" && !reControlName.MatchString(n.Name) {
+			v.fail(join(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+		}
+		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.oneOf(join(path, "button_type"), n.ButtonType, true, "submit", "reset", "button")
+	case ElemFieldset:
+		if n.Label == "" {
+			v.fail(join(path, "label"), "is required (the legend)")
+		}
+		v.str(join(path, "label"), n.Label, MaxTreeStringBytes, false)
+		v.str(join(path, "description"), n.Description, MaxTreeStringBytes, false)
+	case ElemHidden:
+		if !reControlName.MatchString(n.Name) {
+			v.fail(join(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+		}
+		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
+	}
+
+	if n.Type == ElemLink {
+		for i := range n.Children {
+			c := &n.Children[i]
+			if c.Type == ElemLink || c.Type == ElemIsland || IsFormElement(c.Type) {
+				v.fail(join(fmt.Sprintf("%s[%d]", join(path, "children"), i), "type"), "a link cannot contain a %s", c.Type)
+			}
+		}
+	}
+	for i := range n.Children {
+		v.node(&n.Children[i], fmt.Sprintf("%s[%d]", join(path, "children"), i), depth+1, childPhrasing)
+	}
+}
+
+func describe(n *Node) string {
+	if n.Type == ElemText && n.Format != "" {
+		return n.Format + " text"
+	}
+	if n.Type == ElemCode {
+		return "block code"
+	}
+	return n.Type
+}
+
+func (v *treeValidator) textOrChildren(n *Node, path string) {
+	if n.Text == "" && len(n.Children) == 0 {
+		v.fail(join(path, "text"), "text or children is required")
+	}
+	if n.Text != "" && len(n.Children) > 0 {
+		v.fail(join(path, "text"), "use either text or children, not both")
+	}
+	v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+}
+
+func (v *treeValidator) control(n *Node, path string) {
+	if !reControlName.MatchString(n.Name) {
+		v.fail(join(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+	}
+	if n.Label == "" {
+		v.fail(join(path, "label"), "is required (every control needs an accessible label)")
+	}
+	v.str(join(path, "label"), n.Label, MaxTreeStringBytes, false)
+	v.str(join(path, "description"), n.Description, MaxTreeStringBytes, false)
+	v.str(join(path, "error"), n.Error, MaxTreeStringBytes, false)
+}
+
+func (v *treeValidator) rows(rows []Row, path string, depth int) {
+	if len(rows) > 5000 {
+		v.fail(path, "at most 5000 rows")
+		return
+	}
+	for i, r := range rows {
+		rp := fmt.Sprintf("%s[%d]", path, i)
+		if len(r.Cells) == 0 {
+			v.fail(join(rp, "cells"), "a row needs at least one cell")
+		}
+		if len(r.Cells) > 100 {
+			v.fail(join(rp, "cells"), "at most 100 cells")
+			continue
+		}
+		for j := range r.Cells {
+			c := &r.Cells[j]
+			cp := fmt.Sprintf("%s[%d]", join(rp, "cells"), j)
+			if c.Text != "" && len(c.Children) > 0 {
+				v.fail(join(cp, "text"), "use either text or children, not both")
+			}
+			v.str(join(cp, "text"), c.Text, MaxTreeTextBytes, true)
+			if c.Scope != "" {
+				if !c.Header {
+					v.fail(join(cp, "scope"), "only header cells take a scope")
+				}
+				v.oneOf(join(cp, "scope"), c.Scope, true, "col", "row", "colgroup", "rowgroup")
+			}
+			if c.Colspan < 0 || c.Colspan > 1000 {
+				v.fail(join(cp, "colspan"), "must be between 1 and 1000")
+			}
+			if c.Rowspan < 0 || c.Rowspan > 65534 {
+				v.fail(join(cp, "rowspan"), "must be between 1 and 65534")
+			}
+			for k := range c.Children {
+				v.node(&c.Children[k], fmt.Sprintf("%s[%d]", join(cp, "children"), k), depth+1, false)
+			}
+		}
+	}
+}
+
+func (v *treeValidator) oneOf(path, value string, optional bool, allowed ...string) {
+	if value == "" && optional {
+		return
+	}
+	if !slices.Contains(allowed, value) {
+		v.fail(path, "must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+func (v *treeValidator) dimension(path string, d int) {
+	if d < 0 || d > 20000 {
+		v.fail(path, "must be between 1 and 20000")
+	}
+}
+
+func (v *treeValidator) nonNegative(path string, d int) {
+	if d < 0 {
+		v.fail(path, "must not be negative")
+	}
+}
+
+// str checks a string field: valid UTF-8, size, and no control characters
+// (tab, newline and carriage return are admitted where multiline is true).
+func (v *treeValidator) str(path, s string, max int, multiline bool) {
+	if len(s) > max {
+		v.fail(path, "longer than %d bytes", max)
+		return
+	}
+	if msg := checkString(s, multiline); msg != "" {
+		v.fail(path, "%s", msg)
+	}
+}
+
+func checkString(s string, multiline bool) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			if multiline && (r == '\n' || r == '\t' || r == '\r') {
+				continue
+			}
+			return "contains a control character"
+		}
+	}
+	return ""
+}
+
+func (v *treeValidator) url(path, u string, required, image bool) {
+	if u == "" {
+		if required {
+			v.fail(path, "is required")
+		}
+		return
+	}
+	if err := CheckURL(u, image); err != nil {
+		v.fail(path, "%s", err.Error())
+	}
+}
+
+var (
+	reScheme      = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*):`)
+	reDataImage   = regexp.MustCompile(`^data:image/(png|jpeg|gif|webp|avif);base64,[A-Za-z0-9+/]+={0,2}$`)
+	reLanguage    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_+#.\-]{0,31}$`)
+	reIslandName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_\-]{0,63}$`)
+	reControlName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-\[\]]{0,127}$`)
+	reID          = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_:.\-]{0,127}$`)
+	reClassToken  = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
+	reLang        = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
+	reDataAttr    = regexp.MustCompile(`^data-[a-z][a-z0-9\-]{0,62}$`)
+	reAriaAttr    = regexp.MustCompile(`^aria-[a-z]{2,32}$`)
+	reRole        = regexp.MustCompile(`^[a-z\-]{1,32}( [a-z\-]{1,32}){0,3}$`)
+	reSuggestion  = regexp.MustCompile(`^[a-z0-9_]+(-[a-z0-9_]+)*(--[a-z0-9_]+(-[a-z0-9_]+)*)+$`)
+)
+
+// URL schemes a render tree may use; any other scheme is refused.
+// Scheme-less (relative) URLs are always accepted.
+var allowedSchemes = []string{"http", "https", "mailto", "tel"}
+
+// CheckURL reports whether u may appear in an href, src, cite or action
+// attribute: relative URLs and http, https, mailto and tel URLs; with
+// image true also base64 data:image URLs of raster types (png, jpeg, gif,
+// webp, avif; never svg). Control characters, whitespace at either end and
+// backslashes are refused so that browsers cannot see a different scheme.
+func CheckURL(u string, image bool) error {
+	max := MaxTreeURLBytes
+	if image && strings.HasPrefix(u, "data:") {
+		max = MaxTreeDataURLBytes
+	}
+	switch {
+	case u == "":
+		return Errorf(EInvalid, "empty URL")
+	case len(u) > max:
+		return Errorf(EInvalid, "URL longer than %d bytes", max)
+	case !utf8.ValidString(u):
+		return Errorf(EInvalid, "URL is not valid UTF-8")
+	case strings.TrimSpace(u) != u:
+		return Errorf(EInvalid, "URL has surrounding whitespace")
+	case strings.ContainsRune(u, '\\'):
+		return Errorf(EInvalid, "URL contains a backslash")
+	}
+	for _, r := range u {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return Errorf(EInvalid, "URL contains a control character")
+		}
+	}
+	m := reScheme.FindStringSubmatch(u)
+	if m == nil {
+		return nil
+	}
+	scheme := strings.ToLower(m[1])
+	if scheme == "data" && image {
+		if reDataImage.MatchString(u) {
+			return nil
+		}
+		return Errorf(EInvalid, "data URLs must be base64 png, jpeg, gif, webp or avif images")
+	}
+	if !slices.Contains(allowedSchemes, scheme) {
+		return Errorf(EInvalid, "URL scheme %q is not allowed (use http, https, mailto, tel or a relative URL)", clip(scheme))
+	}
+	return nil
+}
+
+func validDatetime(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, layout := range []string{
+		time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04",
+		"2006-01-02", "2006-01", "2006", "15:04", "15:04:05",
+	} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// attributes a node may carry besides the data-* and aria-* families.
+var plainAttrs = map[string]bool{"id": true, "class": true, "lang": true, "dir": true, "title": true, "role": true, "translate": true}
+
+// relTokens are the link types a link's rel attribute may list.
+var relTokens = map[string]bool{
+	"nofollow": true, "noopener": true, "noreferrer": true, "ugc": true, "sponsored": true,
+	"external": true, "author": true, "tag": true, "license": true, "me": true,
+	"prev": true, "next": true, "bookmark": true, "help": true, "alternate": true,
+}
+
+// CheckAttr reports why attribute name=value may not appear on an element
+// of type typ, or "" when it may. It is the one attribute allow-list of
+// render trees, used by the validator and again by the renderer.
+func CheckAttr(typ, name, value string) string {
+	switch {
+	case plainAttrs[name]:
+	case name == "rel" && typ == ElemLink:
+	case reDataAttr.MatchString(name), reAriaAttr.MatchString(name):
+	default:
+		return "attribute is not allowed (use id, class, lang, dir, title, role, translate, aria-*, data-*, or rel on links)"
+	}
+	if len(value) > MaxTreeStringBytes {
+		return fmt.Sprintf("longer than %d bytes", MaxTreeStringBytes)
+	}
+	if msg := checkString(value, false); msg != "" {
+		return msg
+	}
+	switch name {
+	case "id":
+		if !reID.MatchString(value) {
+			return "must start with a letter and hold only letters, digits, '_', ':', '.' or '-'"
+		}
+	case "class":
+		tokens := strings.Fields(value)
+		if len(tokens) == 0 || len(tokens) > 32 {
+			return "must hold 1 to 32 class names"
+		}
+		for _, t := range tokens {
+			if !reClassToken.MatchString(t) {
+				return fmt.Sprintf("class name %q must hold only letters, digits, '_' or '-'", clip(t))
+			}
+		}
+	case "lang":
+		if !reLang.MatchString(value) {
+			return "must be a language tag such as en or pt-BR"
+		}
+	case "dir":
+		if value != "ltr" && value != "rtl" && value != "auto" {
+			return "must be ltr, rtl or auto"
+		}
+	case "translate":
+		if value != "yes" && value != "no" {
+			return "must be yes or no"
+		}
+	case "role":
+		if !reRole.MatchString(value) {
+			return "must be one or more ARIA role names"
+		}
+	case "rel":
+		tokens := strings.Fields(value)
+		if len(tokens) == 0 {
+			return "must list at least one link type"
+		}
+		for _, t := range tokens {
+			if !relTokens[strings.ToLower(t)] {
+				return fmt.Sprintf("link type %q is not allowed", clip(t))
+			}
+		}
+	}
+	return ""
+}
+
+func (v *treeValidator) attrs(n *Node, path string) {
+	if len(n.Attrs) == 0 {
+		return
+	}
+	if len(n.Attrs) > MaxTreeAttrs {
+		v.fail(join(path, "attrs"), "at most %d attributes", MaxTreeAttrs)
+		return
+	}
+	names := make([]string, 0, len(n.Attrs))
+	for k := range n.Attrs {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		p := join(path, "attrs.") + quoteKey(k)
+		if msg := CheckAttr(n.Type, k, n.Attrs[k]); msg != "" {
+			v.fail(p, "%s", msg)
+		}
+	}
+}
+
+var reSimpleKey = regexp.MustCompile(`^[A-Za-z0-9_:\-]{1,64}$`)
+
+func quoteKey(k string) string {
+	if reSimpleKey.MatchString(k) {
+		return k
+	}
+	return strconv.Quote(clip(k))
+}
+
+func (v *treeValidator) suggestions(n *Node, path string) {
+	if len(n.Suggestions) > 8 {
+		v.fail(join(path, "suggestions"), "at most 8 suggestions")
+		return
+	}
+	for i, s := range n.Suggestions {
+		if len(s) > 128 || !reSuggestion.MatchString(s) {
+			v.fail(fmt.Sprintf("%s[%d]", join(path, "suggestions"), i), "must look like item--article or item--article--teaser")
+		}
+	}
+}
+
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	i := 64
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// DecodeTree decodes a render tree from JSON strictly and validates it
+// with opts. Invalid UTF-8, unknown or mis-cased field names, trailing
+// data, nesting beyond the depth limit and input above MaxTreeBytes are
+// errors. Errors are *Error: ETooLarge for oversized input, EInvalid
+// otherwise, with field paths where they can be named.
+func DecodeTree(data []byte, opts TreeOptions) (Node, error) {
+	if len(data) > MaxTreeBytes {
+		return Node{}, Errorf(ETooLarge, "render tree is larger than %d bytes", MaxTreeBytes)
+	}
+	if !utf8.Valid(data) {
+		return Node{}, Errorf(EInvalid, "render tree is not valid UTF-8")
+	}
+	if err := checkTreeKeys(data, opts.maxDepth()); err != nil {
+		return Node{}, err
+	}
+	var n Node
+	// checkTreeKeys refused unknown keys and trailing data already.
+	if err := json.Unmarshal(data, &n); err != nil {
+		return Node{}, jsonError(err)
+	}
+	if err := ValidateTree(n, opts); err != nil {
+		return Node{}, err
+	}
+	return n, nil
+}
+
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		path := te.Field
+		if path == "" {
+			path = "."
+		}
+		return InvalidFields("invalid render tree", []FieldError{{Path: path, Message: "must be " + jsonKind(te.Type.Kind().String())}})
+	}
+	return Errorf(EInvalid, "render tree is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "int", "int64":
+		return "an integer"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return "a " + k
+}
+
+// schema of object keys, for checkTreeKeys: which keys an object holds and
+// the schema of each key's value.
+type keySchema struct {
+	keys map[string]*keySchema
+	// elem is the schema of array elements or map values.
+	elem *keySchema
+	// depth says a value of this schema is one level deeper in the tree.
+	depth bool
+}
+
+var (
+	nodeSchema   = &keySchema{depth: true}
+	nodeArray    = &keySchema{elem: nodeSchema}
+	scalarSchema = &keySchema{}
+	treeSchema   = nodeSchema
+)
+
+func init() {
+	cellSchema := &keySchema{keys: map[string]*keySchema{}}
+	for _, k := range []string{"header", "scope", "colspan", "rowspan", "text"} {
+		cellSchema.keys[k] = scalarSchema
+	}
+	cellSchema.keys["children"] = nodeArray
+	rowSchema := &keySchema{keys: map[string]*keySchema{"cells": {elem: cellSchema}}}
+	optionSchema := &keySchema{keys: map[string]*keySchema{"value": scalarSchema, "label": scalarSchema, "selected": scalarSchema}}
+	nodeSchema.keys = map[string]*keySchema{
+		"type": scalarSchema, "weight": scalarSchema, "attrs": {elem: scalarSchema},
+		"suggestions": {elem: scalarSchema}, "children": nodeArray, "items": nodeArray,
+		"head": {elem: rowSchema}, "body": {elem: rowSchema}, "options": {elem: optionSchema},
+	}
+	for _, k := range fieldNames {
+		if _, ok := nodeSchema.keys[k]; !ok {
+			nodeSchema.keys[k] = scalarSchema
+		}
+	}
+}
+
+// checkTreeKeys walks the JSON once, before decoding into Node, so that
+// unknown and mis-cased keys (encoding/json matches keys regardless of
+// case) are reported with their path, and so that nesting is bounded
+// before any allocation proportional to it. It is a small hand-written
+// walker because json.Decoder.Token allocates an error per scalar.
+func checkTreeKeys(data []byte, maxDepth int) error {
+	if !json.Valid(data) {
+		var v any
+		return jsonError(json.Unmarshal(data, &v))
+	}
+	w := keyWalker{data: data, maxDepth: maxDepth, maxNest: 8*maxDepth + 8}
+	w.skipSpace()
+	if err := w.value(treeSchema, "", 0); err != nil {
+		return err
+	}
+	w.skipSpace()
+	if w.pos != len(w.data) {
+		return Errorf(EInvalid, "render tree has data after the root node")
+	}
+	return nil
+}
+
+// keyWalker walks JSON already known to be valid.
+type keyWalker struct {
+	data     []byte
+	pos      int
+	nest     int
+	maxDepth int
+	maxNest  int
+}
+
+func (w *keyWalker) skipSpace() {
+	for w.pos < len(w.data) {
+		switch w.data[w.pos] {
+		case ' ', '\t', '\n', '\r':
+			w.pos++
+		default:
+			return
+		}
+	}
+}
+
+// str reads a string starting at its opening quote.
+func (w *keyWalker) str() string {
+	start := w.pos
+	w.pos++
+	escaped := false
+	for w.data[w.pos] != '"' {
+		if w.data[w.pos] == '\\' {
+			escaped = true
+			w.pos++
+		}
+		w.pos++
+	}
+	w.pos++
+	raw := w.data[start:w.pos]
+	if !escaped {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	_ = json.Unmarshal(raw, &s)
+	return s
+}
+
+func (w *keyWalker) value(s *keySchema, path string, depth int) error {
+	if s.depth {
+		depth++
+		if depth > w.maxDepth {
+			return InvalidFields("invalid render tree", []FieldError{{Path: orDot(path), Message: fmt.Sprintf("tree is deeper than %d levels", w.maxDepth)}})
+		}
+	}
+	switch c := w.data[w.pos]; c {
+	case '"':
+		w.str()
+		return nil
+	case '{', '[':
+		if w.nest++; w.nest > w.maxNest {
+			return Errorf(EInvalid, "render tree is nested too deeply at %s", orDot(path))
+		}
+		defer func() { w.nest-- }()
+		w.pos++
+		w.skipSpace()
+		if c == '{' {
+			for w.data[w.pos] != '}' {
+				key := w.str()
+				w.skipSpace()
+				w.pos++ // ':'
+				w.skipSpace()
+				child := scalarSchema
+				if s.keys != nil {
+					if child = s.keys[key]; child == nil {
+						return InvalidFields("invalid render tree", []FieldError{{Path: join(path, quoteKey(key)), Message: "unknown field"}})
+					}
+				} else if s.elem != nil {
+					child = s.elem
+				}
+				if child == scalarSchema && w.data[w.pos] != '{' && w.data[w.pos] != '[' {
+					w.value(child, "", depth) // a scalar: cannot fail, needs no path
+				} else if err := w.value(child, join(path, key), depth); err != nil {
+					return err
+				}
+				w.skipSpace()
+				if w.data[w.pos] == ',' {
+					w.pos++
+					w.skipSpace()
+				}
+			}
+		} else {
+			elem := s.elem
+			if elem == nil {
+				elem = scalarSchema
+			}
+			for i := 0; w.data[w.pos] != ']'; i++ {
+				if elem == scalarSchema && w.data[w.pos] != '{' && w.data[w.pos] != '[' {
+					w.value(elem, "", depth)
+				} else if err := w.value(elem, path+"["+strconv.Itoa(i)+"]", depth); err != nil {
+					return err
+				}
+				w.skipSpace()
+				if w.data[w.pos] == ',' {
+					w.pos++
+					w.skipSpace()
+				}
+			}
+		}
+		w.pos++
+		return nil
+	default:
+		for w.pos < len(w.data) {
+			switch w.data[w.pos] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return nil
+			}
+			w.pos++
+		}
+		return nil
+	}
+}
+
+func orDot(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}
