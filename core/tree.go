@@ -40,13 +40,10 @@ const (
 	ElemHidden   = "hidden"
 )
 
-// Text formats of a text element.
-const (
-	FormatPlain        = "plain"
-	FormatMarkdown     = "markdown"
-	FormatFilteredHTML = "filtered_html"
-	FormatFullHTML     = "full_html"
-)
+// FormatFullHTML is the text format only the kernel may use, for content
+// whose author holds the full_html permission. A text element's format is
+// otherwise plain, markdown or filtered_html.
+const FormatFullHTML = "full_html"
 
 // Limits of a render tree. TreeOptions may lower depth and node count.
 const (
@@ -355,7 +352,7 @@ type treeValidator struct {
 	full     bool
 }
 
-func join(path, field string) string {
+func treeJoin(path, field string) string {
 	if path == "" {
 		return field
 	}
@@ -395,24 +392,24 @@ func (v *treeValidator) node(n *Node, path string, depth int, phrasing bool) {
 	allowed, ok := elementFields[n.Type]
 	switch {
 	case n.Type == "":
-		v.fail(join(path, "type"), "is required")
+		v.fail(treeJoin(path, "type"), "is required")
 		return
 	case !ok:
-		v.fail(join(path, "type"), "unknown element type %q", clip(n.Type))
+		v.fail(treeJoin(path, "type"), "unknown element type %q", treeClip(n.Type))
 		return
 	case IsFormElement(n.Type) && !v.opts.AllowForms:
-		v.fail(join(path, "type"), "form element %q may only be added by kernel forms and form_alter", n.Type)
+		v.fail(treeJoin(path, "type"), "form element %q may only be added by kernel forms and form_alter", n.Type)
 		return
 	}
 	if extra := n.setFields() &^ allowed; extra != 0 {
 		for i, name := range fieldNames {
 			if extra&(1<<i) != 0 {
-				v.fail(join(path, name), "not allowed on a %s element", n.Type)
+				v.fail(treeJoin(path, name), "not allowed on a %s element", n.Type)
 			}
 		}
 	}
 	if phrasing && !n.IsPhrasing() {
-		v.fail(join(path, "type"), "a %s element cannot appear here: only phrasing content (inline text, link, image, inline code, time) is allowed", describe(n))
+		v.fail(treeJoin(path, "type"), "a %s element cannot appear here: only phrasing content (inline text, link, image, inline code, time) is allowed", describeNode(n))
 	}
 	v.attrs(n, path)
 	v.suggestions(n, path)
@@ -420,10 +417,10 @@ func (v *treeValidator) node(n *Node, path string, depth int, phrasing bool) {
 	childPhrasing := false
 	switch n.Type {
 	case ElemContainer:
-		v.oneOf(join(path, "tag"), n.Tag, true, "div", "section", "article", "aside", "header", "footer", "nav")
+		v.oneOf(treeJoin(path, "tag"), n.Tag, true, "div", "section", "article", "aside", "header", "footer", "nav")
 	case ElemHeading:
 		if n.Level < 1 || n.Level > 6 {
-			v.fail(join(path, "level"), "must be between 1 and 6")
+			v.fail(treeJoin(path, "level"), "must be between 1 and 6")
 		}
 		v.textOrChildren(n, path)
 		childPhrasing = true
@@ -431,158 +428,158 @@ func (v *treeValidator) node(n *Node, path string, depth int, phrasing bool) {
 		v.textOrChildren(n, path)
 		childPhrasing = true
 	case ElemText:
-		v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+		v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
 		switch n.Format {
-		case "", FormatPlain, FormatMarkdown, FormatFilteredHTML:
+		case "", "plain", "markdown", "filtered_html":
 		case FormatFullHTML:
 			if !v.opts.AllowFullHTML {
-				v.fail(join(path, "format"), "full_html is only accepted from the kernel for trusted content")
+				v.fail(treeJoin(path, "format"), "full_html is only accepted from the kernel for trusted content")
 			}
 		default:
-			v.fail(join(path, "format"), "unknown format %q (use plain, markdown or filtered_html)", clip(n.Format))
+			v.fail(treeJoin(path, "format"), "unknown format %q (use plain, markdown or filtered_html)", treeClip(n.Format))
 		}
 	case ElemLink:
-		v.url(join(path, "href"), n.Href, true, false)
+		v.url(treeJoin(path, "href"), n.Href, true, false)
 		v.textOrChildren(n, path)
 		childPhrasing = true
 	case ElemImage:
-		v.url(join(path, "src"), n.Src, true, true)
-		v.str(join(path, "alt"), n.Alt, MaxTreeStringBytes, false)
-		v.dimension(join(path, "width"), n.Width)
-		v.dimension(join(path, "height"), n.Height)
+		v.url(treeJoin(path, "src"), n.Src, true, true)
+		v.str(treeJoin(path, "alt"), n.Alt, MaxTreeStringBytes, false)
+		v.dimension(treeJoin(path, "width"), n.Width)
+		v.dimension(treeJoin(path, "height"), n.Height)
 	case ElemFigure:
 		if len(n.Children) == 0 {
-			v.fail(join(path, "children"), "a figure needs content")
+			v.fail(treeJoin(path, "children"), "a figure needs content")
 		}
-		v.str(join(path, "caption"), n.Caption, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "caption"), n.Caption, MaxTreeStringBytes, false)
 	case ElemList:
 		if len(n.Items) == 0 {
-			v.fail(join(path, "items"), "a list needs at least one item")
+			v.fail(treeJoin(path, "items"), "a list needs at least one item")
 		}
 		for i := range n.Items {
-			v.node(&n.Items[i], fmt.Sprintf("%s[%d]", join(path, "items"), i), depth+1, false)
+			v.node(&n.Items[i], fmt.Sprintf("%s[%d]", treeJoin(path, "items"), i), depth+1, false)
 		}
 	case ElemTable:
-		v.str(join(path, "caption"), n.Caption, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "caption"), n.Caption, MaxTreeStringBytes, false)
 		if len(n.Head) == 0 && len(n.Body) == 0 {
-			v.fail(join(path, "body"), "a table needs at least one row")
+			v.fail(treeJoin(path, "body"), "a table needs at least one row")
 		}
-		v.rows(n.Head, join(path, "head"), depth)
-		v.rows(n.Body, join(path, "body"), depth)
+		v.rows(n.Head, treeJoin(path, "head"), depth)
+		v.rows(n.Body, treeJoin(path, "body"), depth)
 	case ElemDetails:
 		if n.Summary == "" {
-			v.fail(join(path, "summary"), "is required")
+			v.fail(treeJoin(path, "summary"), "is required")
 		}
-		v.str(join(path, "summary"), n.Summary, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "summary"), n.Summary, MaxTreeStringBytes, false)
 	case ElemBlockquote:
 		if n.Text != "" && len(n.Children) > 0 {
-			v.fail(join(path, "text"), "use either text or children, not both")
+			v.fail(treeJoin(path, "text"), "use either text or children, not both")
 		}
-		v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+		v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
 		if n.Cite != "" {
-			v.url(join(path, "cite"), n.Cite, false, false)
+			v.url(treeJoin(path, "cite"), n.Cite, false, false)
 		}
 	case ElemCode:
 		if n.Text == "" {
-			v.fail(join(path, "text"), "is required")
+			v.fail(treeJoin(path, "text"), "is required")
 		}
-		v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+		v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
 		if n.Language != "" && !reLanguage.MatchString(n.Language) {
-			v.fail(join(path, "language"), "must be a short language name such as go or shell")
+			v.fail(treeJoin(path, "language"), "must be a short language name such as go or shell")
 		}
 	case ElemTime:
 		if !validDatetime(n.Datetime) {
-			v.fail(join(path, "datetime"), "must be a date or time such as 2026-05-01 or 2026-05-01T10:00:00Z")
+			v.fail(treeJoin(path, "datetime"), "must be a date or time such as 2026-05-01 or 2026-05-01T10:00:00Z")
 		}
 		if n.Text == "" {
-			v.fail(join(path, "text"), "is required")
+			v.fail(treeJoin(path, "text"), "is required")
 		}
-		v.str(join(path, "text"), n.Text, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "text"), n.Text, MaxTreeStringBytes, false)
 	case ElemIsland:
 		if !reIslandName.MatchString(n.Name) {
-			v.fail(join(path, "name"), "must be lowercase letters, digits, '-' or '_'")
+			v.fail(treeJoin(path, "name"), "must be lowercase letters, digits, '-' or '_'")
 		}
-		v.url(join(path, "href"), n.Href, true, false)
+		v.url(treeJoin(path, "href"), n.Href, true, false)
 		if n.Text == "" {
-			v.fail(join(path, "text"), "is required (the fallback link text)")
+			v.fail(treeJoin(path, "text"), "is required (the fallback link text)")
 		}
-		v.str(join(path, "text"), n.Text, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "text"), n.Text, MaxTreeStringBytes, false)
 	case ElemForm:
 		if n.Action != "" {
-			v.url(join(path, "action"), n.Action, false, false)
+			v.url(treeJoin(path, "action"), n.Action, false, false)
 		}
-		v.oneOf(join(path, "method"), n.Method, true, "get", "post")
+		v.oneOf(treeJoin(path, "method"), n.Method, true, "get", "post")
 	case ElemInput:
 		v.control(n, path)
-		v.oneOf(join(path, "input_type"), n.InputType, true,
+		v.oneOf(treeJoin(path, "input_type"), n.InputType, true,
 			"text", "email", "url", "search", "number", "password", "tel", "date", "datetime-local", "time")
-		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
-		v.str(join(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
-		v.nonNegative(join(path, "max_length"), n.MaxLength)
+		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
+		v.nonNegative(treeJoin(path, "max_length"), n.MaxLength)
 	case ElemTextarea:
 		v.control(n, path)
-		v.str(join(path, "value"), n.Value, MaxTreeTextBytes, true)
-		v.str(join(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "value"), n.Value, MaxTreeTextBytes, true)
+		v.str(treeJoin(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
 		if n.Rows < 0 || n.Rows > 100 {
-			v.fail(join(path, "rows"), "must be between 1 and 100")
+			v.fail(treeJoin(path, "rows"), "must be between 1 and 100")
 		}
-		v.nonNegative(join(path, "max_length"), n.MaxLength)
+		v.nonNegative(treeJoin(path, "max_length"), n.MaxLength)
 	case ElemSelect:
 		v.control(n, path)
 		if len(n.Options) == 0 {
-			v.fail(join(path, "options"), "a select needs at least one option")
+			v.fail(treeJoin(path, "options"), "a select needs at least one option")
 		}
 		if len(n.Options) > 1000 {
-			v.fail(join(path, "options"), "at most 1000 options")
+			v.fail(treeJoin(path, "options"), "at most 1000 options")
 		}
 		for i, o := range n.Options {
-			p := fmt.Sprintf("%s[%d]", join(path, "options"), i)
-			v.str(join(p, "value"), o.Value, MaxTreeStringBytes, false)
-			v.str(join(p, "label"), o.Label, MaxTreeStringBytes, false)
+			p := fmt.Sprintf("%s[%d]", treeJoin(path, "options"), i)
+			v.str(treeJoin(p, "value"), o.Value, MaxTreeStringBytes, false)
+			v.str(treeJoin(p, "label"), o.Label, MaxTreeStringBytes, false)
 			if o.Label == "" {
-				v.fail(join(p, "label"), "is required")
+				v.fail(treeJoin(p, "label"), "is required")
 			}
 		}
 	case ElemCheckbox:
 		v.control(n, path)
-		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
 	case ElemButton:
 		if n.Text == "" {
-			v.fail(join(path, "text"), "is required")
+			v.fail(treeJoin(path, "text"), "is required")
 		}
-		v.str(join(path, "text"), n.Text, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "text"), n.Text, MaxTreeStringBytes, false)
 		if n.Name != "" && !reControlName.MatchString(n.Name) {
-			v.fail(join(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+			v.fail(treeJoin(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 		}
-		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
-		v.oneOf(join(path, "button_type"), n.ButtonType, true, "submit", "reset", "button")
+		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.oneOf(treeJoin(path, "button_type"), n.ButtonType, true, "submit", "reset", "button")
 	case ElemFieldset:
 		if n.Label == "" {
-			v.fail(join(path, "label"), "is required (the legend)")
+			v.fail(treeJoin(path, "label"), "is required (the legend)")
 		}
-		v.str(join(path, "label"), n.Label, MaxTreeStringBytes, false)
-		v.str(join(path, "description"), n.Description, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "label"), n.Label, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "description"), n.Description, MaxTreeStringBytes, false)
 	case ElemHidden:
 		if !reControlName.MatchString(n.Name) {
-			v.fail(join(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+			v.fail(treeJoin(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 		}
-		v.str(join(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
 	}
 
 	if n.Type == ElemLink {
 		for i := range n.Children {
 			c := &n.Children[i]
 			if c.Type == ElemLink || c.Type == ElemIsland || IsFormElement(c.Type) {
-				v.fail(join(fmt.Sprintf("%s[%d]", join(path, "children"), i), "type"), "a link cannot contain a %s", c.Type)
+				v.fail(treeJoin(fmt.Sprintf("%s[%d]", treeJoin(path, "children"), i), "type"), "a link cannot contain a %s", c.Type)
 			}
 		}
 	}
 	for i := range n.Children {
-		v.node(&n.Children[i], fmt.Sprintf("%s[%d]", join(path, "children"), i), depth+1, childPhrasing)
+		v.node(&n.Children[i], fmt.Sprintf("%s[%d]", treeJoin(path, "children"), i), depth+1, childPhrasing)
 	}
 }
 
-func describe(n *Node) string {
+func describeNode(n *Node) string {
 	if n.Type == ElemText && n.Format != "" {
 		return n.Format + " text"
 	}
@@ -594,24 +591,24 @@ func describe(n *Node) string {
 
 func (v *treeValidator) textOrChildren(n *Node, path string) {
 	if n.Text == "" && len(n.Children) == 0 {
-		v.fail(join(path, "text"), "text or children is required")
+		v.fail(treeJoin(path, "text"), "text or children is required")
 	}
 	if n.Text != "" && len(n.Children) > 0 {
-		v.fail(join(path, "text"), "use either text or children, not both")
+		v.fail(treeJoin(path, "text"), "use either text or children, not both")
 	}
-	v.str(join(path, "text"), n.Text, MaxTreeTextBytes, true)
+	v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
 }
 
 func (v *treeValidator) control(n *Node, path string) {
 	if !reControlName.MatchString(n.Name) {
-		v.fail(join(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+		v.fail(treeJoin(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 	}
 	if n.Label == "" {
-		v.fail(join(path, "label"), "is required (every control needs an accessible label)")
+		v.fail(treeJoin(path, "label"), "is required (every control needs an accessible label)")
 	}
-	v.str(join(path, "label"), n.Label, MaxTreeStringBytes, false)
-	v.str(join(path, "description"), n.Description, MaxTreeStringBytes, false)
-	v.str(join(path, "error"), n.Error, MaxTreeStringBytes, false)
+	v.str(treeJoin(path, "label"), n.Label, MaxTreeStringBytes, false)
+	v.str(treeJoin(path, "description"), n.Description, MaxTreeStringBytes, false)
+	v.str(treeJoin(path, "error"), n.Error, MaxTreeStringBytes, false)
 }
 
 func (v *treeValidator) rows(rows []Row, path string, depth int) {
@@ -622,33 +619,33 @@ func (v *treeValidator) rows(rows []Row, path string, depth int) {
 	for i, r := range rows {
 		rp := fmt.Sprintf("%s[%d]", path, i)
 		if len(r.Cells) == 0 {
-			v.fail(join(rp, "cells"), "a row needs at least one cell")
+			v.fail(treeJoin(rp, "cells"), "a row needs at least one cell")
 		}
 		if len(r.Cells) > 100 {
-			v.fail(join(rp, "cells"), "at most 100 cells")
+			v.fail(treeJoin(rp, "cells"), "at most 100 cells")
 			continue
 		}
 		for j := range r.Cells {
 			c := &r.Cells[j]
-			cp := fmt.Sprintf("%s[%d]", join(rp, "cells"), j)
+			cp := fmt.Sprintf("%s[%d]", treeJoin(rp, "cells"), j)
 			if c.Text != "" && len(c.Children) > 0 {
-				v.fail(join(cp, "text"), "use either text or children, not both")
+				v.fail(treeJoin(cp, "text"), "use either text or children, not both")
 			}
-			v.str(join(cp, "text"), c.Text, MaxTreeTextBytes, true)
+			v.str(treeJoin(cp, "text"), c.Text, MaxTreeTextBytes, true)
 			if c.Scope != "" {
 				if !c.Header {
-					v.fail(join(cp, "scope"), "only header cells take a scope")
+					v.fail(treeJoin(cp, "scope"), "only header cells take a scope")
 				}
-				v.oneOf(join(cp, "scope"), c.Scope, true, "col", "row", "colgroup", "rowgroup")
+				v.oneOf(treeJoin(cp, "scope"), c.Scope, true, "col", "row", "colgroup", "rowgroup")
 			}
 			if c.Colspan < 0 || c.Colspan > 1000 {
-				v.fail(join(cp, "colspan"), "must be between 1 and 1000")
+				v.fail(treeJoin(cp, "colspan"), "must be between 1 and 1000")
 			}
 			if c.Rowspan < 0 || c.Rowspan > 65534 {
-				v.fail(join(cp, "rowspan"), "must be between 1 and 65534")
+				v.fail(treeJoin(cp, "rowspan"), "must be between 1 and 65534")
 			}
 			for k := range c.Children {
-				v.node(&c.Children[k], fmt.Sprintf("%s[%d]", join(cp, "children"), k), depth+1, false)
+				v.node(&c.Children[k], fmt.Sprintf("%s[%d]", treeJoin(cp, "children"), k), depth+1, false)
 			}
 		}
 	}
@@ -682,12 +679,12 @@ func (v *treeValidator) str(path, s string, max int, multiline bool) {
 		v.fail(path, "longer than %d bytes", max)
 		return
 	}
-	if msg := checkString(s, multiline); msg != "" {
+	if msg := checkTreeString(s, multiline); msg != "" {
 		v.fail(path, "%s", msg)
 	}
 }
 
-func checkString(s string, multiline bool) string {
+func checkTreeString(s string, multiline bool) string {
 	if !utf8.ValidString(s) {
 		return "is not valid UTF-8"
 	}
@@ -772,7 +769,7 @@ func CheckURL(u string, image bool) error {
 		return Errorf(EInvalid, "data URLs must be base64 png, jpeg, gif, webp or avif images")
 	}
 	if !slices.Contains(allowedSchemes, scheme) {
-		return Errorf(EInvalid, "URL scheme %q is not allowed (use http, https, mailto, tel or a relative URL)", clip(scheme))
+		return Errorf(EInvalid, "URL scheme %q is not allowed (use http, https, mailto, tel or a relative URL)", treeClip(scheme))
 	}
 	return nil
 }
@@ -816,7 +813,7 @@ func CheckAttr(typ, name, value string) string {
 	if len(value) > MaxTreeStringBytes {
 		return fmt.Sprintf("longer than %d bytes", MaxTreeStringBytes)
 	}
-	if msg := checkString(value, false); msg != "" {
+	if msg := checkTreeString(value, false); msg != "" {
 		return msg
 	}
 	switch name {
@@ -831,7 +828,7 @@ func CheckAttr(typ, name, value string) string {
 		}
 		for _, t := range tokens {
 			if !reClassToken.MatchString(t) {
-				return fmt.Sprintf("class name %q must hold only letters, digits, '_' or '-'", clip(t))
+				return fmt.Sprintf("class name %q must hold only letters, digits, '_' or '-'", treeClip(t))
 			}
 		}
 	case "lang":
@@ -857,7 +854,7 @@ func CheckAttr(typ, name, value string) string {
 		}
 		for _, t := range tokens {
 			if !relTokens[strings.ToLower(t)] {
-				return fmt.Sprintf("link type %q is not allowed", clip(t))
+				return fmt.Sprintf("link type %q is not allowed", treeClip(t))
 			}
 		}
 	}
@@ -869,7 +866,7 @@ func (v *treeValidator) attrs(n *Node, path string) {
 		return
 	}
 	if len(n.Attrs) > MaxTreeAttrs {
-		v.fail(join(path, "attrs"), "at most %d attributes", MaxTreeAttrs)
+		v.fail(treeJoin(path, "attrs"), "at most %d attributes", MaxTreeAttrs)
 		return
 	}
 	names := make([]string, 0, len(n.Attrs))
@@ -878,7 +875,7 @@ func (v *treeValidator) attrs(n *Node, path string) {
 	}
 	slices.Sort(names)
 	for _, k := range names {
-		p := join(path, "attrs.") + quoteKey(k)
+		p := treeJoin(path, "attrs.") + treeQuoteKey(k)
 		if msg := CheckAttr(n.Type, k, n.Attrs[k]); msg != "" {
 			v.fail(p, "%s", msg)
 		}
@@ -887,26 +884,26 @@ func (v *treeValidator) attrs(n *Node, path string) {
 
 var reSimpleKey = regexp.MustCompile(`^[A-Za-z0-9_:\-]{1,64}$`)
 
-func quoteKey(k string) string {
+func treeQuoteKey(k string) string {
 	if reSimpleKey.MatchString(k) {
 		return k
 	}
-	return strconv.Quote(clip(k))
+	return strconv.Quote(treeClip(k))
 }
 
 func (v *treeValidator) suggestions(n *Node, path string) {
 	if len(n.Suggestions) > 8 {
-		v.fail(join(path, "suggestions"), "at most 8 suggestions")
+		v.fail(treeJoin(path, "suggestions"), "at most 8 suggestions")
 		return
 	}
 	for i, s := range n.Suggestions {
 		if len(s) > 128 || !reSuggestion.MatchString(s) {
-			v.fail(fmt.Sprintf("%s[%d]", join(path, "suggestions"), i), "must look like item--article or item--article--teaser")
+			v.fail(fmt.Sprintf("%s[%d]", treeJoin(path, "suggestions"), i), "must look like item--article or item--article--teaser")
 		}
 	}
 }
 
-func clip(s string) string {
+func treeClip(s string) string {
 	if len(s) <= 64 {
 		return s
 	}
@@ -1074,7 +1071,7 @@ func (w *keyWalker) value(s *keySchema, path string, depth int) error {
 	if s.depth {
 		depth++
 		if depth > w.maxDepth {
-			return InvalidFields("invalid render tree", []FieldError{{Path: orDot(path), Message: fmt.Sprintf("tree is deeper than %d levels", w.maxDepth)}})
+			return InvalidFields("invalid render tree", []FieldError{{Path: treePathOrDot(path), Message: fmt.Sprintf("tree is deeper than %d levels", w.maxDepth)}})
 		}
 	}
 	switch c := w.data[w.pos]; c {
@@ -1083,7 +1080,7 @@ func (w *keyWalker) value(s *keySchema, path string, depth int) error {
 		return nil
 	case '{', '[':
 		if w.nest++; w.nest > w.maxNest {
-			return Errorf(EInvalid, "render tree is nested too deeply at %s", orDot(path))
+			return Errorf(EInvalid, "render tree is nested too deeply at %s", treePathOrDot(path))
 		}
 		defer func() { w.nest-- }()
 		w.pos++
@@ -1097,14 +1094,14 @@ func (w *keyWalker) value(s *keySchema, path string, depth int) error {
 				child := scalarSchema
 				if s.keys != nil {
 					if child = s.keys[key]; child == nil {
-						return InvalidFields("invalid render tree", []FieldError{{Path: join(path, quoteKey(key)), Message: "unknown field"}})
+						return InvalidFields("invalid render tree", []FieldError{{Path: treeJoin(path, treeQuoteKey(key)), Message: "unknown field"}})
 					}
 				} else if s.elem != nil {
 					child = s.elem
 				}
 				if child == scalarSchema && w.data[w.pos] != '{' && w.data[w.pos] != '[' {
 					w.value(child, "", depth) // a scalar: cannot fail, needs no path
-				} else if err := w.value(child, join(path, key), depth); err != nil {
+				} else if err := w.value(child, treeJoin(path, key), depth); err != nil {
 					return err
 				}
 				w.skipSpace()
@@ -1145,7 +1142,7 @@ func (w *keyWalker) value(s *keySchema, path string, depth int) error {
 	}
 }
 
-func orDot(p string) string {
+func treePathOrDot(p string) string {
 	if p == "" {
 		return "."
 	}

@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-func text(s string) Node { return Node{Type: ElemText, Text: s} }
+func treeText(s string) Node { return Node{Type: ElemText, Text: s} }
 
-func nest(depth int) Node {
-	n := text("leaf")
+func treeNest(depth int) Node {
+	n := treeText("leaf")
 	for i := 1; i < depth; i++ {
 		n = Node{Type: ElemContainer, Children: []Node{n}}
 	}
@@ -21,11 +21,11 @@ func nest(depth int) Node {
 func TestValidateTree(t *testing.T) {
 	article := Node{Type: ElemContainer, Tag: "article", Attrs: map[string]string{"class": "item item--article", "data-id": "7", "aria-label": "Post"}, Children: []Node{
 		{Type: ElemHeading, Level: 2, Children: []Node{{Type: ElemLink, Href: "/blog/hello", Text: "Hello"}}},
-		{Type: ElemParagraph, Children: []Node{text("By "), {Type: ElemTime, Datetime: "2026-05-01T10:00:00Z", Text: "1 May"}}},
+		{Type: ElemParagraph, Children: []Node{treeText("By "), {Type: ElemTime, Datetime: "2026-05-01T10:00:00Z", Text: "1 May"}}},
 		{Type: ElemFigure, Caption: "A cat", Children: []Node{{Type: ElemImage, Src: "/files/abc/cat.jpg", Alt: "A cat", Width: 640, Height: 480}}},
-		{Type: ElemText, Format: FormatMarkdown, Text: "**hi**\n\nthere"},
-		{Type: ElemList, Ordered: true, Items: []Node{text("one"), {Type: ElemLink, Href: "mailto:a@example.com", Text: "mail"}}},
-		{Type: ElemTable, Caption: "Prices", Head: []Row{{Cells: []Cell{{Header: true, Scope: "col", Text: "Plan"}}}}, Body: []Row{{Cells: []Cell{{Children: []Node{text("Basic")}}}}}},
+		{Type: ElemText, Format: "markdown", Text: "**hi**\n\nthere"},
+		{Type: ElemList, Ordered: true, Items: []Node{treeText("one"), {Type: ElemLink, Href: "mailto:a@example.com", Text: "mail"}}},
+		{Type: ElemTable, Caption: "Prices", Head: []Row{{Cells: []Cell{{Header: true, Scope: "col", Text: "Plan"}}}}, Body: []Row{{Cells: []Cell{{Children: []Node{treeText("Basic")}}}}}},
 		{Type: ElemDetails, Summary: "More", Open: true, Children: []Node{{Type: ElemBlockquote, Text: "quote", Cite: "https://example.com/q"}}},
 		{Type: ElemCode, Language: "go", Text: "package main\n"},
 		{Type: ElemIsland, Name: "comment-form", Href: "/comment/reply/7", Text: "Add a comment"},
@@ -54,12 +54,12 @@ func TestValidateTree(t *testing.T) {
 		{name: "OK article", tree: article},
 		{name: "OK form for kernel", tree: form, opts: TreeOptions{AllowForms: true}},
 		{name: "OK full_html for kernel", tree: Node{Type: ElemText, Format: FormatFullHTML, Text: "<b>x</b>"}, opts: TreeOptions{AllowFullHTML: true}},
-		{name: "OK max depth", tree: nest(DefaultMaxTreeDepth)},
+		{name: "OK max depth", tree: treeNest(DefaultMaxTreeDepth)},
 		{name: "ErrForm from plugin", tree: form, want: []string{"type: form element \"form\" may only be added"}},
 		{name: "ErrFullHTML from plugin", tree: Node{Type: ElemText, Format: FormatFullHTML, Text: "x"}, want: []string{"format: full_html is only accepted"}},
 		{name: "ErrMissingType", tree: Node{}, want: []string{"type: is required"}},
 		{name: "ErrUnknownType", tree: Node{Type: "script"}, want: []string{"type: unknown element type \"script\""}},
-		{name: "ErrJavascriptHref nested", tree: Node{Type: ElemContainer, Children: []Node{text("a"), text("b"), {Type: ElemParagraph, Children: []Node{{Type: ElemLink, Href: "javascript:alert(1)", Text: "x"}}}}},
+		{name: "ErrJavascriptHref nested", tree: Node{Type: ElemContainer, Children: []Node{treeText("a"), treeText("b"), {Type: ElemParagraph, Children: []Node{{Type: ElemLink, Href: "javascript:alert(1)", Text: "x"}}}}},
 			want: []string{"children[2].children[0].href: URL scheme \"javascript\" is not allowed"}},
 		{name: "ErrMixedCaseScheme", tree: Node{Type: ElemLink, Href: "JaVaScRiPt:alert(1)", Text: "x"}, want: []string{"href: URL scheme \"javascript\""}},
 		{name: "ErrTabInScheme", tree: Node{Type: ElemLink, Href: "java\tscript:alert(1)", Text: "x"}, want: []string{"href: URL contains a control character"}},
@@ -77,15 +77,15 @@ func TestValidateTree(t *testing.T) {
 		{name: "ErrIDValue", tree: Node{Type: ElemParagraph, Text: "x", Attrs: map[string]string{"id": "1x"}}, want: []string{"attrs.id: must start with a letter"}},
 		{name: "ErrFieldNotForType", tree: Node{Type: ElemParagraph, Text: "x", Href: "/x", Level: 2}, want: []string{"level: not allowed on a paragraph", "href: not allowed on a paragraph"}},
 		{name: "ErrHeadingLevel", tree: Node{Type: ElemHeading, Level: 7, Text: "x"}, want: []string{"level: must be between 1 and 6"}},
-		{name: "ErrBlockInParagraph", tree: Node{Type: ElemParagraph, Children: []Node{{Type: ElemText, Format: FormatMarkdown, Text: "x"}}}, want: []string{"children[0].type: a markdown text element cannot appear here"}},
+		{name: "ErrBlockInParagraph", tree: Node{Type: ElemParagraph, Children: []Node{{Type: ElemText, Format: "markdown", Text: "x"}}}, want: []string{"children[0].type: a markdown text element cannot appear here"}},
 		{name: "ErrLinkInLink", tree: Node{Type: ElemLink, Href: "/", Children: []Node{{Type: ElemLink, Href: "/", Text: "x"}}}, want: []string{"children[0].type: a link cannot contain a link"}},
-		{name: "ErrTextAndChildren", tree: Node{Type: ElemHeading, Level: 1, Text: "x", Children: []Node{text("y")}}, want: []string{"text: use either text or children"}},
+		{name: "ErrTextAndChildren", tree: Node{Type: ElemHeading, Level: 1, Text: "x", Children: []Node{treeText("y")}}, want: []string{"text: use either text or children"}},
 		{name: "ErrControlChar", tree: Node{Type: ElemHeading, Level: 1, Text: "a\x00b"}, want: []string{"text: contains a control character"}},
 		{name: "ErrInvalidUTF8", tree: Node{Type: ElemText, Text: "a\xffb"}, want: []string{"text: is not valid UTF-8"}},
-		{name: "ErrTooDeep", tree: nest(DefaultMaxTreeDepth + 1), want: []string{".children[0]: tree is deeper than 32 levels"}},
-		{name: "ErrLowerDepth", tree: nest(4), opts: TreeOptions{MaxDepth: 3}, want: []string{"children[0].children[0].children[0]: tree is deeper than 3 levels"}},
-		{name: "ErrTooManyNodes", tree: Node{Type: ElemContainer, Children: slices.Repeat([]Node{text("x")}, 20)}, opts: TreeOptions{MaxNodes: 10}, want: []string{"children[9]: tree has more than 10 nodes"}},
-		{name: "ErrListItems", tree: Node{Type: ElemList, Items: []Node{text("ok"), {Type: ElemImage, Alt: "x"}}}, want: []string{"items[1].src: is required"}},
+		{name: "ErrTooDeep", tree: treeNest(DefaultMaxTreeDepth + 1), want: []string{".children[0]: tree is deeper than 32 levels"}},
+		{name: "ErrLowerDepth", tree: treeNest(4), opts: TreeOptions{MaxDepth: 3}, want: []string{"children[0].children[0].children[0]: tree is deeper than 3 levels"}},
+		{name: "ErrTooManyNodes", tree: Node{Type: ElemContainer, Children: slices.Repeat([]Node{treeText("x")}, 20)}, opts: TreeOptions{MaxNodes: 10}, want: []string{"children[9]: tree has more than 10 nodes"}},
+		{name: "ErrListItems", tree: Node{Type: ElemList, Items: []Node{treeText("ok"), {Type: ElemImage, Alt: "x"}}}, want: []string{"items[1].src: is required"}},
 		{name: "ErrTableCell", tree: Node{Type: ElemTable, Body: []Row{{Cells: []Cell{{Text: "x", Scope: "col"}}}, {}}}, want: []string{"body[0].cells[0].scope: only header cells", "body[1].cells: a row needs"}},
 		{name: "ErrTableCellChild", tree: Node{Type: ElemTable, Body: []Row{{Cells: []Cell{{Children: []Node{{Type: ElemLink, Href: "javascript:x", Text: "x"}}}}}}},
 			want: []string{"body[0].cells[0].children[0].href: URL scheme"}},
@@ -254,7 +254,7 @@ func BenchmarkDecodeTree(b *testing.B) {
 	n := Node{Type: ElemContainer}
 	for i := range 200 {
 		n.Children = append(n.Children, Node{Type: ElemParagraph, Weight: i % 7, Attrs: map[string]string{"class": "p"}, Children: []Node{
-			text(fmt.Sprintf("paragraph %d ", i)), {Type: ElemLink, Href: "/item/" + fmt.Sprint(i), Text: "more"}}})
+			treeText(fmt.Sprintf("paragraph %d ", i)), {Type: ElemLink, Href: "/item/" + fmt.Sprint(i), Text: "more"}}})
 	}
 	data, _ := json.Marshal(n)
 	b.SetBytes(int64(len(data)))
@@ -269,7 +269,7 @@ func benchTree() Node {
 	n := Node{Type: ElemContainer}
 	for i := range 200 {
 		n.Children = append(n.Children, Node{Type: ElemParagraph, Weight: i % 7, Attrs: map[string]string{"class": "p"}, Children: []Node{
-			text(fmt.Sprintf("paragraph %d ", i)), {Type: ElemLink, Href: "/item/" + fmt.Sprint(i), Text: "more"}}})
+			treeText(fmt.Sprintf("paragraph %d ", i)), {Type: ElemLink, Href: "/item/" + fmt.Sprint(i), Text: "more"}}})
 	}
 	return n
 }
