@@ -1,0 +1,673 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Limits are one plugin's per-call limits. Zero fields take the defaults.
+type Limits struct {
+	MemoryPages  uint32        // linear memory cap in 64 KiB pages (default 1024 = 64 MiB)
+	Deadline     time.Duration // wall time of one tap call (default 250 ms)
+	MaxInput     int           // input document bytes (default 1 MiB)
+	MaxOutput    int           // output document bytes, and host-call results (default 1 MiB)
+	MaxHostCalls int           // host calls during one tap call (default 1000)
+	PoolSize     int           // instances kept per plugin (default GOMAXPROCS)
+}
+
+// DefaultLimits are the limits used for zero fields of Limits.
+var DefaultLimits = Limits{
+	MemoryPages:  1024,
+	Deadline:     250 * time.Millisecond,
+	MaxInput:     1 << 20,
+	MaxOutput:    1 << 20,
+	MaxHostCalls: 1000,
+}
+
+func (l Limits) withDefaults(d Limits) Limits {
+	if l.MemoryPages == 0 {
+		l.MemoryPages = d.MemoryPages
+	}
+	if l.Deadline == 0 {
+		l.Deadline = d.Deadline
+	}
+	if l.MaxInput == 0 {
+		l.MaxInput = d.MaxInput
+	}
+	if l.MaxOutput == 0 {
+		l.MaxOutput = d.MaxOutput
+	}
+	if l.MaxHostCalls == 0 {
+		l.MaxHostCalls = d.MaxHostCalls
+	}
+	if l.PoolSize == 0 {
+		l.PoolSize = d.PoolSize
+	}
+	if l.PoolSize == 0 {
+		l.PoolSize = runtime.GOMAXPROCS(0)
+	}
+	return l
+}
+
+const pageSize = 65536
+
+// restoreChunk is the granularity of the snapshot restore: a chunk is
+// compared with the snapshot and copied back only if it differs, which
+// reads instead of writes the (mostly untouched) bulk of a guest's memory.
+const restoreChunk = 4096
+
+// engine is what every plugin runtime shares.
+type engine struct {
+	cache wazero.CompilationCache
+	alloc *memoryAllocator
+}
+
+// sandbox is one loaded plugin: its own wazero Runtime (memory limits are
+// per runtime), the compiled module and a pool of instances.
+type sandbox struct {
+	name     string
+	manifest *Manifest
+	limits   Limits
+	logger   *slog.Logger
+	services *Services
+	eng      *engine
+
+	runtime  wazero.Runtime
+	compiled wazero.CompiledModule
+	wasm     *wasmModule
+	taps     map[string]bool
+	warmup   bool
+
+	approved atomic.Pointer[map[Capability]bool]
+
+	idle  chan *instance
+	slots chan struct{}
+	seq   atomic.Uint64
+
+	mu     sync.Mutex
+	closed bool
+	live   map[*instance]struct{}
+
+	resetNanos atomic.Int64 // total time spent restoring snapshots
+	resets     atomic.Int64
+}
+
+// newSandbox compiles a plugin and creates its first instance, so that a
+// module that cannot initialise is refused at load time.
+func newSandbox(ctx context.Context, eng *engine, m *Manifest, bin []byte, lim Limits, svc *Services, logger *slog.Logger) (*sandbox, error) {
+	wm, err := parseWasm(bin)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", m.Name, err)
+	}
+	if wm.Memory == "" {
+		return nil, fmt.Errorf("plugin %s: the module defines no memory", m.Name)
+	}
+	s := &sandbox{
+		name: m.Name, manifest: m, limits: lim, logger: logger, services: svc, eng: eng,
+		wasm:  wm,
+		idle:  make(chan *instance, lim.PoolSize),
+		slots: make(chan struct{}, lim.PoolSize),
+		live:  map[*instance]struct{}{},
+	}
+	none := map[Capability]bool{}
+	s.approved.Store(&none)
+
+	cfg := wazero.NewRuntimeConfigCompiler().
+		WithCompilationCache(eng.cache).
+		WithMemoryLimitPages(lim.MemoryPages).
+		WithCloseOnContextDone(true).
+		WithCoreFeatures(api.CoreFeaturesV2)
+	s.runtime = wazero.NewRuntimeWithConfig(ctx, cfg)
+	ok := false
+	defer func() {
+		if !ok {
+			s.runtime.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, s.runtime); err != nil {
+		return nil, fmt.Errorf("plugin %s: wasi: %w", m.Name, err)
+	}
+	if err := s.instantiateHostModule(ctx); err != nil {
+		return nil, fmt.Errorf("plugin %s: host module: %w", m.Name, err)
+	}
+	s.compiled, err = s.runtime.CompileModule(ctx, wm.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: compile: %w", m.Name, err)
+	}
+	if err := s.checkImports(); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", m.Name, err)
+	}
+	if err := s.checkExports(); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", m.Name, err)
+	}
+	in, f := s.newInstance(ctx)
+	if f != nil {
+		return nil, fmt.Errorf("plugin %s: first instance: %s", m.Name, f.Error())
+	}
+	s.slots <- struct{}{}
+	s.idle <- in
+	ok = true
+	return s, nil
+}
+
+func (s *sandbox) checkImports() error {
+	for _, fn := range s.compiled.ImportedFunctions() {
+		mod, name, _ := fn.Import()
+		switch mod {
+		case hostModule:
+			if _, ok := hostFunctions[name]; !ok {
+				return fmt.Errorf("imports unknown host function %s.%s", mod, name)
+			}
+		case wasi_snapshot_preview1.ModuleName:
+		default:
+			return fmt.Errorf("imports %s.%s: plugins may import only %q and %q", mod, name, hostModule, wasi_snapshot_preview1.ModuleName)
+		}
+	}
+	return nil
+}
+
+func (s *sandbox) checkExports() error {
+	exp := s.compiled.ExportedFunctions()
+	sig := func(name string, params, results []api.ValueType) error {
+		def, ok := exp[name]
+		if !ok {
+			return fmt.Errorf("missing export %s", name)
+		}
+		if !equalTypes(def.ParamTypes(), params) || !equalTypes(def.ResultTypes(), results) {
+			return fmt.Errorf("export %s has signature %v -> %v, want %v -> %v", name, def.ParamTypes(), def.ResultTypes(), params, results)
+		}
+		return nil
+	}
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	if err := sig(exportAlloc, []api.ValueType{i32}, []api.ValueType{i32}); err != nil {
+		return err
+	}
+	if _, ok := exp[exportWarmup]; ok {
+		if err := sig(exportWarmup, nil, nil); err != nil {
+			return err
+		}
+		s.warmup = true
+	}
+	if _, ok := exp[exportInitialize]; ok {
+		if err := sig(exportInitialize, nil, nil); err != nil {
+			return err
+		}
+	}
+	s.taps = map[string]bool{}
+	for _, t := range s.manifest.Taps {
+		if err := sig(tapExportPrefix+t.Name, []api.ValueType{i32, i32}, []api.ValueType{i64}); err != nil {
+			return fmt.Errorf("tap %s is declared in the manifest: %w", t.Name, err)
+		}
+		s.taps[t.Name] = true
+	}
+	return nil
+}
+
+func equalTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// instance is one instantiated module with its clean snapshot.
+type instance struct {
+	sb      *sandbox
+	mod     api.Module
+	mem     api.Memory
+	alloc   api.Function
+	taps    map[string]api.Function
+	globals []api.MutableGlobal
+
+	snapMem     []byte
+	snapGlobals []uint64
+	dirtyTop    int // highest memory size seen since the snapshot
+
+	stack  [2]uint64
+	st     callState
+	cctx   context.Context // the current call's context, carrying &st
+	broken bool            // a call trapped or was canceled: never reuse
+	stderr tailBuffer
+}
+
+func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
+	n := s.seq.Add(1)
+	in := &instance{sb: s}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions().
+		WithRandSource(newSplitMix(n)).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithStderr(&in.stderr)
+	// Initialisation gets a generous deadline of its own: a Go runtime
+	// takes milliseconds to start, a hostile one may never return.
+	initDeadline := max(s.limits.Deadline*4, 2*time.Second)
+	ictx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(ctx, s.eng.alloc), initDeadline)
+	defer cancel()
+	mod, err := s.runtime.InstantiateModule(ictx, s.compiled, cfg)
+	if err != nil {
+		return nil, fail(ReasonBadModule, "instantiate: %v", err)
+	}
+	in.mod = mod
+	in.mem = mod.ExportedMemory(s.wasm.Memory)
+	in.alloc = mod.ExportedFunction(exportAlloc)
+	in.taps = make(map[string]api.Function, len(s.taps))
+	for t := range s.taps {
+		in.taps[t] = mod.ExportedFunction(tapExportPrefix + t)
+	}
+	for _, g := range s.wasm.Globals {
+		mg, ok := mod.ExportedGlobal(g.Export).(api.MutableGlobal)
+		if !ok {
+			mod.Close(ctx)
+			return nil, fail(ReasonBadModule, "global %d is not exported as mutable", g.Index)
+		}
+		in.globals = append(in.globals, mg)
+	}
+
+	setup := func() *failure {
+		in.begin(ictx, ctx)
+		if fn := mod.ExportedFunction(exportInitialize); fn != nil {
+			if err := fn.CallWithStack(in.cctx, in.stack[:]); err != nil {
+				return in.classify(err)
+			}
+		}
+		// Warm up at the maximum input size, so the clean state already
+		// holds an input buffer that fits every call.
+		if _, f := in.allocInput(s.limits.MaxInput); f != nil {
+			return f
+		}
+		if s.warmup {
+			if err := mod.ExportedFunction(exportWarmup).CallWithStack(in.cctx, in.stack[:]); err != nil {
+				return in.classify(err)
+			}
+		}
+		return nil
+	}
+	f := setup()
+	in.end()
+	if f != nil {
+		mod.Close(ctx)
+		return nil, f
+	}
+	size := int(in.mem.Size())
+	buf, _ := in.mem.Read(0, uint32(size))
+	in.snapMem = bytes.Clone(buf)
+	in.dirtyTop = size
+	in.snapGlobals = make([]uint64, len(in.globals))
+	for i, g := range in.globals {
+		in.snapGlobals[i] = g.Get()
+	}
+	in.stderr.reset()
+	s.mu.Lock()
+	s.live[in] = struct{}{}
+	s.mu.Unlock()
+	return in, nil
+}
+
+// allocInput asks the guest for an n-byte input buffer.
+func (in *instance) allocInput(n int) (uint32, *failure) {
+	in.stack[0] = uint64(uint32(n))
+	if err := in.alloc.CallWithStack(in.cctx, in.stack[:]); err != nil {
+		return 0, in.classify(err)
+	}
+	ptr := uint32(in.stack[0])
+	if uint64(ptr)+uint64(n) > uint64(in.mem.Size()) {
+		return 0, fail(ReasonBadPointer, "%s(%d) returned %d, outside linear memory of %d bytes", exportAlloc, n, ptr, in.mem.Size())
+	}
+	return ptr, nil
+}
+
+// call runs one tap with input and returns a copy of its output. It does
+// not restore the instance; the caller does, or discards it on a trap.
+func (in *instance) call(tap string, input []byte) ([]byte, *failure) {
+	fn := in.taps[tap]
+	ptr, f := in.allocInput(len(input))
+	if f != nil {
+		return nil, f
+	}
+	in.mem.Write(ptr, input)
+	in.stack[0], in.stack[1] = uint64(ptr), uint64(len(input))
+	if err := fn.CallWithStack(in.cctx, in.stack[:]); err != nil {
+		return nil, in.classify(err)
+	}
+	if in.st.fault != nil {
+		// A host function failed the call but the guest went on.
+		return nil, in.st.fault
+	}
+	packed := in.stack[0]
+	optr, low := uint32(packed>>32), uint32(packed)
+	n := low &^ resultErrorFlag
+	isErr := low&resultErrorFlag != 0
+	if int64(n) > int64(in.sb.limits.MaxOutput) {
+		return nil, fail(ReasonOutputTooLarge, "output of %d bytes exceeds the cap of %d", n, in.sb.limits.MaxOutput)
+	}
+	if n == 0 && !isErr {
+		return nil, nil
+	}
+	out, ok := in.mem.Read(optr, n)
+	if !ok {
+		return nil, fail(ReasonBadPointer, "output [%d, +%d) is outside linear memory of %d bytes", optr, n, in.mem.Size())
+	}
+	if isErr {
+		return nil, pluginError(out)
+	}
+	return bytes.Clone(out), nil
+}
+
+func pluginError(doc []byte) *failure {
+	var e struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(doc, &e); err != nil {
+		return fail(ReasonInvalidOutput, "error document is not valid JSON: %v", err)
+	}
+	if !knownCode(e.Code) {
+		e.Code = "internal"
+	}
+	if len(e.Message) > 1024 {
+		e.Message = e.Message[:1024]
+	}
+	return &failure{reason: ReasonPluginError, code: e.Code, msg: e.Message}
+}
+
+// classify turns an error returned by wazero into a failure reason.
+func (in *instance) classify(err error) *failure {
+	in.broken = true
+	if in.st.fault != nil {
+		return in.st.fault
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			if in.st.parent != nil && in.st.parent.Err() == nil {
+				return fail(ReasonDeadline, "exceeded the deadline of %s", in.sb.limits.Deadline)
+			}
+			if in.st.parent != nil && errors.Is(in.st.parent.Err(), context.DeadlineExceeded) {
+				return fail(ReasonDeadline, "the request's deadline passed")
+			}
+			return fail(ReasonDeadline, "exceeded the deadline of %s", in.sb.limits.Deadline)
+		case sys.ExitCodeContextCanceled:
+			return fail(ReasonCanceled, "the request was canceled")
+		}
+	}
+	if !in.mod.IsClosed() || exit != nil {
+		if uint64(in.mem.Size()) >= uint64(in.sb.limits.MemoryPages)*pageSize {
+			return fail(ReasonMemory, "linear memory reached its cap of %d pages (%s)", in.sb.limits.MemoryPages, firstLine(err.Error()))
+		}
+	}
+	msg := firstLine(err.Error())
+	if tail := strings.TrimSpace(in.stderr.String()); tail != "" {
+		msg += "; stderr: " + tail
+	}
+	return fail(ReasonTrap, "%s", msg)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// restore copies the clean snapshot back: changed chunks of memory, zeroed
+// pages above the snapshot if memory grew, and every mutable global. It
+// reports false when the instance should be dropped instead (its memory
+// grew far beyond the snapshot).
+func (in *instance) restore() bool {
+	start := time.Now()
+	size := int(in.mem.Size())
+	buf, _ := in.mem.Read(0, uint32(size))
+	snap := in.snapMem
+	for off := 0; off < len(snap); off += restoreChunk {
+		end := min(off+restoreChunk, len(snap))
+		if !bytes.Equal(buf[off:end], snap[off:end]) {
+			copy(buf[off:end], snap[off:end])
+		}
+	}
+	if size > len(snap) {
+		clear(buf[len(snap):])
+	}
+	for i, g := range in.globals {
+		g.Set(in.snapGlobals[i])
+	}
+	in.stderr.reset()
+	in.sb.resetNanos.Add(int64(time.Since(start)))
+	in.sb.resets.Add(1)
+	// Memory never shrinks; a guest whose allocator believes its heap
+	// ends at the snapshot would grow it again on every call. Past twice
+	// the snapshot (or 3/4 of the cap) a fresh instance is cheaper.
+	capBytes := int(in.sb.limits.MemoryPages) * pageSize
+	return size <= max(2*len(snap), len(snap)+4*pageSize) && size <= capBytes*3/4
+}
+
+// begin prepares the per-call state; parent is the caller's context
+// (without the tap deadline), used to tell a tap timeout from a request
+// deadline.
+func (in *instance) begin(cctx, parent context.Context) {
+	in.st = callState{sb: in.sb, inst: in, ctx: cctx, parent: parent}
+	in.cctx = context.WithValue(cctx, callStateKey{}, &in.st)
+}
+
+func (in *instance) end() {
+	in.st.ctx, in.st.parent, in.cctx = nil, nil, nil
+	in.st.pending = nil
+}
+
+func (in *instance) close(ctx context.Context) {
+	in.sb.mu.Lock()
+	delete(in.sb.live, in)
+	in.sb.mu.Unlock()
+	in.mod.Close(ctx)
+}
+
+// acquire takes an idle instance, creates one if the pool has room, or
+// waits for one.
+func (s *sandbox) acquire(ctx context.Context) (*instance, *failure) {
+	select {
+	case in := <-s.idle:
+		return in, nil
+	default:
+	}
+	select {
+	case in := <-s.idle:
+		return in, nil
+	case s.slots <- struct{}{}:
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			<-s.slots
+			return nil, fail(ReasonUnavailable, "plugin unloaded")
+		}
+		in, f := s.newInstance(ctx)
+		if f != nil {
+			<-s.slots
+			return nil, f
+		}
+		return in, nil
+	case <-ctx.Done():
+		return nil, fail(ReasonCanceled, "waiting for an instance: %v", ctx.Err())
+	}
+}
+
+// release returns a healthy instance to the pool or drops it.
+func (s *sandbox) release(ctx context.Context, in *instance, healthy bool) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if healthy && !closed {
+		s.idle <- in
+		return
+	}
+	in.close(context.WithoutCancel(ctx))
+	<-s.slots
+}
+
+// invoke runs one tap call in a pooled instance.
+func (s *sandbox) invoke(ctx context.Context, tap string, input []byte) ([]byte, *failure) {
+	if len(input) > s.limits.MaxInput {
+		return nil, fail(ReasonInputTooLarge, "input of %d bytes exceeds the cap of %d", len(input), s.limits.MaxInput)
+	}
+	if !s.taps[tap] {
+		return nil, fail(ReasonUnavailable, "plugin does not implement tap %s", tap)
+	}
+	in, f := s.acquire(ctx)
+	if f != nil {
+		return nil, f
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.limits.Deadline)
+	in.begin(cctx, ctx)
+	out, f := in.call(tap, input)
+	cancel()
+	in.end()
+	healthy := !in.broken && !in.mod.IsClosed() && in.restore()
+	s.release(ctx, in, healthy)
+	return out, f
+}
+
+func (s *sandbox) close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	for {
+		select {
+		case in := <-s.idle:
+			in.close(ctx)
+			<-s.slots
+			continue
+		default:
+		}
+		break
+	}
+	return s.runtime.Close(ctx)
+}
+
+// tailBuffer keeps the last bytes a guest wrote to stderr, for error
+// messages.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailMax = 512
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > tailMax {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailMax:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+func (t *tailBuffer) reset() {
+	t.mu.Lock()
+	t.buf = t.buf[:0]
+	t.mu.Unlock()
+}
+
+// splitMix is a cheap deterministic random source for an instance;
+// wazero would otherwise seed a new crypto-backed source per instance.
+type splitMix struct{ s uint64 }
+
+func newSplitMix(seed uint64) *splitMix { return &splitMix{s: seed*0x9E3779B97F4A7C15 + 1} }
+
+func (r *splitMix) Read(p []byte) (int, error) {
+	for i := 0; i < len(p); i += 8 {
+		r.s += 0x9E3779B97F4A7C15
+		z := r.s
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+		z ^= z >> 31
+		for j := 0; j < 8 && i+j < len(p); j++ {
+			p[i+j] = byte(z >> (8 * j))
+		}
+	}
+	return len(p), nil
+}
+
+// memoryAllocator hands out linear memory buffers and reuses the ones
+// freed by discarded instances.
+type memoryAllocator struct {
+	mu   sync.Mutex
+	free [][]byte
+}
+
+const allocatorKeep = 8
+
+func (a *memoryAllocator) Allocate(capacity, maxBytes uint64) experimental.LinearMemory {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, b := range a.free {
+		if uint64(cap(b)) >= capacity && uint64(cap(b)) <= maxBytes {
+			a.free = append(a.free[:i], a.free[i+1:]...)
+			return &linearMemory{a: a, buf: b[:0], max: maxBytes}
+		}
+	}
+	return &linearMemory{a: a, buf: make([]byte, 0, capacity), max: maxBytes}
+}
+
+type linearMemory struct {
+	a   *memoryAllocator
+	buf []byte
+	max uint64
+}
+
+func (m *linearMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		// Reused buffers are zeroed when freed, fresh ones by make.
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	nb := make([]byte, size, max(size, min(uint64(cap(m.buf))*2, m.max)))
+	copy(nb, m.buf)
+	m.buf = nb
+	return m.buf
+}
+
+func (m *linearMemory) Free() {
+	b := m.buf
+	m.buf = nil
+	if b == nil {
+		return
+	}
+	clear(b[:cap(b)])
+	m.a.mu.Lock()
+	defer m.a.mu.Unlock()
+	if len(m.a.free) < allocatorKeep {
+		m.a.free = append(m.a.free, b[:0])
+	}
+}

@@ -1,0 +1,17 @@
+;; item_view calls the log host function forever.
+(module
+  (import "trovato" "log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func (export "trovato_alloc") (param $n i32) (result i32)
+    (local $need i32)
+    (local.set $need (i32.shr_u (i32.add (local.get $n) (i32.const 131071)) (i32.const 16)))
+    (if (i32.gt_u (local.get $need) (memory.size))
+      (then (drop (memory.grow (i32.sub (local.get $need) (memory.size))))))
+    (i32.const 65536))
+  (func (export "tap_item_view") (param $p i32) (param $n i32) (result i64)
+    (loop $again
+      (drop (call $log (i32.const 0) (i32.const 16) (i32.const 5)))
+      (br $again))
+    (i64.const 0))
+  (data (i32.const 16) "flood")
+)
