@@ -1,0 +1,226 @@
+package render
+
+import (
+	"bytes"
+	"html/template"
+	"regexp"
+	"strings"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/trovato/trovato/core"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+)
+
+// Text formats. FormatFullHTML is only honoured for trusted content.
+const (
+	FormatPlain        = "plain"
+	FormatMarkdown     = "markdown"
+	FormatFilteredHTML = "filtered_html"
+	FormatFullHTML     = core.FormatFullHTML
+)
+
+// MaxFormatBytes bounds the text FormatText accepts.
+const MaxFormatBytes = 2 << 20
+
+// FormatText turns text in the given format into HTML that is safe to
+// place in a page:
+//
+//   - plain: escaped; blank lines separate paragraphs, single line breaks
+//     become <br>.
+//   - markdown: goldmark with GFM tables, strikethrough and autolinks,
+//     footnotes, automatic heading ids and typographic punctuation; raw
+//     HTML is parsed, and the whole output then goes through the
+//     filtered_html sanitizer.
+//   - filtered_html: the filtered_html sanitizer (docs/text-formats.md).
+//   - full_html: a wider sanitizer, only when trusted is true; the caller
+//     sets trusted from a permission no plugin can hold.
+//
+// Errors: EInvalid for an unknown format, EForbidden for full_html that is
+// not trusted, ETooLarge above MaxFormatBytes.
+func (r *Renderer) FormatText(text, format string, trusted bool) (template.HTML, error) {
+	if len(text) > MaxFormatBytes {
+		return "", core.Errorf(core.ETooLarge, "text is larger than %d bytes", MaxFormatBytes)
+	}
+	switch format {
+	case FormatPlain, "":
+		return plainHTML(text), nil
+	case FormatMarkdown:
+		var buf bytes.Buffer
+		if err := r.markdown.Convert([]byte(text), &buf); err != nil {
+			return "", core.Errorf(core.EInvalid, "markdown: %v", err)
+		}
+		return template.HTML(r.filtered.SanitizeBytes(buf.Bytes())), nil
+	case FormatFilteredHTML:
+		return template.HTML(r.filtered.Sanitize(text)), nil
+	case FormatFullHTML:
+		if !trusted {
+			return "", core.Errorf(core.EForbidden, "the full_html format is only available to trusted content")
+		}
+		return template.HTML(r.full.Sanitize(text)), nil
+	}
+	return "", core.Errorf(core.EInvalid, "unknown text format %q", format)
+}
+
+var reBlankLines = regexp.MustCompile(`\n[ \t]*\n\s*`)
+
+// plainHTML escapes text and keeps its paragraphs and line breaks.
+func plainHTML(text string) template.HTML {
+	text = strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n"))
+	if text == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, para := range reBlankLines.Split(text, -1) {
+		b.WriteString("<p>")
+		for i, line := range strings.Split(para, "\n") {
+			if i > 0 {
+				b.WriteString("<br>\n")
+			}
+			b.WriteString(template.HTMLEscapeString(line))
+		}
+		b.WriteString("</p>\n")
+	}
+	return template.HTML(b.String())
+}
+
+// inlineHTML escapes text for phrasing content, keeping line breaks.
+func inlineHTML(text string) template.HTML {
+	if !strings.ContainsAny(text, "\r\n") {
+		return template.HTML(template.HTMLEscapeString(text))
+	}
+	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = template.HTMLEscapeString(l)
+	}
+	return template.HTML(strings.Join(lines, "<br>\n"))
+}
+
+// newMarkdown returns the goldmark instance of the markdown format; with
+// core true only CommonMark itself is enabled (the conformance test).
+// Raw HTML is passed on (WithUnsafe) because every output goes through
+// the sanitizer, which is what decides what survives.
+func newMarkdown(coreOnly bool) goldmark.Markdown {
+	if coreOnly {
+		return goldmark.New(goldmark.WithRendererOptions(gmhtml.WithUnsafe()))
+	}
+	return goldmark.New(
+		goldmark.WithExtensions(
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignNone)),
+			extension.Strikethrough,
+			extension.Linkify,
+			extension.Footnote,
+			extension.Typographer,
+		),
+		goldmark.WithParserOptions(
+			parser.WithAutoHeadingID(),
+			parser.WithASTTransformers(util.Prioritized(tableAlignClasses{}, 1000)),
+		),
+		goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
+	)
+}
+
+// tableAlignClasses marks aligned table cells with an align-* class, since
+// the sanitizer admits neither style nor the obsolete align attribute.
+type tableAlignClasses struct{}
+
+func (tableAlignClasses) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if c, ok := n.(*east.TableCell); ok && entering && c.Alignment != east.AlignNone {
+			c.SetAttributeString("class", []byte("align-"+c.Alignment.String()))
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+// Patterns of attribute values the sanitizers admit.
+var (
+	reSafeID       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_:.\-]{0,127}$`)
+	reContentClass = regexp.MustCompile(`^(language-[A-Za-z0-9_+#.\-]{1,32}|footnote-ref|footnote-backref|footnotes|align-(left|center|right))$`)
+	reContentRole  = regexp.MustCompile(`^doc-(noteref|backlink|endnotes)$`)
+	reNumber       = regexp.MustCompile(`^[0-9]{1,5}$`)
+	reSafeLang     = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
+	reDir          = regexp.MustCompile(`^(ltr|rtl|auto)$`)
+	reScope        = regexp.MustCompile(`^(col|row|colgroup|rowgroup)$`)
+	reDatetimeAttr = regexp.MustCompile(`^[0-9T:+\-.Z ]{1,40}$`)
+	reAnyClass     = regexp.MustCompile(`^[A-Za-z0-9_\- ]{1,256}$`)
+	reLoading      = regexp.MustCompile(`^(lazy|eager)$`)
+)
+
+// Elements both sanitizers admit (docs/text-formats.md lists them).
+var filteredElements = []string{
+	"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
+	"strong", "b", "em", "i", "u", "s", "del", "ins", "mark", "small", "sub", "sup",
+	"abbr", "cite", "q", "dfn", "kbd", "samp", "var", "code", "pre", "blockquote",
+	"ul", "ol", "li", "dl", "dt", "dd",
+	"table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
+	"figure", "figcaption", "details", "summary", "time", "span", "div",
+}
+
+// newFilteredPolicy is the filtered_html sanitizer, also applied to the
+// output of markdown.
+func newFilteredPolicy() *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	commonPolicy(p)
+	p.RequireNoFollowOnFullyQualifiedLinks(true)
+	p.RequireNoReferrerOnFullyQualifiedLinks(true)
+	p.AllowAttrs("class").Matching(reContentClass).OnElements("code", "pre", "a", "div", "th", "td", "sup")
+	p.AllowAttrs("role").Matching(reContentRole).OnElements("a", "div")
+	return p
+}
+
+// newFullPolicy is the full_html sanitizer: trusted authors get layout
+// elements, classes, ids, data-* attributes, media and inline data:
+// images; never scripts, styles, frames, plugins, forms or handlers.
+func newFullPolicy() *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	commonPolicy(p)
+	p.AllowElements("section", "article", "aside", "header", "footer", "nav", "address",
+		"picture", "audio", "video", "source", "track", "bdi", "bdo", "wbr", "ruby", "rt", "rp", "data", "meter", "progress")
+	p.AllowAttrs("class").Matching(reAnyClass).Globally()
+	p.AllowAttrs("title").Globally()
+	p.AllowDataAttributes()
+	p.AllowAttrs("role").Matching(regexp.MustCompile(`^[a-z\-]{1,32}$`)).Globally()
+	p.AllowAttrs("src").OnElements("audio", "video", "source", "track")
+	p.AllowAttrs("poster").OnElements("video")
+	p.AllowAttrs("controls", "loop", "muted", "playsinline").Matching(regexp.MustCompile(`^(|controls|loop|muted|playsinline)$`)).OnElements("audio", "video")
+	p.AllowAttrs("type").Matching(regexp.MustCompile(`^(audio|video|image)/[a-z0-9.+\-]{1,64}$`)).OnElements("source")
+	p.AllowAttrs("kind").Matching(regexp.MustCompile(`^(subtitles|captions|descriptions|chapters)$`)).OnElements("track")
+	p.AllowAttrs("srclang").Matching(reSafeLang).OnElements("track")
+	p.AllowAttrs("label").OnElements("track")
+	p.AllowAttrs("value").Matching(regexp.MustCompile(`^[0-9.\-]{1,32}$`)).OnElements("data", "meter", "progress")
+	p.AllowDataURIImages()
+	return p
+}
+
+func commonPolicy(p *bluemonday.Policy) {
+	p.AllowElements(filteredElements...)
+	p.RequireParseableURLs(true)
+	p.AllowRelativeURLs(true)
+	p.AllowURLSchemes("http", "https", "mailto", "tel")
+	p.AllowAttrs("href").OnElements("a")
+	p.AllowAttrs("title").OnElements("a", "abbr", "dfn", "img", "q")
+	p.AllowAttrs("cite").OnElements("blockquote", "q", "del", "ins")
+	p.AllowAttrs("src").OnElements("img")
+	p.AllowAttrs("alt").OnElements("img")
+	p.AllowAttrs("width", "height").Matching(reNumber).OnElements("img")
+	p.AllowAttrs("loading").Matching(reLoading).OnElements("img")
+	p.AllowAttrs("id").Matching(reSafeID).OnElements("h1", "h2", "h3", "h4", "h5", "h6", "li", "sup", "a", "dt", "section", "article", "div", "span", "p", "figure", "table")
+	p.AllowAttrs("lang").Matching(reSafeLang).Globally()
+	p.AllowAttrs("dir").Matching(reDir).Globally()
+	p.AllowAttrs("start").Matching(reNumber).OnElements("ol")
+	p.AllowAttrs("reversed").Matching(regexp.MustCompile(`^(|reversed)$`)).OnElements("ol")
+	p.AllowAttrs("colspan", "rowspan").Matching(reNumber).OnElements("th", "td")
+	p.AllowAttrs("scope").Matching(reScope).OnElements("th")
+	p.AllowAttrs("open").Matching(regexp.MustCompile(`^(|open)$`)).OnElements("details")
+	p.AllowAttrs("datetime").Matching(reDatetimeAttr).OnElements("time", "del", "ins")
+	p.AllowAttrs("aria-hidden").Matching(regexp.MustCompile(`^(true|false)$`)).Globally()
+	p.AllowElements("img")
+}
