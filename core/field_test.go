@@ -248,13 +248,13 @@ func TestValidateFieldsReportsEveryPath(t *testing.T) {
 	}`
 	_, err := typ.ValidateFields(context.Background(), json.RawMessage(body), refs)
 	want := map[string]string{
-		"fields.bogus":          "unknown field",
-		"fields.rating":         "must be at most 5",
-		"fields.related[2].id":  "duplicate reference (also at index 0)",
-		"fields.related[1].id":  "item 01900000-0000-7000-8000-0000000000ff does not exist",
-		"fields.tags[0].id":     "belongs to vocabulary categories, not tags",
-		"fields.image.alt":      "is required",
-		"fields.image.id":       "not an image",
+		"fields.bogus":         "unknown field",
+		"fields.rating":        "must be at most 5",
+		"fields.related[2].id": "duplicate reference (also at index 0)",
+		"fields.related[1].id": "item 01900000-0000-7000-8000-0000000000ff does not exist",
+		"fields.tags[0].id":    "belongs to vocabulary categories, not tags",
+		"fields.image.alt":     "is required",
+		"fields.image.id":      "not an image",
 	}
 	got := map[string]string{}
 	for _, f := range ErrorFields(err) {
