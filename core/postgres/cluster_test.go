@@ -129,11 +129,15 @@ func (h *helper) close(t *testing.T) {
 	}
 }
 
-// MustTempDir returns a fresh directory under /tmp (short enough for the
+// MustTempDir returns a fresh directory under /dev/shm or /tmp (short enough for the
 // socket) that the postgres system user can traverse when tests run as root.
 func MustTempDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.MkdirTemp("", "trovato-pg-test-")
+	base := os.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() && fi.Mode().Perm()&0o002 != 0 {
+		base = "/dev/shm" // files are expensive to create on this VM's disk
+	}
+	dir, err := os.MkdirTemp(base, "trovato-pg-test-")
 	if err != nil {
 		tb.Fatal(err)
 	}
