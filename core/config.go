@@ -32,3 +32,17 @@ type ConfigService interface {
 	// DeleteConfig returns ENOTFOUND if the document does not exist.
 	DeleteConfig(ctx context.Context, kind, name string) error
 }
+
+// CheckConfigDocument validates a config document body against its kind's
+// schema and semantic checks and returns its canonical form. The body's
+// name must match name.
+func CheckConfigDocument(kind, name string, body json.RawMessage) (json.RawMessage, error) {
+	doc, err := ParseConfigDoc(kind, body)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Name != name {
+		return nil, InvalidFields("the document's name does not match", []FieldError{{Path: "name", Message: "must be " + name}})
+	}
+	return doc.Body, nil
+}

@@ -52,6 +52,7 @@ type StageChange struct {
 	RevisionID   ID            `json:"revision_id"`
 	BaseRevision *ID           `json:"base_revision_id,omitempty"`
 	LiveRevision *ID           `json:"live_revision_id,omitempty"`
+	Diff         []FieldChange `json:"diff,omitempty"`
 }
 
 // PublishEntry reports one entity of a publish.
@@ -134,4 +135,50 @@ type StagedDoc struct {
 	ID         ID              `json:"id"`
 	RevisionID ID              `json:"revision_id"`
 	Doc        json.RawMessage `json:"doc"`
+}
+
+// Term is a category term in a vocabulary; a term may have several parents.
+type Term struct {
+	ID          ID     `json:"id"`
+	Vocabulary  string `json:"vocabulary"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Parents     []ID   `json:"parents"`
+	Weight      int    `json:"weight"`
+	RevisionID  ID     `json:"revision_id,omitempty"`
+}
+
+// Alias maps a public path to an internal one, per language.
+type Alias struct {
+	ID         ID     `json:"id"`
+	Alias      string `json:"alias"`
+	Language   string `json:"language"`
+	Path       string `json:"path"`
+	RevisionID ID     `json:"revision_id,omitempty"`
+}
+
+// MenuLink is one link in a menu tree.
+type MenuLink struct {
+	ID         ID     `json:"id"`
+	Menu       string `json:"menu"`
+	Title      string `json:"title"`
+	Path       string `json:"path"`
+	ParentID   *ID    `json:"parent_id,omitempty"`
+	Weight     int    `json:"weight"`
+	RevisionID ID     `json:"revision_id,omitempty"`
+}
+
+// StagedService stores the staged kinds other than items (terms, aliases,
+// menu links and kinds plugins declare) through the same revisions and
+// heads as items. Docs are the JSON of Term, Alias, MenuLink or the
+// plugin's document.
+type StagedService interface {
+	// FindStaged returns ENOTFOUND if the entity does not exist in stage.
+	FindStaged(ctx context.Context, kind string, stage, id ID) (*StagedDoc, error)
+	// FindStagedDocs lists a kind as stage shows it.
+	FindStagedDocs(ctx context.Context, kind string, stage ID) ([]*StagedDoc, error)
+	// PutStaged creates or updates an entity; ifRevision, when set, must be
+	// the revision the writer started from (ECONFLICT otherwise).
+	PutStaged(ctx context.Context, kind string, stage, id ID, doc json.RawMessage, ifRevision *ID, log string) (*StagedDoc, error)
+	DeleteStaged(ctx context.Context, kind string, stage, id ID) error
 }

@@ -101,6 +101,8 @@ CREATE TABLE stage (
     label      text NOT NULL DEFAULT '',
     state      text NOT NULL DEFAULT 'open' CHECK (state IN ('live', 'open', 'published', 'discarded')),
     publish_at timestamptz,
+    -- The outcome of the last scheduled publish that could not be applied.
+    schedule_report jsonb,
     created_by uuid NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     changed_at timestamptz NOT NULL DEFAULT now()
@@ -187,7 +189,8 @@ CREATE TABLE path_alias (
     path        text NOT NULL,
     revision_id uuid NOT NULL
 );
-CREATE UNIQUE INDEX path_alias_unique ON path_alias (alias, language);
+-- Deferred so that a publish may swap two aliases in one transaction.
+ALTER TABLE path_alias ADD CONSTRAINT path_alias_unique UNIQUE (alias, language) DEFERRABLE INITIALLY DEFERRED;
 CREATE INDEX path_alias_path ON path_alias (path);
 
 CREATE TABLE term (
