@@ -165,7 +165,7 @@ func (fd FieldDef) MarshalJSON() ([]byte, error) {
 		j.Cardinality = c
 	}
 	for _, v := range fd.AllowedValues {
-		if fd.Type == FieldInteger {
+		if fd.Type == FieldInteger || fd.Type == FieldDecimal {
 			j.AllowedValues = append(j.AllowedValues, json.Number(v))
 		} else {
 			j.AllowedValues = append(j.AllowedValues, v)
@@ -303,7 +303,31 @@ func itemTypeFromDoc(obj map[string]any) (*ItemType, []FieldError) {
 		return nil, []FieldError{{Path: "(document)", Message: err.Error()}}
 	}
 	t := doc.ItemType
-	return &t, t.check()
+	return &t, append(checkAllowedValueKinds(obj), t.check()...)
+}
+
+// checkAllowedValueKinds requires allowed_values to be JSON strings for text
+// fields and JSON numbers for integer and decimal fields, so a document and
+// its decoded type agree.
+func checkAllowedValueKinds(obj map[string]any) []FieldError {
+	var errs []FieldError
+	fields, _ := obj["fields"].([]any)
+	for i, f := range fields {
+		fm, _ := f.(map[string]any)
+		typ, _ := fm["type"].(string)
+		vals, _ := fm["allowed_values"].([]any)
+		for j, v := range vals {
+			_, isNum := v.(json.Number)
+			p := indexPath(indexPath("fields", i)+".allowed_values", j)
+			switch {
+			case typ == FieldText && isNum:
+				errs = append(errs, FieldError{Path: p, Message: "must be a string for text fields"})
+			case (typ == FieldInteger || typ == FieldDecimal) && !isNum:
+				errs = append(errs, FieldError{Path: p, Message: "must be a number for " + typ + " fields"})
+			}
+		}
+	}
+	return errs
 }
 
 // check runs the semantic checks on a decoded type.
