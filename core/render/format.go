@@ -145,7 +145,7 @@ var (
 	reSafeID       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_:.\-]{0,127}$`)
 	reContentClass = regexp.MustCompile(`^(language-[A-Za-z0-9_+#.\-]{1,32}|footnote-ref|footnote-backref|footnotes|align-(left|center|right))$`)
 	reContentRole  = regexp.MustCompile(`^doc-(noteref|backlink|endnotes)$`)
-	reNumber       = regexp.MustCompile(`^[0-9]{1,5}$`)
+	reNumber       = regexp.MustCompile(`^[0-9]{1,9}$`)
 	reSafeLang     = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
 	reDir          = regexp.MustCompile(`^(ltr|rtl|auto)$`)
 	reScope        = regexp.MustCompile(`^(col|row|colgroup|rowgroup)$`)
@@ -188,8 +188,9 @@ func newFullPolicy() *bluemonday.Policy {
 	p.AllowAttrs("title").Globally()
 	p.AllowDataAttributes()
 	p.AllowAttrs("role").Matching(regexp.MustCompile(`^[a-z\-]{1,32}$`)).Globally()
+	// bluemonday checks src against the URL policy; poster it would not,
+	// so poster is not admitted.
 	p.AllowAttrs("src").OnElements("audio", "video", "source", "track")
-	p.AllowAttrs("poster").OnElements("video")
 	p.AllowAttrs("controls", "loop", "muted", "playsinline").Matching(regexp.MustCompile(`^(|controls|loop|muted|playsinline)$`)).OnElements("audio", "video")
 	p.AllowAttrs("type").Matching(regexp.MustCompile(`^(audio|video|image)/[a-z0-9.+\-]{1,64}$`)).OnElements("source")
 	p.AllowAttrs("kind").Matching(regexp.MustCompile(`^(subtitles|captions|descriptions|chapters)$`)).OnElements("track")

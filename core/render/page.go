@@ -65,6 +65,7 @@ type Preview struct {
 var (
 	reLangTag   = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
 	reLocalPath = regexp.MustCompile(`^/[^/\\]`)
+	reAssetPath = regexp.MustCompile(`^/[A-Za-z0-9_\-][A-Za-z0-9._~/\-]*$`)
 	feedTypes   = map[string]bool{"application/rss+xml": true, "application/atom+xml": true, "application/feed+json": true}
 )
 
@@ -174,11 +175,12 @@ func (v *PageView) ValidFeeds() []FeedLink {
 // FeedURL returns a feed's href for the template.
 func (v *PageView) FeedURL(f FeedLink) template.URL { return safeURL(f.Href, false) }
 
-// LocalURLs keeps the root-relative URLs among urls (Styles, Scripts).
+// LocalURLs keeps the plain root-relative paths among urls (Styles,
+// Scripts): no query, no scheme, no other host.
 func (v *PageView) LocalURLs(urls []string) []template.URL {
 	var out []template.URL
 	for _, u := range urls {
-		if reLocalPath.MatchString(u) && core.CheckURL(u, false) == nil {
+		if reAssetPath.MatchString(u) && !strings.Contains(u, "..") {
 			out = append(out, template.URL(u))
 		}
 	}
