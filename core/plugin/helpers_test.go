@@ -55,10 +55,33 @@ func MustWAT(tb testing.TB, name string) []byte {
 	return b
 }
 
+var compileCache struct {
+	mu  sync.Mutex
+	dir string
+}
+
+// sharedCacheDir is one wazero compilation cache directory for the whole
+// test binary, so each guest is compiled once.
+func sharedCacheDir(tb testing.TB) string {
+	compileCache.mu.Lock()
+	defer compileCache.mu.Unlock()
+	if compileCache.dir == "" {
+		dir, err := os.MkdirTemp("", "trovato-wazero-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		compileCache.dir = dir
+	}
+	return compileCache.dir
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if watCache.dir != "" {
 		os.RemoveAll(watCache.dir)
+	}
+	if compileCache.dir != "" {
+		os.RemoveAll(compileCache.dir)
 	}
 	os.Exit(code)
 }
@@ -85,6 +108,9 @@ func (l *logBuffer) String() string {
 func MustHost(tb testing.TB, cfg HostConfig) (*Host, *logBuffer) {
 	tb.Helper()
 	logs := &logBuffer{}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = sharedCacheDir(tb)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -247,7 +247,7 @@ type instance struct {
 	st     callState
 	cctx   context.Context // the current call's context, carrying &st
 	broken bool            // a call trapped or was canceled: never reuse
-	stderr tailBuffer
+	stderr headBuffer
 }
 
 func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
@@ -413,16 +413,27 @@ func (in *instance) classify(err error) *failure {
 			return fail(ReasonCanceled, "the request was canceled")
 		}
 	}
-	if !in.mod.IsClosed() || exit != nil {
-		if uint64(in.mem.Size()) >= uint64(in.sb.limits.MemoryPages)*pageSize {
-			return fail(ReasonMemory, "linear memory reached its cap of %d pages (%s)", in.sb.limits.MemoryPages, firstLine(err.Error()))
-		}
+	stderr := firstLines(strings.TrimSpace(in.stderr.String()), 2)
+	// A guest whose allocation failed traps (C, WAT) or exits with a
+	// fatal error (Go) close to the cap: it may have asked for a large
+	// chunk that did not fit.
+	capBytes := uint64(in.sb.limits.MemoryPages) * pageSize
+	if size := uint64(in.mem.Size()); size >= capBytes-capBytes/8 || strings.Contains(stderr, "out of memory") {
+		return fail(ReasonMemory, "linear memory reached its cap of %d pages at %d pages (%s)", in.sb.limits.MemoryPages, size/pageSize, firstLine(err.Error()))
 	}
 	msg := firstLine(err.Error())
-	if tail := strings.TrimSpace(in.stderr.String()); tail != "" {
-		msg += "; stderr: " + tail
+	if stderr != "" {
+		msg += "; stderr: " + stderr
 	}
 	return fail(ReasonTrap, "%s", msg)
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, " | ")
 }
 
 func firstLine(s string) string {
@@ -565,32 +576,31 @@ func (s *sandbox) close(ctx context.Context) error {
 	return s.runtime.Close(ctx)
 }
 
-// tailBuffer keeps the last bytes a guest wrote to stderr, for error
-// messages.
-type tailBuffer struct {
+// headBuffer keeps the first bytes a guest writes to stderr during a
+// call (a Go guest's panic or fatal error message comes first).
+type headBuffer struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
-const tailMax = 512
+const headMax = 1024
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *headBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > tailMax {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailMax:]...)
+	if room := headMax - len(t.buf); room > 0 {
+		t.buf = append(t.buf, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
+func (t *headBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
 }
 
-func (t *tailBuffer) reset() {
+func (t *headBuffer) reset() {
 	t.mu.Lock()
 	t.buf = t.buf[:0]
 	t.mu.Unlock()

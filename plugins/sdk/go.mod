@@ -1,0 +1,3 @@
+module github.com/trovato/trovato/plugins/sdk
+
+go 1.26
