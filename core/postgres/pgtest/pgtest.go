@@ -58,9 +58,25 @@ type harness struct {
 
 var h harness
 
+// M is what a TestMain runs: *testing.M, or another harness's Wrap.
+type M interface{ Run() int }
+
 // Main runs the package's tests and stops the private cluster, if one was
-// started, before exiting with the tests' status. Call it from TestMain.
-func Main(m *testing.M) {
+// started, before exiting with the tests' status. Call it from TestMain; to
+// combine it with redistest, wrap one in the other:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(redistest.Wrap(m)) }
+func Main(m M) { os.Exit(run(m)) }
+
+// Wrap returns m with this harness active around its tests, for another
+// harness's Main.
+func Wrap(m M) M { return wrapped{m} }
+
+type wrapped struct{ m M }
+
+func (w wrapped) Run() int { return run(w.m) }
+
+func run(m M) int {
 	h.mu.Lock()
 	h.mainCalled = true
 	h.mu.Unlock()
@@ -71,7 +87,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // NewDB returns a pool on a new database cloned from the migrated template.
