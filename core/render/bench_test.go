@@ -62,8 +62,11 @@ func benchArticlePage(body core.Node) Page {
 	}
 }
 
-func benchPage(b *testing.B, p Page) {
-	r := MustRenderer(b)
+func benchPage(b *testing.B, p Page, opts Options) {
+	r, err := New(DefaultTheme(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var buf bytes.Buffer
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -77,9 +80,16 @@ func benchPage(b *testing.B, p Page) {
 }
 
 // BenchmarkRenderPageArticle renders a typical article page whose body is
-// 8 KB of Markdown (so it includes BenchmarkMarkdown8KB's work).
+// 8 KB of Markdown, formatting it every time (memo off), so it includes
+// BenchmarkMarkdown8KB's work.
 func BenchmarkRenderPageArticle(b *testing.B) {
-	benchPage(b, benchArticlePage(core.Node{Type: core.ElemText, Format: FormatMarkdown, Text: markdownBody(8 << 10)}))
+	benchPage(b, benchArticlePage(core.Node{Type: core.ElemText, Format: FormatMarkdown, Text: markdownBody(8 << 10)}), Options{FormatCacheBytes: -1})
+}
+
+// BenchmarkRenderPageArticleMemo is the same page with the format memo on
+// (the default): the body is formatted once.
+func BenchmarkRenderPageArticleMemo(b *testing.B) {
+	benchPage(b, benchArticlePage(core.Node{Type: core.ElemText, Format: FormatMarkdown, Text: markdownBody(8 << 10)}), Options{})
 }
 
 // BenchmarkRenderPageArticleTree is the same page with a body already
@@ -91,11 +101,19 @@ func BenchmarkRenderPageArticleTree(b *testing.B) {
 			{Type: core.ElemText, Text: fmt.Sprintf("Paragraph %d keeps the ideas that made classic CMSs productive, ", i)},
 			{Type: core.ElemLink, Href: "/docs/gathers", Text: "gathers"}, {Type: core.ElemText, Text: "."}}})
 	}
-	benchPage(b, benchArticlePage(core.Node{Type: core.ElemContainer, Children: paras}))
+	benchPage(b, benchArticlePage(core.Node{Type: core.ElemContainer, Children: paras}), Options{})
+}
+
+func noMemo(b *testing.B) *Renderer {
+	r, err := New(DefaultTheme(), Options{FormatCacheBytes: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
 }
 
 func BenchmarkMarkdown8KB(b *testing.B) {
-	r := MustRenderer(b)
+	r := noMemo(b)
 	body := markdownBody(8 << 10)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
@@ -107,7 +125,7 @@ func BenchmarkMarkdown8KB(b *testing.B) {
 }
 
 func BenchmarkFilteredHTML8KB(b *testing.B) {
-	r := MustRenderer(b)
+	r := noMemo(b)
 	html, err := r.FormatText(markdownBody(8<<10), FormatMarkdown, false)
 	if err != nil {
 		b.Fatal(err)

@@ -42,6 +42,9 @@ const MaxFormatBytes = 2 << 20
 //   - full_html: a wider sanitizer, only when trusted is true; the caller
 //     sets trusted from a permission no plugin can hold.
 //
+// Results of markdown and filtered_html of 256 bytes or more are
+// remembered by content hash (Options.FormatCacheBytes).
+//
 // Errors: EInvalid for an unknown format, EForbidden for full_html that is
 // not trusted, ETooLarge above MaxFormatBytes.
 func (r *Renderer) FormatText(text, format string, trusted bool) (template.HTML, error) {
@@ -51,14 +54,19 @@ func (r *Renderer) FormatText(text, format string, trusted bool) (template.HTML,
 	switch format {
 	case FormatPlain, "":
 		return plainHTML(text), nil
-	case FormatMarkdown:
-		var buf bytes.Buffer
-		if err := r.markdown.Convert([]byte(text), &buf); err != nil {
-			return "", core.Errorf(core.EInvalid, "markdown: %v", err)
+	case FormatMarkdown, FormatFilteredHTML:
+		if r.memo == nil || len(text) < 256 {
+			return r.format(text, format)
 		}
-		return template.HTML(r.filtered.SanitizeBytes(buf.Bytes())), nil
-	case FormatFilteredHTML:
-		return template.HTML(r.filtered.Sanitize(text)), nil
+		k := memoKey(format, text)
+		if h, ok := r.memo.get(k); ok {
+			return h, nil
+		}
+		h, err := r.format(text, format)
+		if err == nil {
+			r.memo.put(k, h)
+		}
+		return h, err
 	case FormatFullHTML:
 		if !trusted {
 			return "", core.Errorf(core.EForbidden, "the full_html format is only available to trusted content")
@@ -66,6 +74,20 @@ func (r *Renderer) FormatText(text, format string, trusted bool) (template.HTML,
 		return template.HTML(r.full.Sanitize(text)), nil
 	}
 	return "", core.Errorf(core.EInvalid, "unknown text format %q", format)
+}
+
+// format runs the markdown or filtered_html format without the memo.
+func (r *Renderer) format(text, format string) (template.HTML, error) {
+	switch format {
+	case FormatMarkdown:
+		var buf bytes.Buffer
+		if err := r.markdown.Convert([]byte(text), &buf); err != nil {
+			return "", core.Errorf(core.EInvalid, "markdown: %v", err)
+		}
+		return template.HTML(r.filtered.SanitizeBytes(buf.Bytes())), nil
+	default:
+		return template.HTML(r.filtered.Sanitize(text)), nil
+	}
 }
 
 var reBlankLines = regexp.MustCompile(`\n[ \t]*\n\s*`)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,5 +69,49 @@ func TestFormatText(t *testing.T) {
 				t.Errorf("output = %q, want empty", got)
 			}
 		})
+	}
+}
+
+func TestFormatMemo(t *testing.T) {
+	r, err := New(DefaultTheme(), Options{FormatCacheBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("Some *markdown* text. ", 20)
+	first, err := r.FormatText(body, FormatMarkdown, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.memo.get(memoKey(FormatMarkdown, body)); !ok {
+		t.Fatal("formatted markdown was not remembered")
+	}
+	if _, ok := r.memo.get(memoKey(FormatFilteredHTML, body)); ok {
+		t.Fatal("the memo key does not include the format")
+	}
+	again, _ := r.FormatText(body, FormatMarkdown, false)
+	if again != first {
+		t.Fatalf("memo returned %q, want %q", again, first)
+	}
+	// Fill the budget: the least recently used entries go, the total stays bounded.
+	for i := range 200 {
+		if _, err := r.FormatText(fmt.Sprintf("%s %d", body, i), FormatFilteredHTML, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.memo.size > r.memo.max {
+		t.Fatalf("memo holds %d bytes, budget %d", r.memo.size, r.memo.max)
+	}
+	if _, ok := r.memo.get(memoKey(FormatMarkdown, body)); ok {
+		t.Fatal("the oldest entry was not evicted")
+	}
+	off, err := New(DefaultTheme(), Options{FormatCacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.memo != nil {
+		t.Fatal("negative FormatCacheBytes did not disable the memo")
+	}
+	if h, _ := off.FormatText(body, FormatMarkdown, false); h != first {
+		t.Fatal("output differs without the memo")
 	}
 }

@@ -31,6 +31,10 @@ type Options struct {
 	AssetPrefix string
 	// Logger receives the reasons region nodes are dropped. Nil discards.
 	Logger *slog.Logger
+	// FormatCacheBytes bounds the memo of formatted markdown and
+	// filtered_html (keyed by a hash of the text, so never stale):
+	// 0 means DefaultFormatCacheBytes, negative disables it.
+	FormatCacheBytes int
 }
 
 // Renderer renders trees and pages with one theme. It is safe for
@@ -44,6 +48,7 @@ type Renderer struct {
 	markdown goldmark.Markdown
 	filtered *bluemonday.Policy
 	full     *bluemonday.Policy
+	memo     *formatMemo
 }
 
 // treeOptions is what RenderNode accepts: the kernel composes trees from
@@ -64,6 +69,12 @@ func New(theme fs.FS, opts Options) (*Renderer, error) {
 	}
 	if r.prefix == "" {
 		r.prefix = "/assets/"
+	}
+	switch {
+	case opts.FormatCacheBytes == 0:
+		r.memo = newFormatMemo(DefaultFormatCacheBytes)
+	case opts.FormatCacheBytes > 0:
+		r.memo = newFormatMemo(opts.FormatCacheBytes)
 	}
 	if !strings.HasPrefix(r.prefix, "/") || !strings.HasSuffix(r.prefix, "/") {
 		return nil, core.Errorf(core.EInvalid, "asset prefix %q must start and end with /", r.prefix)
