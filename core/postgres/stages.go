@@ -233,7 +233,7 @@ func (s *Store) describeChange(ctx context.Context, q querier, h *stageHead) (co
 	if h.Deleted {
 		newDoc = nil
 	}
-	c.Diff = core.DiffFields(liveDoc, newDoc)
+	c.Diff = core.DiffJSON("", liveDoc, newDoc)
 	return c, nil
 }
 

@@ -50,6 +50,17 @@ func (s *Store) ApplyType(ctx context.Context, body json.RawMessage, dryRun bool
 	if err != nil {
 		return nil, err
 	}
+	for i, f := range nt.Fields {
+		if f.Type != "term_ref" {
+			continue
+		}
+		if ok, err := configExists(ctx, s.pool, "vocabulary", f.Vocabulary); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, core.InvalidFields("invalid item type", []core.FieldError{{Path: fmt.Sprintf("fields[%d].vocabulary", i),
+				Message: fmt.Sprintf("vocabulary %q does not exist (create it first: trovato category vocabulary create %s)", f.Vocabulary, f.Vocabulary)}})
+		}
+	}
 	rep := &TypeMigration{Type: nt.Name, DryRun: dryRun, Converted: []TypeMigrationItem{}, Failed: []TypeMigrationItem{}}
 	err = s.inTx(ctx, func(tx *txn) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('trovato.item_type.' || $1))`, nt.Name); err != nil {
