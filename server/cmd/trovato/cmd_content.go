@@ -66,7 +66,7 @@ func (a *app) itemCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "item", Short: "Items (content)"}
 	var (
 		typ, title, stage, log, status, ifRev string
-		fields                                 []string
+		fields                                []string
 	)
 	create := &cobra.Command{
 		Use:   "create --type TYPE --title TITLE [--field name=value ...]",
