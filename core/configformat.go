@@ -663,6 +663,17 @@ func splitYAMLDocuments(data []byte) (chunks [][]byte, firstLines []int) {
 	return chunks, firstLines
 }
 
+// parseYAML parses one YAML document. A panic inside the parser on hostile
+// input becomes an error instead of taking the process down.
+func parseYAML(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("YAML parser failed: %v", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
+}
+
 func yamlFileDocs(filename string, data []byte) ([]fileDoc, error) {
 	var docs []fileDoc
 	var ferrs []FieldError
@@ -671,7 +682,7 @@ func yamlFileDocs(filename string, data []byte) ([]fileDoc, error) {
 		if len(bytes.TrimSpace(chunk)) == 0 {
 			continue
 		}
-		f, err := parser.ParseBytes(chunk, 0)
+		f, err := parseYAML(chunk)
 		if err != nil {
 			var ye yaml.Error
 			pos := srcPos{1, 1}
