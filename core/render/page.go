@@ -88,17 +88,15 @@ func (r *Renderer) RenderPage(ctx context.Context, w io.Writer, p Page) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var b strings.Builder
+		var b bytes.Buffer
 		for i, n := range core.SortedNodes(nodes) {
 			if err := core.ValidateTree(n, treeOptions); err != nil {
 				r.log.Warn("render tree dropped", "region", name, "index", i, "type", n.Type, "reason", err)
 				continue
 			}
-			h, err := r.node(&n)
-			if err != nil {
+			if err := r.writeNode(&b, &n); err != nil {
 				return fmt.Errorf("region %s: %w", name, err)
 			}
-			b.WriteString(string(h))
 		}
 		v.regions[name] = template.HTML(b.String())
 	}

@@ -42,6 +42,7 @@ type Options struct {
 type Renderer struct {
 	tmpl     *template.Template
 	names    map[string]bool
+	native   map[string]bool // element types rendered by native.go
 	assets   map[string]*Asset
 	prefix   string
 	log      *slog.Logger
@@ -116,9 +117,19 @@ func (r *Renderer) RenderNode(ctx context.Context, w io.Writer, n core.Node) err
 	return err
 }
 
-// node renders one validated node through the first template that exists
-// among its suggestions and element--TYPE.html.
+// node renders one validated node to a string.
 func (r *Renderer) node(n *core.Node) (template.HTML, error) {
+	var buf bytes.Buffer
+	if err := r.writeNode(&buf, n); err != nil {
+		return "", err
+	}
+	return template.HTML(buf.String()), nil
+}
+
+// writeNode renders one validated node through the first template that
+// exists among its suggestions and element--TYPE.html; the default
+// theme's unchanged element templates run natively (native.go).
+func (r *Renderer) writeNode(w *bytes.Buffer, n *core.Node) error {
 	name := ""
 	for _, s := range n.Suggestions {
 		if r.names[s+".html"] {
@@ -127,25 +138,36 @@ func (r *Renderer) node(n *core.Node) (template.HTML, error) {
 		}
 	}
 	if name == "" {
+		if r.native[n.Type] {
+			if err := nativeElement(n.Type)(r, w, n); err != nil {
+				return fmt.Errorf("render %s: %w", n.Type, err)
+			}
+			return nil
+		}
 		name = "element--" + n.Type + ".html"
 	}
-	var buf bytes.Buffer
-	if err := r.tmpl.ExecuteTemplate(&buf, name, Element{Node: n, r: r}); err != nil {
-		return "", fmt.Errorf("render %s: %w", n.Type, err)
+	if err := r.tmpl.ExecuteTemplate(w, name, Element{Node: n, r: r}); err != nil {
+		return fmt.Errorf("render %s: %w", n.Type, err)
 	}
-	return template.HTML(buf.String()), nil
+	return nil
+}
+
+// writeNodes renders nodes in weight order.
+func (r *Renderer) writeNodes(w *bytes.Buffer, nodes []core.Node) error {
+	for _, c := range core.SortedNodes(nodes) {
+		if err := r.writeNode(w, &c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *Renderer) nodes(nodes []core.Node) (template.HTML, error) {
-	var b strings.Builder
-	for _, c := range core.SortedNodes(nodes) {
-		h, err := r.node(&c)
-		if err != nil {
-			return "", err
-		}
-		b.WriteString(string(h))
+	var buf bytes.Buffer
+	if err := r.writeNodes(&buf, nodes); err != nil {
+		return "", err
 	}
-	return template.HTML(b.String()), nil
+	return template.HTML(buf.String()), nil
 }
 
 // Element is what an element template receives: the node's fields, plus

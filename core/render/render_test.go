@@ -62,12 +62,14 @@ func golden(t *testing.T, name, got string) {
 
 func txt(s string) core.Node { return core.Node{Type: core.ElemText, Text: s} }
 
-func TestElementGolden(t *testing.T) {
-	r := MustRenderer(t)
-	tests := []struct {
-		name string
-		node core.Node
-	}{
+type elementCase struct {
+	name string
+	node core.Node
+}
+
+// elementCases are the golden cases of the element templates.
+func elementCases() []elementCase {
+	return []elementCase{
 		{"container", core.Node{Type: core.ElemContainer, Attrs: map[string]string{"class": "box", "data-id": "7"}, Children: []core.Node{txt("b"), {Type: core.ElemText, Text: "a", Weight: -1}}}},
 		{"container-article", core.Node{Type: core.ElemContainer, Tag: "article", Suggestions: []string{"item--article"}, Children: []core.Node{txt("x")}}},
 		{"heading", core.Node{Type: core.ElemHeading, Level: 2, Attrs: map[string]string{"id": "intro"}, Text: "Intro & <more>"}},
@@ -108,7 +110,11 @@ func TestElementGolden(t *testing.T) {
 			{Type: core.ElemButton, Text: "Save", Name: "op", Value: "save"},
 		}}},
 	}
-	for _, tt := range tests {
+}
+
+func TestElementGolden(t *testing.T) {
+	r := MustRenderer(t)
+	for _, tt := range elementCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			golden(t, "element-"+tt.name, renderNode(t, r, tt.node)+"\n")
 		})

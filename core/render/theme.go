@@ -137,6 +137,7 @@ func (r *Renderer) loadTemplates(layers []fs.FS) error {
 		return core.Errorf(core.EInvalid, "theme lacks %s", strings.Join(missing, ", "))
 	}
 	r.tmpl = root
+	r.native = nativeTypes(files)
 	for _, name := range names {
 		// Executing with empty data escapes the template (and those it
 		// calls); only escaping errors matter here, not the empty data.
@@ -151,4 +152,27 @@ func (r *Renderer) loadTemplates(layers []fs.FS) error {
 		}
 	}
 	return nil
+}
+
+// nativeTypes lists the element types whose template, and the partials it
+// may call, are the default theme's own, byte for byte.
+func nativeTypes(files map[string]fs.FS) map[string]bool {
+	def := DefaultTheme()
+	same := func(name string) bool {
+		layer, ok := files[name]
+		if !ok {
+			return false
+		}
+		got, err1 := fs.ReadFile(layer, "templates/"+name)
+		want, err2 := fs.ReadFile(def, "templates/"+name)
+		return err1 == nil && err2 == nil && string(got) == string(want)
+	}
+	native := map[string]bool{}
+	if !same("partials.html") {
+		return native
+	}
+	for _, typ := range ElementTypes {
+		native[typ] = nativeElement(typ) != nil && same("element--"+typ+".html")
+	}
+	return native
 }
