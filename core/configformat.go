@@ -731,9 +731,13 @@ type yamlWalker struct {
 	anchors    map[string]ast.Node
 	errs       []yamlErr
 	lineOffset int // line of the document's text in the file, 0-based
+	nodes      int // values produced, aliases expanded
 }
 
-const maxYAMLDepth = 100
+const (
+	maxYAMLDepth = 100
+	maxYAMLNodes = 200_000
+)
 
 // nodePos is where a node starts in the file: for a mapping, its first key.
 func (w *yamlWalker) nodePos(n ast.Node) srcPos {
@@ -762,6 +766,12 @@ func (w *yamlWalker) fail(n ast.Node, p, msg string) {
 func (w *yamlWalker) value(n ast.Node, p string, depth int) any {
 	if depth > maxYAMLDepth {
 		w.fail(n, p, "nested too deeply")
+		return nil
+	}
+	if w.nodes++; w.nodes > maxYAMLNodes {
+		if w.nodes == maxYAMLNodes+1 {
+			w.fail(n, p, fmt.Sprintf("more than %d values (aliases expand too much)", maxYAMLNodes))
+		}
 		return nil
 	}
 	if _, seen := w.pos.val[p]; !seen {
@@ -795,12 +805,15 @@ func (w *yamlWalker) value(n ast.Node, p string, depth int) any {
 		w.fail(n, p, "infinity and NaN are not allowed")
 		return nil
 	case *ast.AnchorNode:
+		// The anchor is defined after its value: an alias inside the value
+		// cannot refer to it.
+		v := w.value(n.Value, p, depth+1)
 		if name, ok := n.Name.(*ast.StringNode); ok {
 			w.anchors[name.Value] = n.Value
 		} else if n.Name != nil {
 			w.anchors[n.Name.String()] = n.Value
 		}
-		return w.value(n.Value, p, depth+1)
+		return v
 	case *ast.AliasNode:
 		name := ""
 		if n.Value != nil {
@@ -1096,7 +1109,13 @@ func (d *jsonTree) value(p string, depth int) (any, error) {
 // value encoding/json accepts) with sorted object keys, no insignificant
 // whitespace and no HTML escaping.
 func canonicalJSON(v any) json.RawMessage {
+	return canonicalJSONSize(v, 64)
+}
+
+// canonicalJSONSize is canonicalJSON with a hint of the output size.
+func canonicalJSONSize(v any, hint int) json.RawMessage {
 	var b bytes.Buffer
+	b.Grow(hint)
 	writeCanonical(&b, v)
 	return b.Bytes()
 }
@@ -1160,11 +1179,61 @@ func writeCanonical(b *bytes.Buffer, v any) {
 	}
 }
 
+const hexDigits = "0123456789abcdef"
+
+// writeJSONString writes s as a JSON string: quotes, backslashes and control
+// characters escaped, U+2028 and U+2029 escaped (JavaScript line
+// terminators), invalid UTF-8 replaced by U+FFFD, nothing else escaped.
 func writeJSONString(b *bytes.Buffer, s string) {
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // strings always encode
-	b.Truncate(b.Len() - 1)
+	b.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString(s[start:i])
+			b.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b.WriteString(s[start:i])
+			b.WriteString(`\u202`)
+			b.WriteByte(hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b.WriteString(s[start:])
+	b.WriteByte('"')
 }
 
 // decodeJSONValue decodes canonical or ordinary JSON into JSON values with

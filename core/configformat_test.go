@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -140,6 +141,8 @@ func TestParseConfigFileErrors(t *testing.T) {
 		{"InvalidUTF8", "x.yaml", "kind: menu\nname: x\nlabel: \xff\xfe\n", []string{"x.yaml:3:8: invalid UTF-8"}},
 		{"DuplicateDocument", "x.yaml", "kind: menu\nname: x\nlabel: X\n---\nkind: menu\nname: x\nlabel: Y\n", []string{"x.yaml:6:1: name: menu \"x\" is defined twice in this file (first at line 1)"}},
 		{"EmptyDocumentBetween", "x.yaml", "kind: menu\nname: a\nlabel: A\n---\n---\nkind: menu\nname: b\ncolour: red\n", []string{"x.yaml:6:1: label: is required", "x.yaml:8:1: colour: unknown key"}},
+		{"SelfAlias", "x.yaml", "kind: menu\nname: x\nlabel: X\ndescription: &d [*d]\n", []string{"x.yaml:4:18: description[0]: unknown alias *d"}},
+		{"AliasBomb", "x.yaml", "kind: menu\nname: x\nlabel: X\n" + aliasBomb(), []string{"aliases expand too much"}},
 		{"Empty", "x.yaml", "# nothing\n", []string{"x.yaml:1:1: no config documents"}},
 		{"JSONSyntax", "x.json", "{\"kind\": \"menu\",\n \"name\": \"x\" \"label\": 1}", []string{"x.json:2:14: invalid JSON"}},
 		{"JSONUnknownKey", "x.json", "{\"kind\": \"menu\",\n \"name\": \"x\", \"label\": \"X\",\n  \"extra\": 1}", []string{"x.json:3:3: extra: unknown key"}},
@@ -177,6 +180,23 @@ func TestParseConfigFileErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aliasBomb returns YAML whose aliases expand to 10^9 values.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("description:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		b.WriteString("  a" + strconv.Itoa(i) + ": &a" + strconv.Itoa(i) + " [")
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*a" + strconv.Itoa(i-1))
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
 }
 
 func TestParseConfigFileTooLarge(t *testing.T) {
@@ -306,5 +326,37 @@ func TestConfigKindsAndSchemas(t *testing.T) {
 	}
 	if _, err := ConfigSchema("nope"); ErrorCode(err) != ENotFound {
 		t.Errorf("ConfigSchema(nope) = %v", err)
+	}
+}
+
+func TestParseConfigFileJSONArrayPositions(t *testing.T) {
+	data := "[\n  {\"kind\": \"menu\", \"name\": \"a\", \"label\": \"A\"},\n  {\"kind\": \"menu\", \"name\": \"b\",\n   \"label\": 5}\n]"
+	_, err := ParseConfigFile("menus.json", []byte(data))
+	want := "menus.json:4:4: label: must be a string, not a number"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want ...%s...", err, want)
+	}
+}
+
+func TestCanonicalJSONStrings(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", `"plain"`},
+		{`q"b\s`, `"q\"b\\s"`},
+		{"<a href='x'>&</a>", `"<a href='x'>&</a>"`},
+		{"nl\ncr\rtab\tnul\x00del\x7f", `"nl\ncr\rtab\tnul\u0000del` + "\x7f" + `"`},
+		{"é日本\u2028\u2029", `"é日本\u2028\u2029"`},
+		{"bad\xffutf8", `"bad\ufffdutf8"`},
+	}
+	for _, tt := range tests {
+		got := string(canonicalJSON(tt.in))
+		if got != tt.want {
+			t.Errorf("canonicalJSON(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Errorf("%s is not valid JSON: %v", got, err)
+		} else if strings.ToValidUTF8(tt.in, "\ufffd") != back {
+			t.Errorf("%s decodes to %q, want %q", got, back, tt.in)
+		}
 	}
 }

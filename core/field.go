@@ -170,7 +170,7 @@ func (t *ItemType) ValidateFields(ctx context.Context, fields json.RawMessage, r
 	if len(errs) > 0 {
 		return nil, InvalidFields(fmt.Sprintf("invalid fields for item type %s", t.Name), errs)
 	}
-	return canonicalJSON(out), nil
+	return canonicalJSONSize(out, len(fields)), nil
 }
 
 // decodeFieldsObject decodes an item's fields strictly. Empty input and null

@@ -408,3 +408,22 @@ func TestParseDecimal(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkValidateFields8KB(b *testing.B) {
+	typ := mustItemType(b, "article.yaml")
+	body, _ := json.Marshal(map[string]any{
+		"body":    strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n", 140),
+		"rating":  4,
+		"price":   "12.50",
+		"related": []map[string]string{{"id": idPage.String()}, {"id": idArticle.String()}},
+		"tags":    []map[string]string{{"id": idTag.String()}},
+		"image":   map[string]string{"id": idPNG.String(), "alt": "A cat"},
+	})
+	refs := newFakeRefs()
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := typ.ValidateFields(ctx, body, refs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
