@@ -31,12 +31,12 @@ import (
 // same document travels through files, the CLI's apply commands, config
 // export/import and API bodies (docs/config-formats.md).
 type ConfigDoc struct {
-	Kind string
-	Name string
+	Kind string `json:"kind"`
+	Name string `json:"name"`
 	// Body is the whole document (kind and name included) as canonical
 	// JSON: object keys sorted, no insignificant whitespace, numbers as
 	// written.
-	Body json.RawMessage
+	Body json.RawMessage `json:"body"`
 }
 
 // MaxConfigFileSize bounds what ParseConfigFile accepts.
@@ -663,6 +663,18 @@ func splitYAMLDocuments(data []byte) (chunks [][]byte, firstLines []int) {
 	return chunks, firstLines
 }
 
+// onlyDirectives reports whether a chunk holds nothing but blank lines,
+// comments and directives (%YAML 1.2), which need no parsing.
+func onlyDirectives(chunk []byte) bool {
+	for _, l := range bytes.Split(chunk, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 && l[0] != '#' && l[0] != '%' {
+			return false
+		}
+	}
+	return true
+}
+
 // parseYAML parses one YAML document. A panic inside the parser on hostile
 // input becomes an error instead of taking the process down.
 func parseYAML(data []byte) (f *ast.File, err error) {
@@ -679,7 +691,7 @@ func yamlFileDocs(filename string, data []byte) ([]fileDoc, error) {
 	var ferrs []FieldError
 	chunks, firstLines := splitYAMLDocuments(data)
 	for i, chunk := range chunks {
-		if len(bytes.TrimSpace(chunk)) == 0 {
+		if onlyDirectives(chunk) {
 			continue
 		}
 		f, err := parseYAML(chunk)
