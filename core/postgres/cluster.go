@@ -458,10 +458,10 @@ func (c *Cluster) socketDir() (string, error) {
 		sum := sha256.Sum256([]byte(c.dir))
 		dir = "/tmp/trovato-pg-" + hex.EncodeToString(sum[:6])
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", notWritable(filepath.Dir(dir), err)
 	}
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(dir)
 	if err != nil {
 		return "", err
 	}
@@ -469,8 +469,11 @@ func (c *Cluster) socketDir() (string, error) {
 	if c.runAs != nil {
 		want = c.runAs.uid
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != want && int(st.Uid) != os.Geteuid() {
-		return "", core.Errorf(core.EInvalid, "socket directory %s belongs to uid %d: remove it", dir, st.Uid)
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || (ok && int(st.Uid) != want && int(st.Uid) != os.Geteuid()) {
+		return "", core.Errorf(core.EInvalid, "socket directory %s is not a directory of uid %d: remove it", dir, want)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", notWritable(dir, err)
 	}
 	if err := c.chown(dir); err != nil {
 		return "", err
@@ -483,7 +486,9 @@ func (c *Cluster) socketDir() (string, error) {
 func (c *Cluster) writeConf(fsyncOff bool) error {
 	var b strings.Builder
 	b.WriteString("# Written by Trovato on every start; edits are lost.\n")
-	fmt.Fprintf(&b, "listen_addresses = ''\nport = 5432\nunix_socket_directories = %s\n", confQuote(c.sockDir))
+	// Authentication is "trust": only the owner may reach the socket (root
+	// passes as it ignores file permissions).
+	fmt.Fprintf(&b, "listen_addresses = ''\nport = 5432\nunix_socket_directories = %s\nunix_socket_permissions = 0700\n", confQuote(c.sockDir))
 	if fsyncOff {
 		b.WriteString("# Test cluster: a crash loses data.\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
 		b.WriteString("max_connections = 200\nshared_buffers = '32MB'\n")

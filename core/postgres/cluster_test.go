@@ -236,6 +236,12 @@ func TestCluster(t *testing.T) {
 			t.Error("first opener did not start the cluster")
 		}
 		mustPing(t, c1.URL(ClusterDatabase))
+		// Authentication is trust: only the owner may reach the socket.
+		for _, p := range []string{c1.SocketDir(), filepath.Join(c1.SocketDir(), ".s.PGSQL.5432")} {
+			if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o077 != 0 {
+				t.Errorf("%s: mode %v, %v; want no access for group and others", p, fi.Mode(), err)
+			}
+		}
 		c2, err := OpenCluster(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
