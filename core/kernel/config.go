@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 
@@ -84,7 +85,7 @@ func LoadConfig(cfg Config, file string, mustExist bool, env []string) (Config, 
 	if file != "" {
 		data, err := os.ReadFile(file)
 		switch {
-		case errors.Is(err, os.ErrNotExist) && !mustExist:
+		case (errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) && !mustExist:
 		case err != nil:
 			return cfg, core.Errorf(core.EInvalid, "read config file: %v", err)
 		default:
