@@ -1191,7 +1191,7 @@ func writeCanonical(b *bytes.Buffer, v any) {
 	}
 }
 
-const hexDigits = "0123456789abcdef"
+const jsonHexDigits = "0123456789abcdef"
 
 // writeJSONString writes s as a JSON string: quotes, backslashes and control
 // characters escaped, U+2028 and U+2029 escaped (JavaScript line
@@ -1219,8 +1219,8 @@ func writeJSONString(b *bytes.Buffer, s string) {
 				b.WriteString(`\t`)
 			default:
 				b.WriteString(`\u00`)
-				b.WriteByte(hexDigits[c>>4])
-				b.WriteByte(hexDigits[c&0xf])
+				b.WriteByte(jsonHexDigits[c>>4])
+				b.WriteByte(jsonHexDigits[c&0xf])
 			}
 			i++
 			start = i
@@ -1237,7 +1237,7 @@ func writeJSONString(b *bytes.Buffer, s string) {
 		if r == '\u2028' || r == '\u2029' {
 			b.WriteString(s[start:i])
 			b.WriteString(`\u202`)
-			b.WriteByte(hexDigits[r&0xf])
+			b.WriteByte(jsonHexDigits[r&0xf])
 			i += size
 			start = i
 			continue

@@ -404,7 +404,7 @@ func (fd *FieldDef) checkOne(v any, p string, c *valCtx) any {
 		}
 		s, r, ok := parseDecimal(lit)
 		if !ok {
-			c.fail(p, "must be a decimal number such as 12.50, not %q", truncate(lit, 40))
+			c.fail(p, "must be a decimal number such as 12.50, not %q", truncateRunes(lit, 40))
 			return nil
 		}
 		if fd.Scale != nil {
@@ -437,7 +437,7 @@ func (fd *FieldDef) checkOne(v any, p string, c *valCtx) any {
 			return wrongType("a date string (YYYY-MM-DD)")
 		}
 		if _, err := time.Parse(time.DateOnly, s); err != nil || len(s) != 10 {
-			c.fail(p, "must be a date as YYYY-MM-DD, not %q", truncate(s, 40))
+			c.fail(p, "must be a date as YYYY-MM-DD, not %q", truncateRunes(s, 40))
 			return nil
 		}
 		return s
@@ -448,7 +448,7 @@ func (fd *FieldDef) checkOne(v any, p string, c *valCtx) any {
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			c.fail(p, "must be an RFC 3339 date-time such as 2024-05-01T14:30:00Z, not %q", truncate(s, 60))
+			c.fail(p, "must be an RFC 3339 date-time such as 2024-05-01T14:30:00Z, not %q", truncateRunes(s, 60))
 			return nil
 		}
 		return t.Format(time.RFC3339Nano)
@@ -596,7 +596,7 @@ func (fd *FieldDef) checkRefID(m map[string]any, p string, c *valCtx) (ID, bool)
 	}
 	id, err := ParseID(s)
 	if err != nil || id == NilID {
-		c.fail(p+".id", "%q is not a valid id", truncate(s, 40))
+		c.fail(p+".id", "%q is not a valid id", truncateRunes(s, 40))
 		return NilID, false
 	}
 	kind := refItem
@@ -632,7 +632,7 @@ var integerRE = regexp.MustCompile(`^-?[0-9]+$`)
 // it is refused.
 func parseInteger(s string) (int64, string) {
 	if !integerRE.MatchString(s) {
-		return 0, fmt.Sprintf("must be a whole number, not %s", truncate(s, 40))
+		return 0, fmt.Sprintf("must be a whole number, not %s", truncateRunes(s, 40))
 	}
 	i, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
@@ -701,7 +701,7 @@ func padScale(canon string, scale int) string {
 	return canon + strings.Repeat("0", scale-have)
 }
 
-func truncate(s string, n int) string {
+func truncateRunes(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
@@ -724,12 +724,12 @@ func checkEmail(s string) string {
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
-		return fmt.Sprintf("must be an email address such as someone@example.org, not %q", truncate(s, 60))
+		return fmt.Sprintf("must be an email address such as someone@example.org, not %q", truncateRunes(s, 60))
 	}
 	at := strings.LastIndexByte(s, '@')
 	domain := s[at+1:]
 	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, "[") {
-		return fmt.Sprintf("%q needs a domain name such as example.org", truncate(s, 60))
+		return fmt.Sprintf("%q needs a domain name such as example.org", truncateRunes(s, 60))
 	}
 	return ""
 }
@@ -755,12 +755,12 @@ func checkLinkURL(u string) string {
 	}
 	pu, err := url.Parse(u)
 	if err != nil {
-		return fmt.Sprintf("is not a valid URL: %q", truncate(u, 60))
+		return fmt.Sprintf("is not a valid URL: %q", truncateRunes(u, 60))
 	}
 	switch strings.ToLower(pu.Scheme) {
 	case "":
 		if strings.Contains(strings.SplitN(u, "/", 2)[0], ":") {
-			return fmt.Sprintf("is not a valid URL: %q", truncate(u, 60))
+			return fmt.Sprintf("is not a valid URL: %q", truncateRunes(u, 60))
 		}
 		return ""
 	case "http", "https":

@@ -750,14 +750,11 @@ func (p TypeChangePlan) Convert(fields json.RawMessage) (json.RawMessage, []Fiel
 	}
 	var problems []FieldError
 	in := map[string]any{}
-	for k, v := range obj {
-		if p.New.Field(k) != nil {
-			continue
-		}
-		if p.Old.Field(k) == nil {
+	for _, k := range sortedFieldKeys(obj) {
+		// Fields of the old type that the new one lacks are dropped.
+		if p.New.Field(k) == nil && p.Old.Field(k) == nil {
 			problems = append(problems, FieldError{Path: joinPath("fields", k), Message: fmt.Sprintf("unknown field (neither version of item type %s has it)", p.New.Name)})
 		}
-		_ = v // removed: dropped
 	}
 	bad := map[string]bool{}
 	for i := range p.New.Fields {
@@ -786,6 +783,15 @@ func (p TypeChangePlan) Convert(fields json.RawMessage) (json.RawMessage, []Fiel
 		return nil, problems
 	}
 	return canonicalJSON(out), nil
+}
+
+func sortedFieldKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // convertField converts a whole value (single or list) between field
@@ -839,8 +845,8 @@ func convertValue(from, to string, v any) (any, string) {
 	textual := func(t string) bool {
 		return t == FieldText || t == FieldLongText
 	}
-	str, isStr := v.(string)
-	cannot := fmt.Sprintf("cannot convert %s value %s to %s", from, truncate(string(canonicalJSON(v)), 40), to)
+	str, _ := v.(string)
+	cannot := fmt.Sprintf("cannot convert %s value %s to %s", from, truncateRunes(string(canonicalJSON(v)), 40), to)
 	switch {
 	case textual(from) && textual(to):
 		return str, ""
@@ -903,9 +909,6 @@ func convertValue(from, to string, v any) (any, string) {
 		return map[string]any{"id": v.(map[string]any)["id"]}, ""
 	case from == FieldFile && to == FieldImage:
 		return map[string]any{"id": v.(map[string]any)["id"]}, "" // alt is then required
-	}
-	if !isStr && v == nil {
-		return nil, ""
 	}
 	return nil, cannot
 }
