@@ -336,7 +336,7 @@ func SortedNodes(nodes []Node) []Node {
 // tree that does not validate as a whole.
 func ValidateTree(n Node, opts TreeOptions) error {
 	v := treeValidator{opts: opts, maxDepth: opts.maxDepth(), maxNodes: opts.maxNodes()}
-	v.node(&n, "", 1, false)
+	v.node(&n, nil, 1, false)
 	if len(v.errs) > 0 {
 		return InvalidFields("invalid render tree", v.errs)
 	}
@@ -350,6 +350,7 @@ type treeValidator struct {
 	nodes    int
 	errs     []FieldError
 	full     bool
+	slab     []treePath
 }
 
 func treeJoin(path, field string) string {
@@ -359,57 +360,101 @@ func treeJoin(path, field string) string {
 	return path + "." + field
 }
 
-func (v *treeValidator) fail(path, format string, args ...any) {
+// treePath is the path of a node, built as the validator descends and
+// turned into a string only when an error is reported.
+type treePath struct {
+	parent *treePath
+	field  string
+	index  int
+}
+
+func (p *treePath) String() string {
+	if p == nil {
+		return ""
+	}
+	return treeJoin(p.parent.String(), p.field) + "[" + strconv.Itoa(p.index) + "]"
+}
+
+// f names a field of the node at p.
+func (p *treePath) f(field string) fieldPath { return fieldPath{p, field} }
+
+// path returns the path of element index of field under parent, from a
+// slab so that validating a large tree costs a few allocations, not one
+// per node.
+func (v *treeValidator) path(parent *treePath, field string, index int) *treePath {
+	if len(v.slab) == cap(v.slab) {
+		v.slab = make([]treePath, 0, 128)
+	}
+	v.slab = append(v.slab, treePath{parent: parent, field: field, index: index})
+	return &v.slab[len(v.slab)-1]
+}
+
+type fieldPath struct {
+	node  *treePath
+	field string
+}
+
+func (fp fieldPath) String() string {
+	s := fp.node.String()
+	if fp.field != "" {
+		// Cloning keeps fp from leaking into the result, so the paths
+		// of valid trees stay on the stack.
+		s = treeJoin(s, strings.Clone(fp.field))
+	}
+	if s == "" {
+		return "."
+	}
+	return s
+}
+
+func (v *treeValidator) fail(fp fieldPath, format string, args ...any) {
 	if v.full {
 		return
 	}
 	if len(v.errs) >= maxTreeErrors {
 		v.full = true
-		v.errs = append(v.errs, FieldError{Path: path, Message: "too many errors; the rest are not reported"})
+		v.errs = append(v.errs, FieldError{Path: fp.String(), Message: "too many errors; the rest are not reported"})
 		return
 	}
-	if path == "" {
-		path = "."
-	}
-	v.errs = append(v.errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, FieldError{Path: fp.String(), Message: fmt.Sprintf(format, args...)})
 }
 
 // node checks one node. phrasing says the parent admits phrasing content only.
-func (v *treeValidator) node(n *Node, path string, depth int, phrasing bool) {
+func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) {
 	if v.full {
 		return
 	}
 	v.nodes++
 	if v.nodes == v.maxNodes+1 {
-		v.fail(path, "tree has more than %d nodes", v.maxNodes)
+		v.fail(path.f(""), "tree has more than %d nodes", v.maxNodes)
 		v.full = true
 		return
 	}
 	if depth > v.maxDepth {
-		v.fail(path, "tree is deeper than %d levels", v.maxDepth)
+		v.fail(path.f(""), "tree is deeper than %d levels", v.maxDepth)
 		return
 	}
 	allowed, ok := elementFields[n.Type]
 	switch {
 	case n.Type == "":
-		v.fail(treeJoin(path, "type"), "is required")
+		v.fail(path.f("type"), "is required")
 		return
 	case !ok:
-		v.fail(treeJoin(path, "type"), "unknown element type %q", treeClip(n.Type))
+		v.fail(path.f("type"), "unknown element type %q", treeClip(n.Type))
 		return
 	case IsFormElement(n.Type) && !v.opts.AllowForms:
-		v.fail(treeJoin(path, "type"), "form element %q may only be added by kernel forms and form_alter", n.Type)
+		v.fail(path.f("type"), "form element %q may only be added by kernel forms and form_alter", n.Type)
 		return
 	}
 	if extra := n.setFields() &^ allowed; extra != 0 {
 		for i, name := range fieldNames {
 			if extra&(1<<i) != 0 {
-				v.fail(treeJoin(path, name), "not allowed on a %s element", n.Type)
+				v.fail(path.f(name), "not allowed on a %s element", n.Type)
 			}
 		}
 	}
 	if phrasing && !n.IsPhrasing() {
-		v.fail(treeJoin(path, "type"), "a %s element cannot appear here: only phrasing content (inline text, link, image, inline code, time) is allowed", describeNode(n))
+		v.fail(path.f("type"), "a %s element cannot appear here: only phrasing content (inline text, link, image, inline code, time) is allowed", describeNode(n))
 	}
 	v.attrs(n, path)
 	v.suggestions(n, path)
@@ -417,10 +462,10 @@ func (v *treeValidator) node(n *Node, path string, depth int, phrasing bool) {
 	childPhrasing := false
 	switch n.Type {
 	case ElemContainer:
-		v.oneOf(treeJoin(path, "tag"), n.Tag, true, "div", "section", "article", "aside", "header", "footer", "nav")
+		v.oneOf(path.f("tag"), n.Tag, true, "div", "section", "article", "aside", "header", "footer", "nav")
 	case ElemHeading:
 		if n.Level < 1 || n.Level > 6 {
-			v.fail(treeJoin(path, "level"), "must be between 1 and 6")
+			v.fail(path.f("level"), "must be between 1 and 6")
 		}
 		v.textOrChildren(n, path)
 		childPhrasing = true
@@ -428,154 +473,154 @@ func (v *treeValidator) node(n *Node, path string, depth int, phrasing bool) {
 		v.textOrChildren(n, path)
 		childPhrasing = true
 	case ElemText:
-		v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
+		v.str(path.f("text"), n.Text, MaxTreeTextBytes, true)
 		switch n.Format {
 		case "", "plain", "markdown", "filtered_html":
 		case FormatFullHTML:
 			if !v.opts.AllowFullHTML {
-				v.fail(treeJoin(path, "format"), "full_html is only accepted from the kernel for trusted content")
+				v.fail(path.f("format"), "full_html is only accepted from the kernel for trusted content")
 			}
 		default:
-			v.fail(treeJoin(path, "format"), "unknown format %q (use plain, markdown or filtered_html)", treeClip(n.Format))
+			v.fail(path.f("format"), "unknown format %q (use plain, markdown or filtered_html)", treeClip(n.Format))
 		}
 	case ElemLink:
-		v.url(treeJoin(path, "href"), n.Href, true, false)
+		v.url(path.f("href"), n.Href, true, false)
 		v.textOrChildren(n, path)
 		childPhrasing = true
 	case ElemImage:
-		v.url(treeJoin(path, "src"), n.Src, true, true)
-		v.str(treeJoin(path, "alt"), n.Alt, MaxTreeStringBytes, false)
-		v.dimension(treeJoin(path, "width"), n.Width)
-		v.dimension(treeJoin(path, "height"), n.Height)
+		v.url(path.f("src"), n.Src, true, true)
+		v.str(path.f("alt"), n.Alt, MaxTreeStringBytes, false)
+		v.dimension(path.f("width"), n.Width)
+		v.dimension(path.f("height"), n.Height)
 	case ElemFigure:
 		if len(n.Children) == 0 {
-			v.fail(treeJoin(path, "children"), "a figure needs content")
+			v.fail(path.f("children"), "a figure needs content")
 		}
-		v.str(treeJoin(path, "caption"), n.Caption, MaxTreeStringBytes, false)
+		v.str(path.f("caption"), n.Caption, MaxTreeStringBytes, false)
 	case ElemList:
 		if len(n.Items) == 0 {
-			v.fail(treeJoin(path, "items"), "a list needs at least one item")
+			v.fail(path.f("items"), "a list needs at least one item")
 		}
 		for i := range n.Items {
-			v.node(&n.Items[i], fmt.Sprintf("%s[%d]", treeJoin(path, "items"), i), depth+1, false)
+			v.node(&n.Items[i], v.path(path, "items", i), depth+1, false)
 		}
 	case ElemTable:
-		v.str(treeJoin(path, "caption"), n.Caption, MaxTreeStringBytes, false)
+		v.str(path.f("caption"), n.Caption, MaxTreeStringBytes, false)
 		if len(n.Head) == 0 && len(n.Body) == 0 {
-			v.fail(treeJoin(path, "body"), "a table needs at least one row")
+			v.fail(path.f("body"), "a table needs at least one row")
 		}
-		v.rows(n.Head, treeJoin(path, "head"), depth)
-		v.rows(n.Body, treeJoin(path, "body"), depth)
+		v.rows(n.Head, path, "head", depth)
+		v.rows(n.Body, path, "body", depth)
 	case ElemDetails:
 		if n.Summary == "" {
-			v.fail(treeJoin(path, "summary"), "is required")
+			v.fail(path.f("summary"), "is required")
 		}
-		v.str(treeJoin(path, "summary"), n.Summary, MaxTreeStringBytes, false)
+		v.str(path.f("summary"), n.Summary, MaxTreeStringBytes, false)
 	case ElemBlockquote:
 		if n.Text != "" && len(n.Children) > 0 {
-			v.fail(treeJoin(path, "text"), "use either text or children, not both")
+			v.fail(path.f("text"), "use either text or children, not both")
 		}
-		v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
+		v.str(path.f("text"), n.Text, MaxTreeTextBytes, true)
 		if n.Cite != "" {
-			v.url(treeJoin(path, "cite"), n.Cite, false, false)
+			v.url(path.f("cite"), n.Cite, false, false)
 		}
 	case ElemCode:
 		if n.Text == "" {
-			v.fail(treeJoin(path, "text"), "is required")
+			v.fail(path.f("text"), "is required")
 		}
-		v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
+		v.str(path.f("text"), n.Text, MaxTreeTextBytes, true)
 		if n.Language != "" && !reLanguage.MatchString(n.Language) {
-			v.fail(treeJoin(path, "language"), "must be a short language name such as go or shell")
+			v.fail(path.f("language"), "must be a short language name such as go or shell")
 		}
 	case ElemTime:
 		if !validDatetime(n.Datetime) {
-			v.fail(treeJoin(path, "datetime"), "must be a date or time such as 2026-05-01 or 2026-05-01T10:00:00Z")
+			v.fail(path.f("datetime"), "must be a date or time such as 2026-05-01 or 2026-05-01T10:00:00Z")
 		}
 		if n.Text == "" {
-			v.fail(treeJoin(path, "text"), "is required")
+			v.fail(path.f("text"), "is required")
 		}
-		v.str(treeJoin(path, "text"), n.Text, MaxTreeStringBytes, false)
+		v.str(path.f("text"), n.Text, MaxTreeStringBytes, false)
 	case ElemIsland:
 		if !reIslandName.MatchString(n.Name) {
-			v.fail(treeJoin(path, "name"), "must be lowercase letters, digits, '-' or '_'")
+			v.fail(path.f("name"), "must be lowercase letters, digits, '-' or '_'")
 		}
-		v.url(treeJoin(path, "href"), n.Href, true, false)
+		v.url(path.f("href"), n.Href, true, false)
 		if n.Text == "" {
-			v.fail(treeJoin(path, "text"), "is required (the fallback link text)")
+			v.fail(path.f("text"), "is required (the fallback link text)")
 		}
-		v.str(treeJoin(path, "text"), n.Text, MaxTreeStringBytes, false)
+		v.str(path.f("text"), n.Text, MaxTreeStringBytes, false)
 	case ElemForm:
 		if n.Action != "" {
-			v.url(treeJoin(path, "action"), n.Action, false, false)
+			v.url(path.f("action"), n.Action, false, false)
 		}
-		v.oneOf(treeJoin(path, "method"), n.Method, true, "get", "post")
+		v.oneOf(path.f("method"), n.Method, true, "get", "post")
 	case ElemInput:
 		v.control(n, path)
-		v.oneOf(treeJoin(path, "input_type"), n.InputType, true,
+		v.oneOf(path.f("input_type"), n.InputType, true,
 			"text", "email", "url", "search", "number", "password", "tel", "date", "datetime-local", "time")
-		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
-		v.str(treeJoin(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
-		v.nonNegative(treeJoin(path, "max_length"), n.MaxLength)
+		v.str(path.f("value"), n.Value, MaxTreeStringBytes, false)
+		v.str(path.f("placeholder"), n.Placeholder, MaxTreeStringBytes, false)
+		v.nonNegative(path.f("max_length"), n.MaxLength)
 	case ElemTextarea:
 		v.control(n, path)
-		v.str(treeJoin(path, "value"), n.Value, MaxTreeTextBytes, true)
-		v.str(treeJoin(path, "placeholder"), n.Placeholder, MaxTreeStringBytes, false)
+		v.str(path.f("value"), n.Value, MaxTreeTextBytes, true)
+		v.str(path.f("placeholder"), n.Placeholder, MaxTreeStringBytes, false)
 		if n.Rows < 0 || n.Rows > 100 {
-			v.fail(treeJoin(path, "rows"), "must be between 1 and 100")
+			v.fail(path.f("rows"), "must be between 1 and 100")
 		}
-		v.nonNegative(treeJoin(path, "max_length"), n.MaxLength)
+		v.nonNegative(path.f("max_length"), n.MaxLength)
 	case ElemSelect:
 		v.control(n, path)
 		if len(n.Options) == 0 {
-			v.fail(treeJoin(path, "options"), "a select needs at least one option")
+			v.fail(path.f("options"), "a select needs at least one option")
 		}
 		if len(n.Options) > 1000 {
-			v.fail(treeJoin(path, "options"), "at most 1000 options")
+			v.fail(path.f("options"), "at most 1000 options")
 		}
 		for i, o := range n.Options {
-			p := fmt.Sprintf("%s[%d]", treeJoin(path, "options"), i)
-			v.str(treeJoin(p, "value"), o.Value, MaxTreeStringBytes, false)
-			v.str(treeJoin(p, "label"), o.Label, MaxTreeStringBytes, false)
+			p := v.path(path, "options", i)
+			v.str(p.f("value"), o.Value, MaxTreeStringBytes, false)
+			v.str(p.f("label"), o.Label, MaxTreeStringBytes, false)
 			if o.Label == "" {
-				v.fail(treeJoin(p, "label"), "is required")
+				v.fail(p.f("label"), "is required")
 			}
 		}
 	case ElemCheckbox:
 		v.control(n, path)
-		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.str(path.f("value"), n.Value, MaxTreeStringBytes, false)
 	case ElemButton:
 		if n.Text == "" {
-			v.fail(treeJoin(path, "text"), "is required")
+			v.fail(path.f("text"), "is required")
 		}
-		v.str(treeJoin(path, "text"), n.Text, MaxTreeStringBytes, false)
+		v.str(path.f("text"), n.Text, MaxTreeStringBytes, false)
 		if n.Name != "" && !reControlName.MatchString(n.Name) {
-			v.fail(treeJoin(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+			v.fail(path.f("name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 		}
-		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
-		v.oneOf(treeJoin(path, "button_type"), n.ButtonType, true, "submit", "reset", "button")
+		v.str(path.f("value"), n.Value, MaxTreeStringBytes, false)
+		v.oneOf(path.f("button_type"), n.ButtonType, true, "submit", "reset", "button")
 	case ElemFieldset:
 		if n.Label == "" {
-			v.fail(treeJoin(path, "label"), "is required (the legend)")
+			v.fail(path.f("label"), "is required (the legend)")
 		}
-		v.str(treeJoin(path, "label"), n.Label, MaxTreeStringBytes, false)
-		v.str(treeJoin(path, "description"), n.Description, MaxTreeStringBytes, false)
+		v.str(path.f("label"), n.Label, MaxTreeStringBytes, false)
+		v.str(path.f("description"), n.Description, MaxTreeStringBytes, false)
 	case ElemHidden:
 		if !reControlName.MatchString(n.Name) {
-			v.fail(treeJoin(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+			v.fail(path.f("name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 		}
-		v.str(treeJoin(path, "value"), n.Value, MaxTreeStringBytes, false)
+		v.str(path.f("value"), n.Value, MaxTreeStringBytes, false)
 	}
 
 	if n.Type == ElemLink {
 		for i := range n.Children {
 			c := &n.Children[i]
 			if c.Type == ElemLink || c.Type == ElemIsland || IsFormElement(c.Type) {
-				v.fail(treeJoin(fmt.Sprintf("%s[%d]", treeJoin(path, "children"), i), "type"), "a link cannot contain a %s", c.Type)
+				v.fail((v.path(path, "children", i)).f("type"), "a link cannot contain a %s", c.Type)
 			}
 		}
 	}
 	for i := range n.Children {
-		v.node(&n.Children[i], fmt.Sprintf("%s[%d]", treeJoin(path, "children"), i), depth+1, childPhrasing)
+		v.node(&n.Children[i], v.path(path, "children", i), depth+1, childPhrasing)
 	}
 }
 
@@ -589,69 +634,69 @@ func describeNode(n *Node) string {
 	return n.Type
 }
 
-func (v *treeValidator) textOrChildren(n *Node, path string) {
+func (v *treeValidator) textOrChildren(n *Node, path *treePath) {
 	if n.Text == "" && len(n.Children) == 0 {
-		v.fail(treeJoin(path, "text"), "text or children is required")
+		v.fail(path.f("text"), "text or children is required")
 	}
 	if n.Text != "" && len(n.Children) > 0 {
-		v.fail(treeJoin(path, "text"), "use either text or children, not both")
+		v.fail(path.f("text"), "use either text or children, not both")
 	}
-	v.str(treeJoin(path, "text"), n.Text, MaxTreeTextBytes, true)
+	v.str(path.f("text"), n.Text, MaxTreeTextBytes, true)
 }
 
-func (v *treeValidator) control(n *Node, path string) {
+func (v *treeValidator) control(n *Node, path *treePath) {
 	if !reControlName.MatchString(n.Name) {
-		v.fail(treeJoin(path, "name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
+		v.fail(path.f("name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 	}
 	if n.Label == "" {
-		v.fail(treeJoin(path, "label"), "is required (every control needs an accessible label)")
+		v.fail(path.f("label"), "is required (every control needs an accessible label)")
 	}
-	v.str(treeJoin(path, "label"), n.Label, MaxTreeStringBytes, false)
-	v.str(treeJoin(path, "description"), n.Description, MaxTreeStringBytes, false)
-	v.str(treeJoin(path, "error"), n.Error, MaxTreeStringBytes, false)
+	v.str(path.f("label"), n.Label, MaxTreeStringBytes, false)
+	v.str(path.f("description"), n.Description, MaxTreeStringBytes, false)
+	v.str(path.f("error"), n.Error, MaxTreeStringBytes, false)
 }
 
-func (v *treeValidator) rows(rows []Row, path string, depth int) {
+func (v *treeValidator) rows(rows []Row, path *treePath, field string, depth int) {
 	if len(rows) > 5000 {
-		v.fail(path, "at most 5000 rows")
+		v.fail(path.f(field), "at most 5000 rows")
 		return
 	}
 	for i, r := range rows {
-		rp := fmt.Sprintf("%s[%d]", path, i)
+		rp := v.path(path, field, i)
 		if len(r.Cells) == 0 {
-			v.fail(treeJoin(rp, "cells"), "a row needs at least one cell")
+			v.fail(rp.f("cells"), "a row needs at least one cell")
 		}
 		if len(r.Cells) > 100 {
-			v.fail(treeJoin(rp, "cells"), "at most 100 cells")
+			v.fail(rp.f("cells"), "at most 100 cells")
 			continue
 		}
 		for j := range r.Cells {
 			c := &r.Cells[j]
-			cp := fmt.Sprintf("%s[%d]", treeJoin(rp, "cells"), j)
+			cp := v.path(rp, "cells", j)
 			if c.Text != "" && len(c.Children) > 0 {
-				v.fail(treeJoin(cp, "text"), "use either text or children, not both")
+				v.fail(cp.f("text"), "use either text or children, not both")
 			}
-			v.str(treeJoin(cp, "text"), c.Text, MaxTreeTextBytes, true)
+			v.str(cp.f("text"), c.Text, MaxTreeTextBytes, true)
 			if c.Scope != "" {
 				if !c.Header {
-					v.fail(treeJoin(cp, "scope"), "only header cells take a scope")
+					v.fail(cp.f("scope"), "only header cells take a scope")
 				}
-				v.oneOf(treeJoin(cp, "scope"), c.Scope, true, "col", "row", "colgroup", "rowgroup")
+				v.oneOf(cp.f("scope"), c.Scope, true, "col", "row", "colgroup", "rowgroup")
 			}
 			if c.Colspan < 0 || c.Colspan > 1000 {
-				v.fail(treeJoin(cp, "colspan"), "must be between 1 and 1000")
+				v.fail(cp.f("colspan"), "must be between 1 and 1000")
 			}
 			if c.Rowspan < 0 || c.Rowspan > 65534 {
-				v.fail(treeJoin(cp, "rowspan"), "must be between 1 and 65534")
+				v.fail(cp.f("rowspan"), "must be between 1 and 65534")
 			}
 			for k := range c.Children {
-				v.node(&c.Children[k], fmt.Sprintf("%s[%d]", treeJoin(cp, "children"), k), depth+1, false)
+				v.node(&c.Children[k], v.path(cp, "children", k), depth+1, false)
 			}
 		}
 	}
 }
 
-func (v *treeValidator) oneOf(path, value string, optional bool, allowed ...string) {
+func (v *treeValidator) oneOf(path fieldPath, value string, optional bool, allowed ...string) {
 	if value == "" && optional {
 		return
 	}
@@ -660,13 +705,13 @@ func (v *treeValidator) oneOf(path, value string, optional bool, allowed ...stri
 	}
 }
 
-func (v *treeValidator) dimension(path string, d int) {
+func (v *treeValidator) dimension(path fieldPath, d int) {
 	if d < 0 || d > 20000 {
 		v.fail(path, "must be between 1 and 20000")
 	}
 }
 
-func (v *treeValidator) nonNegative(path string, d int) {
+func (v *treeValidator) nonNegative(path fieldPath, d int) {
 	if d < 0 {
 		v.fail(path, "must not be negative")
 	}
@@ -674,7 +719,7 @@ func (v *treeValidator) nonNegative(path string, d int) {
 
 // str checks a string field: valid UTF-8, size, and no control characters
 // (tab, newline and carriage return are admitted where multiline is true).
-func (v *treeValidator) str(path, s string, max int, multiline bool) {
+func (v *treeValidator) str(path fieldPath, s string, max int, multiline bool) {
 	if len(s) > max {
 		v.fail(path, "longer than %d bytes", max)
 		return
@@ -699,7 +744,7 @@ func checkTreeString(s string, multiline bool) string {
 	return ""
 }
 
-func (v *treeValidator) url(path, u string, required, image bool) {
+func (v *treeValidator) url(path fieldPath, u string, required, image bool) {
 	if u == "" {
 		if required {
 			v.fail(path, "is required")
@@ -822,14 +867,17 @@ func CheckAttr(typ, name, value string) string {
 			return "must start with a letter and hold only letters, digits, '_', ':', '.' or '-'"
 		}
 	case "class":
-		tokens := strings.Fields(value)
-		if len(tokens) == 0 || len(tokens) > 32 {
-			return "must hold 1 to 32 class names"
-		}
-		for _, t := range tokens {
+		count := 0
+		for t := range strings.FieldsSeq(value) {
+			if count++; count > 32 {
+				break
+			}
 			if !reClassToken.MatchString(t) {
 				return fmt.Sprintf("class name %q must hold only letters, digits, '_' or '-'", treeClip(t))
 			}
+		}
+		if count == 0 || count > 32 {
+			return "must hold 1 to 32 class names"
 		}
 	case "lang":
 		if !reLang.MatchString(value) {
@@ -848,11 +896,10 @@ func CheckAttr(typ, name, value string) string {
 			return "must be one or more ARIA role names"
 		}
 	case "rel":
-		tokens := strings.Fields(value)
-		if len(tokens) == 0 {
+		if strings.TrimSpace(value) == "" {
 			return "must list at least one link type"
 		}
-		for _, t := range tokens {
+		for t := range strings.FieldsSeq(value) {
 			if !relTokens[strings.ToLower(t)] {
 				return fmt.Sprintf("link type %q is not allowed", treeClip(t))
 			}
@@ -861,12 +908,12 @@ func CheckAttr(typ, name, value string) string {
 	return ""
 }
 
-func (v *treeValidator) attrs(n *Node, path string) {
+func (v *treeValidator) attrs(n *Node, path *treePath) {
 	if len(n.Attrs) == 0 {
 		return
 	}
 	if len(n.Attrs) > MaxTreeAttrs {
-		v.fail(treeJoin(path, "attrs"), "at most %d attributes", MaxTreeAttrs)
+		v.fail(path.f("attrs"), "at most %d attributes", MaxTreeAttrs)
 		return
 	}
 	names := make([]string, 0, len(n.Attrs))
@@ -875,9 +922,8 @@ func (v *treeValidator) attrs(n *Node, path string) {
 	}
 	slices.Sort(names)
 	for _, k := range names {
-		p := treeJoin(path, "attrs.") + treeQuoteKey(k)
 		if msg := CheckAttr(n.Type, k, n.Attrs[k]); msg != "" {
-			v.fail(p, "%s", msg)
+			v.fail(path.f("attrs."+treeQuoteKey(k)), "%s", msg)
 		}
 	}
 }
@@ -891,14 +937,14 @@ func treeQuoteKey(k string) string {
 	return strconv.Quote(treeClip(k))
 }
 
-func (v *treeValidator) suggestions(n *Node, path string) {
+func (v *treeValidator) suggestions(n *Node, path *treePath) {
 	if len(n.Suggestions) > 8 {
-		v.fail(treeJoin(path, "suggestions"), "at most 8 suggestions")
+		v.fail(path.f("suggestions"), "at most 8 suggestions")
 		return
 	}
 	for i, s := range n.Suggestions {
 		if len(s) > 128 || !reSuggestion.MatchString(s) {
-			v.fail(fmt.Sprintf("%s[%d]", treeJoin(path, "suggestions"), i), "must look like item--article or item--article--teaser")
+			v.fail((v.path(path, "suggestions", i)).f(""), "must look like item--article or item--article--teaser")
 		}
 	}
 }
