@@ -268,7 +268,7 @@ func (h *Host) call(ctx context.Context, p *loaded, tap string, input []byte) Re
 }
 
 func (h *Host) checkOutput(p *loaded, tap string, out []byte) *failure {
-	if !json.Valid(out) {
+	if !validJSON(out) {
 		return fail(ReasonInvalidOutput, "output is not valid JSON")
 	}
 	if tap == "item_access" {

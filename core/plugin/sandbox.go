@@ -24,7 +24,7 @@ import (
 type Limits struct {
 	MemoryPages  uint32        // linear memory cap in 64 KiB pages (default 1024 = 64 MiB)
 	Deadline     time.Duration // wall time of one tap call (default 250 ms)
-	MaxInput     int           // input document bytes (default 1 MiB)
+	MaxInput     int           // input document bytes (default 256 KiB; the warm-up makes it part of every snapshot)
 	MaxOutput    int           // output document bytes, and host-call results (default 1 MiB)
 	MaxHostCalls int           // host calls during one tap call (default 1000)
 	PoolSize     int           // instances kept per plugin (default GOMAXPROCS)
@@ -34,7 +34,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	MemoryPages:  1024,
 	Deadline:     250 * time.Millisecond,
-	MaxInput:     1 << 20,
+	MaxInput:     256 << 10,
 	MaxOutput:    1 << 20,
 	MaxHostCalls: 1000,
 }
@@ -322,6 +322,7 @@ func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
 	s.mu.Lock()
 	s.live[in] = struct{}{}
 	s.mu.Unlock()
+	s.logger.Debug("plugin instance ready", "memory_bytes", size, "mutable_globals", len(in.globals))
 	return in, nil
 }
 
@@ -460,6 +461,7 @@ func (in *instance) restore() bool {
 	}
 	if size > len(snap) {
 		clear(buf[len(snap):])
+		in.sb.logger.Debug("plugin memory grew during a call", "snapshot_bytes", len(snap), "memory_bytes", size)
 	}
 	for i, g := range in.globals {
 		g.Set(in.snapGlobals[i])

@@ -35,6 +35,15 @@ func trovatoWarmup() {
 	if cap(scratch) < scratchSize {
 		scratch = make([]byte, scratchSize)
 	}
+	// Leave free heap pages in the snapshot: a call that finds none grows
+	// linear memory, and after the restore it would grow it again.
+	junk := make([][]byte, 0, 256)
+	for range 256 {
+		junk = append(junk, make([]byte, 4<<10))
+	}
+	runtime.KeepAlive(junk)
+	junk = nil
+	runtime.GC()
 	runtime.GC()
 }
 

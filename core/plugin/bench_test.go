@@ -1,0 +1,164 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Benchmarks for an 8 KB item (make bench prints them):
+//
+//	go test ./core/plugin -run '^$' -bench . -benchtime 2s
+//
+// a) BenchmarkTapMinimal: host overhead per tap with the minimal WAT guest;
+//    reset-ns/op is the snapshot restore alone.
+// b) BenchmarkSDKItemView: the Go SDK guest's item_view, reset included.
+// c) BenchmarkFieldAccess: full serialization vs 20 host calls, Go guest.
+// d) BenchmarkConcurrent2000: 2000 calls in flight.
+
+func benchHost(b *testing.B, name string, wasm []byte, taps []string, svc Services, lim Limits) *Host {
+	b.Helper()
+	h, _ := MustHost(b, HostConfig{Services: svc})
+	MustLoad(b, h, testManifest(name, taps, CapItemRead, CapAccessVote), wasm, lim)
+	return h
+}
+
+func reportReset(b *testing.B, h *Host, name string) {
+	st := statsOf(b, h, name)
+	if st.Resets > 0 {
+		b.ReportMetric(float64(st.ResetTime.Nanoseconds())/float64(st.Resets), "reset-ns/op")
+	}
+}
+
+func BenchmarkTapMinimal(b *testing.B) {
+	input := []byte(`{"item":` + string(testItem(8<<10)) + `}`)
+	for _, tc := range []struct{ name, tap string }{{"Echo8KB", "item_view"}, {"ConstantOutput", "page_view"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := benchHost(b, "minimal", MustWAT(b, "minimal"), []string{"item_view", "page_view"}, Services{}, Limits{PoolSize: 1})
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if r := h.Invoke(ctx, tc.tap, input); r[0].Err != nil {
+					b.Fatal(r[0].Err)
+				}
+			}
+			reportReset(b, h, "minimal")
+		})
+	}
+}
+
+func BenchmarkSDKItemView(b *testing.B) {
+	input := []byte(`{"item":` + string(testItem(8<<10)) + `,"view_mode":"full"}`)
+	h := benchHost(b, "sdkguest", MustSDKGuest(b), []string{"item_view"}, Services{}, Limits{PoolSize: 1})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if r := h.Invoke(ctx, "item_view", input); r[0].Err != nil {
+			b.Fatal(r[0].Err)
+		}
+	}
+	reportReset(b, h, "sdkguest")
+}
+
+// BenchmarkFieldAccess renders the same tree from the full item in the
+// input and from an id plus 21 item_field host calls (title, author,
+// created and 18 fields), and reports the ratio host-calls / full.
+func BenchmarkFieldAccess(b *testing.B) {
+	item := testItem(8 << 10)
+	id := "0190f0e0-0000-7000-8000-000000000001"
+	svc := Services{Items: &fakeItems{docs: map[string][]byte{id: item}}}
+	h := benchHost(b, "sdkguest", MustSDKGuest(b), []string{"item_view", "item_view_alter"}, svc, Limits{PoolSize: 1})
+	ctx := context.Background()
+	full := []byte(`{"item":` + string(item) + `}`)
+	byID := []byte(`{"id":"` + id + `"}`)
+	var tFull, tCalls time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		r1 := h.Invoke(ctx, "item_view", full)
+		t1 := time.Now()
+		r2 := h.Invoke(ctx, "item_view_alter", byID)
+		tFull += t1.Sub(t0)
+		tCalls += time.Since(t1)
+		if r1[0].Err != nil || r2[0].Err != nil || !bytes.Equal(r1[0].Output, r2[0].Output) {
+			b.Fatalf("%v %v", r1[0].Err, r2[0].Err)
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(tFull.Microseconds())/n, "full-µs/op")
+	b.ReportMetric(float64(tCalls.Microseconds())/n, "hostcalls-µs/op")
+	b.ReportMetric(float64(tCalls)/float64(tFull), "hostcalls/full")
+}
+
+// BenchmarkConcurrent2000 starts 2000 item_view calls of the Go SDK guest
+// at once per iteration and reports throughput, latency percentiles and
+// the process's peak RSS.
+func BenchmarkConcurrent2000(b *testing.B) {
+	const inFlight = 2000
+	input := []byte(`{"item":` + string(testItem(8<<10)) + `}`)
+	h := benchHost(b, "sdkguest", MustSDKGuest(b), []string{"item_view"}, Services{}, Limits{Deadline: 30 * time.Second})
+	ctx := context.Background()
+	resetPeakRSS()
+	lat := make([]time.Duration, 0, inFlight*b.N)
+	var mu sync.Mutex
+	var failures int
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range inFlight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t0 := time.Now()
+				r := h.Invoke(ctx, "item_view", input)
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				if r[0].Err != nil {
+					failures++
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	elapsed := time.Since(start)
+	if failures > 0 {
+		b.Fatalf("%d of %d calls failed", failures, len(lat))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "calls/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.95), "p95-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
+}
+
+// resetPeakRSS resets the kernel's high-water mark of this process's RSS
+// (Linux; elsewhere peakRSSMB reports 0).
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
