@@ -912,3 +912,133 @@ func convertValue(from, to string, v any) (any, string) {
 	}
 	return nil, cannot
 }
+
+// DisplayLabel is the field's label, or its name made readable
+// ("publish_date" -> "Publish date") when it has none.
+func (fd *FieldDef) DisplayLabel() string {
+	if fd.Label != "" {
+		return fd.Label
+	}
+	s := strings.ReplaceAll(fd.Name, "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// DisplayTitleLabel is the label of the item's title: TitleLabel or "Title".
+func (t *ItemType) DisplayTitleLabel() string {
+	if t.TitleLabel != "" {
+		return t.TitleLabel
+	}
+	return "Title"
+}
+
+// FieldsJSONSchema describes the fields object of this type's items as a
+// JSON Schema (draft 2020-12), for API documentation and editor forms. It
+// states shapes and limits; ValidateFields stays the authority (references,
+// calendar dates, URL schemes, decimal scale and ranges are checked there).
+func (t *ItemType) FieldsJSONSchema() json.RawMessage {
+	props := map[string]any{}
+	var required []any
+	for i := range t.Fields {
+		fd := &t.Fields[i]
+		s := fd.valueSchema()
+		if fd.Multiple() {
+			arr := map[string]any{"type": "array", "items": s}
+			if fd.Cardinality > 0 {
+				arr["maxItems"] = json.Number(strconv.Itoa(fd.Cardinality))
+			}
+			if fd.Type == FieldItemRef || fd.Type == FieldTermRef {
+				arr["uniqueItems"] = true
+			}
+			s = arr
+		}
+		s["title"] = fd.DisplayLabel()
+		if fd.Description != "" {
+			s["description"] = fd.Description
+		}
+		if len(fd.Default) > 0 {
+			s["default"] = fd.Default
+		}
+		props[fd.Name] = s
+		if fd.Required && len(fd.Default) == 0 {
+			required = append(required, fd.Name)
+		}
+	}
+	schema := map[string]any{
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"title":                t.Label + " fields",
+		"type":                 "object",
+		"additionalProperties": false,
+		"properties":           props,
+	}
+	if len(required) > 0 {
+		schema["required"] = required
+	}
+	return canonicalJSON(schema)
+}
+
+func (fd *FieldDef) valueSchema() map[string]any {
+	num := func(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
+	strEnum := func(s map[string]any) map[string]any {
+		if len(fd.AllowedValues) > 0 {
+			vals := make([]any, len(fd.AllowedValues))
+			for i, v := range fd.AllowedValues {
+				vals[i] = v
+			}
+			s["enum"] = vals
+		}
+		return s
+	}
+	idSchema := map[string]any{"type": "string", "format": "uuid"}
+	switch fd.Type {
+	case FieldText, FieldLongText:
+		return strEnum(map[string]any{"type": "string", "maxLength": num(int64(fd.EffectiveMaxLength()))})
+	case FieldInteger, FieldDecimal:
+		s := map[string]any{"type": "integer"}
+		if fd.Type == FieldDecimal {
+			s = map[string]any{"type": []any{"string", "number"}, "pattern": `^[+-]?[0-9]*(\.[0-9]*)?([eE][+-]?[0-9]{1,3})?$`}
+		}
+		if fd.Min != "" {
+			s["minimum"] = fd.Min
+		}
+		if fd.Max != "" {
+			s["maximum"] = fd.Max
+		}
+		if len(fd.AllowedValues) > 0 && fd.Type == FieldInteger {
+			vals := make([]any, len(fd.AllowedValues))
+			for i, v := range fd.AllowedValues {
+				vals[i] = json.Number(v)
+			}
+			s["enum"] = vals
+		}
+		return s
+	case FieldBoolean:
+		return map[string]any{"type": "boolean"}
+	case FieldDate:
+		return map[string]any{"type": "string", "format": "date"}
+	case FieldDateTime:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case FieldEmail:
+		return map[string]any{"type": "string", "format": "email", "maxLength": num(int64(fd.EffectiveMaxLength()))}
+	case FieldLink:
+		return map[string]any{"type": "object", "additionalProperties": false, "required": []any{"url"},
+			"properties": map[string]any{
+				"url":   map[string]any{"type": "string", "format": "uri-reference", "maxLength": num(int64(fd.EffectiveMaxLength()))},
+				"title": map[string]any{"type": "string", "maxLength": num(maxLinkTitleLength)},
+			}}
+	case FieldItemRef, FieldTermRef, FieldFile:
+		return map[string]any{"type": "object", "additionalProperties": false, "required": []any{"id"},
+			"properties": map[string]any{"id": idSchema}}
+	case FieldImage:
+		return map[string]any{"type": "object", "additionalProperties": false, "required": []any{"id"},
+			"properties": map[string]any{
+				"id":         idSchema,
+				"alt":        map[string]any{"type": "string", "maxLength": num(maxAltLength)},
+				"title":      map[string]any{"type": "string", "maxLength": num(maxLinkTitleLength)},
+				"decorative": map[string]any{"type": "boolean"},
+			}}
+	}
+	return map[string]any{}
+}

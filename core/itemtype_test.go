@@ -1,9 +1,13 @@
 package core
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 func TestParseItemType(t *testing.T) {
@@ -284,5 +288,61 @@ func TestTypeChangeConvert(t *testing.T) {
 				t.Errorf("problems %+v, want %s: ...%s...", problems, tt.path, tt.msg)
 			}
 		})
+	}
+}
+
+func TestFieldsJSONSchema(t *testing.T) {
+	typ := mustItemType(t, "everything.yaml")
+	raw := typ.FieldsJSONSchema()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("schema is not JSON: %v\n%s", err, raw)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("fields.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("fields.json")
+	if err != nil {
+		t.Fatalf("schema does not compile: %v\n%s", err, raw)
+	}
+	tests := []struct {
+		name   string
+		fields string
+		valid  bool
+	}{
+		{"OK", `{"contact":"a@example.org","summary":"short","count":3,"codes":[1,2],"amount":"12.50","day":"2024-05-01",
+			"moment":"2024-05-01T10:00:00Z","links":[{"url":"/x"}],"photo":{"id":"01900000-0000-7000-8000-000000000021","alt":"x"}}`, true},
+		{"MissingRequired", `{}`, false},
+		{"UnknownField", `{"contact":"a@example.org","zz":1}`, false},
+		{"TooLong", `{"contact":"a@example.org","summary":"` + strings.Repeat("x", 21) + `"}`, false},
+		{"NotAllowed", `{"contact":"a@example.org","codes":[4]}`, false},
+		{"TooMany", `{"contact":"a@example.org","links":[{"url":"/a"},{"url":"/b"},{"url":"/c"}]}`, false},
+		{"BadRefShape", `{"contact":"a@example.org","parent":"x"}`, false},
+		{"CountTooBig", `{"contact":"a@example.org","count":11}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := jsonschema.UnmarshalJSON(strings.NewReader(tt.fields))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = schema.Validate(v)
+			if (err == nil) != tt.valid {
+				t.Errorf("schema says valid=%v (%v), want %v", err == nil, err, tt.valid)
+			}
+			// The schema and ValidateFields agree on these cases.
+			_, verr := typ.ValidateFields(context.Background(), json.RawMessage(tt.fields), nil)
+			if (verr == nil) != tt.valid {
+				t.Errorf("ValidateFields says valid=%v (%v), want %v", verr == nil, verr, tt.valid)
+			}
+		})
+	}
+	if got := typ.Field("contact").DisplayLabel(); got != "Contact" {
+		t.Errorf("DisplayLabel() = %q", got)
+	}
+	if typ.DisplayTitleLabel() != "Name" || mustItemType(t, "page.yaml").DisplayTitleLabel() != "Title" {
+		t.Error("DisplayTitleLabel")
 	}
 }
