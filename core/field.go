@@ -759,7 +759,11 @@ func checkLinkURL(u string) string {
 	}
 	switch strings.ToLower(pu.Scheme) {
 	case "":
-		if strings.Contains(strings.SplitN(u, "/", 2)[0], ":") {
+		first := u
+		if i := strings.IndexAny(u, "/?#"); i >= 0 {
+			first = u[:i]
+		}
+		if strings.Contains(first, ":") {
 			return fmt.Sprintf("is not a valid URL: %q", truncateRunes(u, 60))
 		}
 		return ""

@@ -160,6 +160,8 @@ func TestValidateFieldsEveryType(t *testing.T) {
 		// link
 		{"LinkOK", `"site": {"url": "https://example.org/x?y=1", "title": "Example"}`, "", `"site":{"title":"Example","url":"https://example.org/x?y=1"}`},
 		{"LinkRelative", `"links": [{"url": "/about"}, {"url": "#top"}]`, "", `"links":[{"url":"/about"},{"url":"#top"}]`},
+		{"LinkQueryAndFragment", `"links": [{"url": "?q=a:b"}, {"url": "#x:y"}]`, "", `"links":[{"url":"?q=a:b"},{"url":"#x:y"}]`},
+		{"LinkRelativePath", `"site": {"url": "docs/a:b"}`, "", `"site":{"url":"docs/a:b"}`},
 		{"LinkMailto", `"site": {"url": "mailto:a@example.org"}`, "", `"url":"mailto:a@example.org"`},
 		{"LinkJavascript", `"site": {"url": "javascript:alert(1)"}`, "fields.site.url", `scheme "javascript" is not allowed`},
 		{"LinkData", `"site": {"url": "data:text/html,x"}`, "fields.site.url", `scheme "data" is not allowed`},
