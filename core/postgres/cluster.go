@@ -508,9 +508,9 @@ func (c *Cluster) running(ctx context.Context) (bool, error) {
 	out, err := c.pg(ctx, "pg_ctl", "status", "-D", c.dataDir)
 	if err == nil {
 		// pg_ctl counts a killed postmaster that is not reaped yet (a
-		// zombie) as running, and so would the new postmaster: remove its
-		// lock files.
-		if pid := c.postmasterPID(); pid > 0 && !lease.PidAlive(pid) {
+		// zombie), or another program that got its pid after a reboot, as
+		// running, and so would the new postmaster: remove its lock files.
+		if pid := c.postmasterPID(); pid > 0 && (!lease.PidAlive(pid) || !isPostgres(pid)) {
 			c.log.Warn("removing the lock files of a dead postmaster", "pid", pid)
 			for _, f := range []string{filepath.Join(c.dataDir, "postmaster.pid"), filepath.Join(c.sockDir, ".s.PGSQL.5432.lock")} {
 				if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -537,6 +537,19 @@ func (c *Cluster) postmasterPID() int {
 	line, _, _ := strings.Cut(string(b), "\n")
 	pid, _ := strconv.Atoi(strings.TrimSpace(line))
 	return pid
+}
+
+// isPostgres reports whether pid runs a postgres program; true when /proc
+// cannot tell.
+func isPostgres(pid int) bool {
+	if _, err := os.Stat("/proc/self/comm"); err != nil {
+		return true
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	return strings.TrimSpace(string(b)) == "postgres"
 }
 
 // start starts the server and waits until it accepts connections. A

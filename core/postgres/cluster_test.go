@@ -317,6 +317,36 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("RecoverRecycledPid", func(t *testing.T) {
+		// After a crash and reboot, postmaster.pid names a pid that another
+		// program now has.
+		other := exec.Command("sleep", "30")
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { other.Process.Kill(); other.Wait() }()
+		stale := fmt.Sprintf("%d\n%s/data\n1700000000\n5432\n%s/run\n\n  5432001     98304\nready   \n", other.Process.Pid, dir, dir)
+		pidFile := filepath.Join(dir, "data", "postmaster.pid")
+		if err := os.WriteFile(pidFile, []byte(stale), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "data")); err == nil { // owned by postgres when root
+			st := fi.Sys().(*syscall.Stat_t)
+			os.Chown(pidFile, int(st.Uid), int(st.Gid))
+		}
+		c, err := OpenCluster(ctx, cfg)
+		if err != nil {
+			t.Fatalf("open with a recycled pid in postmaster.pid: %v", err)
+		}
+		if !c.StartedByUs() {
+			t.Error("did not start the cluster")
+		}
+		mustPing(t, c.URL(ClusterDatabase))
+		if err := c.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("RecoverAfterKill", func(t *testing.T) {
 		for _, killPostmaster := range []bool{false, true} {
 			h := startHelper(t, dir)
