@@ -330,3 +330,37 @@ func TestRenderPageDropsInvalidNodes(t *testing.T) {
 		t.Fatalf("drop not logged with its reason: %s", logs.String())
 	}
 }
+
+// TestConcurrentRender renders the same page from several goroutines (run
+// with -race): the renderer, its memo and the native renderers share no
+// mutable state beyond the memo's lock.
+func TestConcurrentRender(t *testing.T) {
+	r := MustRenderer(t)
+	p := articlePage()
+	var want bytes.Buffer
+	if err := r.RenderPage(context.Background(), &want, p); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 10 {
+				var buf bytes.Buffer
+				if err := r.RenderPage(context.Background(), &buf, p); err != nil {
+					errs <- err
+					return
+				}
+				if buf.String() != want.String() {
+					errs <- errors.New("concurrent render produced different bytes")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
