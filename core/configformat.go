@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
@@ -591,10 +592,10 @@ func jsonFileDocs(filename string, data []byte) ([]fileDoc, error) {
 	lc := &lineCounter{data: data, line: 1, col: 1}
 	v, ferrs, err := decodeJSONTree(data, "", &jsonPosRecorder{pos: pos, lc: lc})
 	if err != nil {
-		var se *json.SyntaxError
+		var se *jsonSyntaxError
 		at := len(data)
 		if errors.As(err, &se) {
-			at = int(se.Offset)
+			at = se.Offset
 		}
 		return nil, InvalidFields("invalid config file "+filename, []FieldError{{Path: fileLoc(filename, offsetPos(data, at), ""), Message: "invalid JSON: " + err.Error()}})
 	}
@@ -994,125 +995,331 @@ type jsonPosRecorder struct {
 	lc  *lineCounter
 }
 
-// jsonTree decodes JSON strictly: duplicate keys and strings that are not
-// valid UTF-8 are reported per path; numbers stay json.Number.
-type jsonTree struct {
-	data []byte
-	dec  *json.Decoder
-	rec  *jsonPosRecorder
-	errs []FieldError
+// jsonSyntaxError is a JSON syntax error at a byte offset.
+type jsonSyntaxError struct {
+	msg    string
+	Offset int
 }
 
-// decodeJSONTree decodes data into JSON values. A syntax error is returned
-// as err; per-path problems (duplicate keys, invalid UTF-8) as field errors
-// whose paths start at root. rec, when not nil, records positions.
+func (e *jsonSyntaxError) Error() string { return e.msg }
+
+// jsonTree decodes JSON strictly: duplicate keys and strings that are not
+// valid UTF-8 (including lone surrogate escapes) are reported per path;
+// numbers stay json.Number with the digits as written.
+type jsonTree struct {
+	data []byte
+	i    int
+	rec  *jsonPosRecorder
+	errs []FieldError
+	buf  []byte
+}
+
+// decodeJSONTree decodes data into JSON values (map[string]any, []any,
+// string, json.Number, bool, nil). A syntax error is returned as err (a
+// *jsonSyntaxError with the offset); per-path problems (duplicate keys,
+// invalid UTF-8) as field errors whose paths start at root. rec, when not
+// nil, records positions.
 func decodeJSONTree(data []byte, root string, rec *jsonPosRecorder) (any, []FieldError, error) {
-	d := &jsonTree{data: data, dec: json.NewDecoder(bytes.NewReader(data)), rec: rec}
-	d.dec.UseNumber()
+	d := &jsonTree{data: data, rec: rec}
 	v, err := d.value(root, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := d.dec.Token(); err != io.EOF {
-		return nil, nil, &json.SyntaxError{Offset: d.dec.InputOffset()}
+	d.skipSpace()
+	if d.i < len(d.data) {
+		return nil, nil, d.syntaxErr("unexpected data after the JSON value")
 	}
 	return v, d.errs, nil
 }
 
-// skip returns the offset of the next token at or after off.
-func (d *jsonTree) skip(off int) int {
-	for off < len(d.data) {
-		switch d.data[off] {
-		case ' ', '\t', '\r', '\n', ',', ':':
-			off++
-		default:
-			return off
-		}
-	}
-	return off
+func (d *jsonTree) syntaxErr(format string, args ...any) error {
+	return &jsonSyntaxError{msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (at byte %d)", d.i), Offset: d.i}
 }
 
-func (d *jsonTree) checkString(p string, start int, s string) {
-	raw := d.data[start:d.dec.InputOffset()]
-	bad := !utf8.Valid(raw)
-	if !bad && strings.ContainsRune(s, utf8.RuneError) {
-		// encoding/json turns lone surrogate escapes into U+FFFD.
-		bad = !bytes.Contains(raw, []byte("\uFFFD")) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`))
+func (d *jsonTree) unexpected(what string) error {
+	if d.i >= len(d.data) {
+		return d.syntaxErr("unexpected end of input, expected %s", what)
 	}
-	if bad {
-		d.errs = append(d.errs, FieldError{Path: p, Message: "is not valid UTF-8"})
+	r, _ := utf8.DecodeRune(d.data[d.i:])
+	return d.syntaxErr("unexpected %q, expected %s", r, what)
+}
+
+func (d *jsonTree) skipSpace() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\r', '\n':
+			d.i++
+		default:
+			return
+		}
 	}
 }
 
 func (d *jsonTree) value(p string, depth int) (any, error) {
 	if depth > maxYAMLDepth {
-		return nil, fmt.Errorf("%s: nested too deeply", p)
+		return nil, d.syntaxErr("nested more than %d levels deep", maxYAMLDepth)
 	}
-	start := d.skip(int(d.dec.InputOffset()))
-	tok, err := d.dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			return nil, &json.SyntaxError{Offset: int64(len(d.data))}
-		}
-		return nil, err
-	}
+	d.skipSpace()
 	if d.rec != nil {
-		d.rec.pos.val[p] = d.rec.lc.at(start)
+		d.rec.pos.val[p] = d.rec.lc.at(d.i)
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			m := map[string]any{}
-			for d.dec.More() {
-				kstart := d.skip(int(d.dec.InputOffset()))
-				ktok, err := d.dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				key, ok := ktok.(string)
-				if !ok {
-					return nil, &json.SyntaxError{Offset: int64(kstart)}
-				}
-				cp := joinPath(p, key)
-				d.checkString(cp, kstart, key)
-				if d.rec != nil {
-					d.rec.pos.key[cp] = d.rec.lc.at(kstart)
-				}
-				v, err := d.value(cp, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				if _, dup := m[key]; dup {
-					d.errs = append(d.errs, FieldError{Path: cp, Message: fmt.Sprintf("duplicate key %q", key)})
-				}
-				m[key] = v
-			}
-			if _, err := d.dec.Token(); err != nil {
-				return nil, err
-			}
+	if d.i >= len(d.data) {
+		return nil, d.unexpected("a value")
+	}
+	switch c := d.data[d.i]; {
+	case c == '{':
+		d.i++
+		m := map[string]any{}
+		d.skipSpace()
+		if d.i < len(d.data) && d.data[d.i] == '}' {
+			d.i++
 			return m, nil
-		case '[':
-			arr := []any{}
-			for i := 0; d.dec.More(); i++ {
-				v, err := d.value(indexPath(p, i), depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
+		}
+		for {
+			d.skipSpace()
+			kstart := d.i
+			if d.i >= len(d.data) || d.data[d.i] != '"' {
+				return nil, d.unexpected("a string key")
 			}
-			if _, err := d.dec.Token(); err != nil {
+			key, bad, err := d.str()
+			if err != nil {
 				return nil, err
 			}
+			cp := joinPath(p, key)
+			if bad {
+				d.errs = append(d.errs, FieldError{Path: cp, Message: "key is not valid UTF-8"})
+			}
+			if d.rec != nil {
+				d.rec.pos.key[cp] = d.rec.lc.at(kstart)
+			}
+			d.skipSpace()
+			if d.i >= len(d.data) || d.data[d.i] != ':' {
+				return nil, d.unexpected("':'")
+			}
+			d.i++
+			v, err := d.value(cp, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := m[key]; dup {
+				d.errs = append(d.errs, FieldError{Path: cp, Message: fmt.Sprintf("duplicate key %q", key)})
+			}
+			m[key] = v
+			d.skipSpace()
+			if d.i < len(d.data) && d.data[d.i] == ',' {
+				d.i++
+				continue
+			}
+			if d.i < len(d.data) && d.data[d.i] == '}' {
+				d.i++
+				return m, nil
+			}
+			return nil, d.unexpected("',' or '}'")
+		}
+	case c == '[':
+		d.i++
+		arr := []any{}
+		d.skipSpace()
+		if d.i < len(d.data) && d.data[d.i] == ']' {
+			d.i++
 			return arr, nil
 		}
-		return nil, &json.SyntaxError{Offset: int64(start)}
-	case string:
-		d.checkString(p, start, t)
-		return t, nil
-	default:
-		return t, nil // json.Number, bool, nil
+		for n := 0; ; n++ {
+			v, err := d.value(indexPath(p, n), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+			d.skipSpace()
+			if d.i < len(d.data) && d.data[d.i] == ',' {
+				d.i++
+				continue
+			}
+			if d.i < len(d.data) && d.data[d.i] == ']' {
+				d.i++
+				return arr, nil
+			}
+			return nil, d.unexpected("',' or ']'")
+		}
+	case c == '"':
+		s, bad, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		if bad {
+			d.errs = append(d.errs, FieldError{Path: p, Message: "is not valid UTF-8"})
+		}
+		return s, nil
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
 	}
+	return nil, d.unexpected("a value")
+}
+
+func (d *jsonTree) literal(word string) error {
+	if !bytes.HasPrefix(d.data[d.i:], []byte(word)) {
+		return d.unexpected(word)
+	}
+	d.i += len(word)
+	return nil
+}
+
+func (d *jsonTree) number() (any, error) {
+	start := d.i
+	digits := func() int {
+		n := 0
+		for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	if d.data[d.i] == '-' {
+		d.i++
+	}
+	if d.i < len(d.data) && d.data[d.i] == '0' {
+		d.i++
+	} else if digits() == 0 {
+		return nil, d.unexpected("a digit")
+	}
+	if d.i < len(d.data) && d.data[d.i] == '.' {
+		d.i++
+		if digits() == 0 {
+			return nil, d.unexpected("a digit")
+		}
+	}
+	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
+			d.i++
+		}
+		if digits() == 0 {
+			return nil, d.unexpected("a digit")
+		}
+	}
+	return json.Number(d.data[start:d.i]), nil
+}
+
+// str reads a JSON string at d.i. bad reports invalid UTF-8 or a lone
+// surrogate escape (each replaced by U+FFFD in s).
+func (d *jsonTree) str() (s string, bad bool, err error) {
+	d.i++ // opening quote
+	start := d.i
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		if c == '"' {
+			s = string(d.data[start:d.i])
+			d.i++
+			return s, false, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+		d.i++
+	}
+	b := append(d.buf[:0], d.data[start:d.i]...)
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			d.buf = b
+			return string(b), bad, nil
+		case c < 0x20:
+			return "", false, d.syntaxErr("control character %q in string", rune(c))
+		case c == '\\':
+			if d.i+1 >= len(d.data) {
+				d.i++
+				return "", false, d.unexpected("an escape")
+			}
+			e := d.data[d.i+1]
+			d.i += 2
+			switch e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := d.hex4()
+				if !ok {
+					return "", false, d.syntaxErr("invalid \\u escape")
+				}
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if bytes.HasPrefix(d.data[d.i:], []byte(`\u`)) {
+						save := d.i
+						d.i += 2
+						var ok2 bool
+						if r2, ok2 = d.hex4(); !ok2 {
+							return "", false, d.syntaxErr("invalid \\u escape")
+						}
+						if dr := utf16.DecodeRune(r, r2); dr != utf8.RuneError {
+							b = utf8.AppendRune(b, dr)
+							continue
+						}
+						d.i = save
+					}
+					bad = true
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				d.i--
+				return "", false, d.syntaxErr("invalid escape \\%c in string", e)
+			}
+		case c < utf8.RuneSelf:
+			j := d.i + 1
+			for j < len(d.data) && d.data[j] >= 0x20 && d.data[j] < utf8.RuneSelf && d.data[j] != '"' && d.data[j] != '\\' {
+				j++
+			}
+			b = append(b, d.data[d.i:j]...)
+			d.i = j
+		default:
+			r, size := utf8.DecodeRune(d.data[d.i:])
+			if r == utf8.RuneError && size == 1 {
+				bad = true
+			}
+			b = utf8.AppendRune(b, r)
+			d.i += size
+		}
+	}
+	return "", false, d.unexpected("'\"' closing the string")
+}
+
+func (d *jsonTree) hex4() (rune, bool) {
+	if d.i+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.i : d.i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	d.i += 4
+	return r, true
 }
 
 // ---- canonical JSON ----

@@ -77,3 +77,27 @@ func FuzzValidateFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeJSONTree checks the strict decoder against encoding/json: the
+// same inputs are valid, and valid ones decode to the same values.
+func FuzzDecodeJSONTree(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-2.5e3,true,null,"x\u00e9\ud83d\ude00"]}`, `"\ud800"`, `[]`, `{"a":1,"a":2}`, ` 0 `, `-`, `01`, `"\x"`, "\"\xff\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, ferrs, err := decodeJSONTree(data, "", nil)
+		if json.Valid(data) != (err == nil) {
+			t.Fatalf("json.Valid=%v, decodeJSONTree err=%v", json.Valid(data), err)
+		}
+		if err != nil || len(ferrs) > 0 {
+			return
+		}
+		want, err := decodeJSONValue(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, w := canonicalJSON(v), canonicalJSON(want); !bytes.Equal(got, w) {
+			t.Fatalf("decoded %s, encoding/json %s", got, w)
+		}
+	})
+}
