@@ -103,6 +103,8 @@ func TestParseConfigFileYAMLFeatures(t *testing.T) {
 			`{"fields":[{"max":1000.50,"min":0.10,"name":"d","type":"decimal"}],"kind":"item_type","label":"T","name":"t"}`},
 		{"BlockScalar", "kind: menu\nname: m\nlabel: M\ndescription: |\n  line one\n  line two\n",
 			`{"description":"line one\nline two\n","kind":"menu","label":"M","name":"m"}`},
+		{"YAMLHexInteger", "kind: vocabulary\nname: v\nlabel: V\nweight: 0x1F\n", `{"kind":"vocabulary","label":"V","name":"v","weight":31}`},
+		{"YAMLUnderscoreInteger", "kind: vocabulary\nname: v\nlabel: V\nweight: +1_000\n", `{"kind":"vocabulary","label":"V","name":"v","weight":1000}`},
 		{"Directive", "%YAML 1.2\n---\nkind: menu\nname: m\nlabel: M\n", `{"kind":"menu","label":"M","name":"m"}`},
 		{"CRLF", "kind: menu\r\nname: m\r\nlabel: M\r\n", `{"kind":"menu","label":"M","name":"m"}`},
 		{"DocumentEndMarker", "kind: menu\nname: m\nlabel: M\n...\n", `{"kind":"menu","label":"M","name":"m"}`},
