@@ -109,11 +109,11 @@ func (r *Renderer) RenderNode(ctx context.Context, w io.Writer, n core.Node) err
 	if err := core.ValidateTree(n, treeOptions); err != nil {
 		return err
 	}
-	h, err := r.node(&n)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := r.writeNode(&buf, &n); err != nil {
 		return err
 	}
-	_, err = io.WriteString(w, string(h))
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 
