@@ -554,10 +554,14 @@ func (p TypeChangePlan) String() string {
 	return b.String()
 }
 
-// PlanTypeChange classifies every field change between old and new, in the
-// order of new's fields followed by removed fields. Renaming a field is a
+// PlanTypeChange classifies every field change between old and new (nil for
+// a type that does not exist yet), in the order of new's fields followed by
+// removed fields. Renaming a field is a
 // removal plus an addition.
 func PlanTypeChange(old, new *ItemType) TypeChangePlan {
+	if old == nil {
+		old = &ItemType{Name: new.Name} // a new type: every field is added
+	}
 	plan := TypeChangePlan{Type: new.Name, Old: old, New: new}
 	for i := range new.Fields {
 		nf := &new.Fields[i]

@@ -204,6 +204,13 @@ func TestPlanTypeChange(t *testing.T) {
 	}
 }
 
+func TestPlanTypeChangeNewType(t *testing.T) {
+	plan := PlanTypeChange(nil, mustItemType(t, "page.yaml"))
+	if len(plan.Fields) != 1 || plan.Fields[0].Change != FieldAdded || !plan.Instant() {
+		t.Errorf("new type: %s", plan)
+	}
+}
+
 func TestPlanTypeChangeUnchanged(t *testing.T) {
 	art := mustItemType(t, "article.yaml")
 	plan := PlanTypeChange(art, mustItemType(t, "article.yaml"))
