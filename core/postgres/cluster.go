@@ -492,6 +492,9 @@ func (c *Cluster) writeConf(fsyncOff bool) error {
 	if fsyncOff {
 		b.WriteString("# Test cluster: a crash loses data.\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
 		b.WriteString("max_connections = 200\nshared_buffers = '32MB'\n")
+		// Dynamic shared memory in the data directory, so a killed test
+		// cluster leaves nothing in /dev/shm once its directory is removed.
+		b.WriteString("dynamic_shared_memory_type = mmap\n")
 	}
 	path := filepath.Join(c.dataDir, "trovato.conf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

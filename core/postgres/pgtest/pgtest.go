@@ -22,10 +22,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,7 +57,49 @@ type harness struct {
 	baseURL    string
 	admin      *pgxpool.Pool
 	template   string
-	err        error // a failed start, reported to every test
+	err        error    // a failed start, reported to every test
+	reaper     *os.File // its closing tells the reaper this process is gone
+}
+
+// reaperEnv makes the test binary a reaper (see startReaper).
+const reaperEnv = "TROVATO_PGTEST_REAPER"
+
+// startReaper starts a copy of the test binary that waits until this
+// process is gone, however it ends (a test timeout panics, Ctrl-C kills it
+// without running deferred code), then stops the private cluster in dir if
+// it still runs and removes dir. It runs in its own process group so
+// Ctrl-C does not reach it.
+func startReaper(dir string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), reaperEnv+"="+dir)
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("start reaper: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return w, nil
+}
+
+// reap is the reaper's work: wait for the test process to end, then clean
+// up what it left.
+func reap(dir string) {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	if _, err := os.Stat(filepath.Join(dir, "pg", "data", "postmaster.pid")); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// The dead process's lease is stale: Close stops the cluster.
+		if c, err := postgres.OpenCluster(ctx, postgres.ClusterConfig{Dir: filepath.Join(dir, "pg"), FsyncOff: true}); err == nil {
+			_ = c.Close(ctx)
+		}
+	}
+	_ = os.RemoveAll(dir)
 }
 
 var h harness
@@ -77,6 +123,10 @@ type wrapped struct{ m M }
 func (w wrapped) Run() int { return run(w.m) }
 
 func run(m M) int {
+	if dir := os.Getenv(reaperEnv); dir != "" {
+		reap(dir)
+		return 0
+	}
 	h.mu.Lock()
 	h.mainCalled = true
 	h.mu.Unlock()
@@ -196,7 +246,10 @@ func (s *harness) connect(ctx context.Context) error {
 		if err := os.Chmod(dir, 0o755); err != nil {
 			return err
 		}
-		s.cluster, err = postgres.OpenCluster(ctx, postgres.ClusterConfig{Dir: dir + "/pg", FsyncOff: true})
+		if s.reaper, err = startReaper(dir); err != nil {
+			return err
+		}
+		s.cluster, err = postgres.OpenCluster(ctx, postgres.ClusterConfig{Dir: filepath.Join(dir, "pg"), FsyncOff: true})
 		if err != nil {
 			return fmt.Errorf("start private PostgreSQL (or set %s): %w", EnvDatabaseURL, err)
 		}
@@ -230,6 +283,10 @@ func (s *harness) shutdown() error {
 			err = rerr
 		}
 		s.dir = ""
+	}
+	if s.reaper != nil {
+		s.reaper.Close()
+		s.reaper = nil
 	}
 	return err
 }

@@ -1,10 +1,18 @@
 package pgtest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -191,4 +199,69 @@ func BenchmarkNewDB(b *testing.B) {
 		NewDBURL(b)
 	}
 	b.StopTimer()
+}
+
+// TestHelperProcess is not a test: re-executed with TROVATO_PGTEST_HELPER
+// set, it starts the private cluster, prints its directory and waits to be
+// killed.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("TROVATO_PGTEST_HELPER") == "" {
+		t.Skip("helper process")
+	}
+	NewDBURL(t)
+	fmt.Println(h.dir)
+	select {}
+}
+
+// TestReaperCleansUpAfterKill kills a test process that started a private
+// cluster: its reaper must stop the cluster and remove the directory.
+func TestReaperCleansUpAfterKill(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, EnvDatabaseURL+"=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "TROVATO_PGTEST_HELPER=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	dir := strings.TrimSpace(line)
+	if err != nil || !strings.Contains(dir, "trovato-pgtest-") {
+		t.Fatalf("helper said %q, %v", line, err)
+	}
+	pidFile := filepath.Join(dir, "pg", "data", "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("no running cluster: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := os.Stat(dir)
+		if os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still exists a minute after its process was killed", dir)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z ") {
+			t.Errorf("postmaster %d still runs", pid)
+		}
+	}
 }
