@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // testpluginsDir is plugins/testplugins relative to this package.
@@ -108,6 +109,10 @@ func (l *logBuffer) String() string {
 func MustHost(tb testing.TB, cfg HostConfig) (*Host, *logBuffer) {
 	tb.Helper()
 	logs := &logBuffer{}
+	if cfg.Limits.Deadline == 0 {
+		// Generous: CI machines are busy. Tests of the deadline set their own.
+		cfg.Limits.Deadline = 5 * time.Second
+	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = sharedCacheDir(tb)
 	}

@@ -239,9 +239,10 @@ type instance struct {
 	taps    map[string]api.Function
 	globals []api.MutableGlobal
 
-	snapMem     []byte
+	snapSize    int     // bytes of linear memory at the snapshot
+	snapChunks  []int32 // per restoreChunk: offset into snapData, or -1 if the chunk was all zero
+	snapData    []byte  // the non-zero chunks, back to back
 	snapGlobals []uint64
-	dirtyTop    int // highest memory size seen since the snapshot
 
 	stack  [2]uint64
 	st     callState
@@ -312,8 +313,7 @@ func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
 	}
 	size := int(in.mem.Size())
 	buf, _ := in.mem.Read(0, uint32(size))
-	in.snapMem = bytes.Clone(buf)
-	in.dirtyTop = size
+	in.takeSnapshot(buf)
 	in.snapGlobals = make([]uint64, len(in.globals))
 	for i, g := range in.globals {
 		in.snapGlobals[i] = g.Get()
@@ -444,24 +444,57 @@ func firstLine(s string) string {
 	return s
 }
 
-// restore copies the clean snapshot back: changed chunks of memory, zeroed
-// pages above the snapshot if memory grew, and every mutable global. It
-// reports false when the instance should be dropped instead (its memory
-// grew far beyond the snapshot).
+// zeroChunk is compared against snapshot chunks that were all zero, so
+// checking them reads one stream of guest memory instead of two.
+var zeroChunk [restoreChunk]byte
+
+// takeSnapshot stores buf sparsely: chunks that are all zero (most of a
+// fresh heap) are only marked.
+func (in *instance) takeSnapshot(buf []byte) {
+	in.snapSize = len(buf)
+	n := (len(buf) + restoreChunk - 1) / restoreChunk
+	in.snapChunks = make([]int32, n)
+	var data []byte
+	for i := range n {
+		off := i * restoreChunk
+		c := buf[off:min(off+restoreChunk, len(buf))]
+		if bytes.Equal(c, zeroChunk[:len(c)]) {
+			in.snapChunks[i] = -1
+			continue
+		}
+		in.snapChunks[i] = int32(len(data))
+		data = append(data, c...)
+	}
+	in.snapData = bytes.Clone(data)
+}
+
+// restore puts the clean snapshot back: each chunk of memory is compared
+// with the snapshot and rewritten only if it differs (reading is cheaper
+// than writing the untouched bulk), pages above the snapshot are zeroed if
+// memory grew, and every mutable global is reset. It reports false when
+// the instance should be dropped instead: its memory grew far beyond the
+// snapshot.
 func (in *instance) restore() bool {
 	start := time.Now()
 	size := int(in.mem.Size())
 	buf, _ := in.mem.Read(0, uint32(size))
-	snap := in.snapMem
-	for off := 0; off < len(snap); off += restoreChunk {
-		end := min(off+restoreChunk, len(snap))
-		if !bytes.Equal(buf[off:end], snap[off:end]) {
-			copy(buf[off:end], snap[off:end])
+	for i, at := range in.snapChunks {
+		off := i * restoreChunk
+		c := buf[off:min(off+restoreChunk, in.snapSize)]
+		if at < 0 {
+			if !bytes.Equal(c, zeroChunk[:len(c)]) {
+				clear(c)
+			}
+			continue
+		}
+		want := in.snapData[at : int(at)+len(c)]
+		if !bytes.Equal(c, want) {
+			copy(c, want)
 		}
 	}
-	if size > len(snap) {
-		clear(buf[len(snap):])
-		in.sb.logger.Debug("plugin memory grew during a call", "snapshot_bytes", len(snap), "memory_bytes", size)
+	if size > in.snapSize {
+		clear(buf[in.snapSize:])
+		in.sb.logger.Debug("plugin memory grew during a call", "snapshot_bytes", in.snapSize, "memory_bytes", size)
 	}
 	for i, g := range in.globals {
 		g.Set(in.snapGlobals[i])
@@ -473,7 +506,7 @@ func (in *instance) restore() bool {
 	// ends at the snapshot would grow it again on every call. Past twice
 	// the snapshot (or 3/4 of the cap) a fresh instance is cheaper.
 	capBytes := int(in.sb.limits.MemoryPages) * pageSize
-	return size <= max(2*len(snap), len(snap)+4*pageSize) && size <= capBytes*3/4
+	return size <= max(2*in.snapSize, in.snapSize+4*pageSize) && size <= capBytes*3/4
 }
 
 // begin prepares the per-call state; parent is the caller's context

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"strconv"
@@ -94,15 +95,77 @@ func lit(b []byte, i int, s string) (int, error) {
 }
 
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errSyntax
+		}
+		j += k
+		// The quote ends the string unless an odd number of
+		// backslashes precedes it.
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1, nil
 		}
+		j++
 	}
-	return 0, errSyntax
+}
+
+// membersAt walks the object starting at b[i] in one pass: fn gets each
+// key and the offset of its value and returns the offset just after the
+// value (parsing it, or skipping it with skipValue). It returns the offset
+// after the object.
+func membersAt(b []byte, i int, fn func(key string, i int) (int, error)) (int, error) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return 0, errors.New("sdk: not a JSON object")
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return 0, errSyntax
+		}
+		ke, err := skipString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		key := unquote(b[i:ke])
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return 0, errSyntax
+		}
+		if i, err = fn(key, skipSpace(b, i+1)); err != nil {
+			return 0, err
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, errSyntax
+		}
+		if b[i] == '}' {
+			return i + 1, nil
+		}
+		if b[i] != ',' {
+			return 0, errSyntax
+		}
+		i++
+	}
+}
+
+// valueAt returns the value starting at b[i] and the offset after it.
+func valueAt(b []byte, i int) (Value, int, error) {
+	end, err := skipValue(b, i)
+	if err != nil {
+		return nil, 0, err
+	}
+	return Value(b[i:end]), end, nil
 }
 
 // trim returns v without surrounding white space.

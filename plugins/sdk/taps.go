@@ -44,20 +44,23 @@ func Handle(tap string, h Handler) {
 func ItemView(fn func(ItemViewInput) (Node, error)) {
 	Handle("item_view", func(in Value, w *Writer) error {
 		x := ItemViewInput{ViewMode: "full"}
-		var err error
-		in.Members(func(k string, v Value) bool {
+		if _, err := membersAt(in, 0, func(k string, i int) (end int, err error) {
 			switch k {
 			case "item":
-				x.Item, err = ParseItem(v)
-			case "view_mode":
-				x.ViewMode = v.String()
-			case "language":
-				x.Language = v.String()
+				x.Item, end, err = parseItemAt(in, i)
+				return end, err
+			case "view_mode", "language":
+				v, end, err := valueAt(in, i)
+				if k == "view_mode" {
+					x.ViewMode = v.String()
+				} else {
+					x.Language = v.String()
+				}
+				return end, err
 			}
-			return err == nil
-		})
-		if err != nil {
-			return err
+			return skipValue(in, i)
+		}); err != nil {
+			return Errorf(EInvalid, "item_view input: %v", err)
 		}
 		n, err := fn(x)
 		if err != nil {

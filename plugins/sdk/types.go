@@ -78,52 +78,68 @@ func (it *Item) Field(name string) Value {
 
 // ParseItem decodes an item document.
 func ParseItem(v Value) (Item, error) {
-	it := Item{Raw: v}
-	var ferr error
-	err := v.Members(func(k string, val Value) bool {
+	it, _, err := parseItemAt(v, 0)
+	return it, err
+}
+
+// parseItemAt decodes the item at b[i] in one pass and returns the offset
+// after it.
+func parseItemAt(b []byte, i int) (Item, int, error) {
+	var it Item
+	start := skipSpace(b, i)
+	str := func(dst *string, i int) (int, error) {
+		v, end, err := valueAt(b, i)
+		*dst = v.String()
+		return end, err
+	}
+	end, err := membersAt(b, start, func(k string, i int) (int, error) {
 		switch k {
 		case "id":
-			it.ID = val.String()
+			return str(&it.ID, i)
 		case "type":
-			it.Type = val.String()
+			return str(&it.Type, i)
 		case "title":
-			it.Title = val.String()
+			return str(&it.Title, i)
 		case "status":
-			it.Status = val.String()
+			return str(&it.Status, i)
 		case "author_id":
-			it.AuthorID = val.String()
+			return str(&it.AuthorID, i)
 		case "created_at":
-			it.CreatedAt = val.String()
+			return str(&it.CreatedAt, i)
 		case "changed_at":
-			it.ChangedAt = val.String()
-		case "promote":
-			it.Promote = val.Bool()
-		case "sticky":
-			it.Sticky = val.Bool()
+			return str(&it.ChangedAt, i)
 		case "language":
-			it.Language = val.String()
+			return str(&it.Language, i)
 		case "revision_id":
-			it.RevisionID = val.String()
-		case "type_version":
-			it.TypeVersion = int(val.Int())
+			return str(&it.RevisionID, i)
+		case "promote", "sticky", "type_version":
+			v, end, err := valueAt(b, i)
+			switch k {
+			case "promote":
+				it.Promote = v.Bool()
+			case "sticky":
+				it.Sticky = v.Bool()
+			default:
+				it.TypeVersion = int(v.Int())
+			}
+			return end, err
 		case "fields":
-			if val.Kind() == Object {
-				it.Fields = make([]Field, 0, 16)
-				ferr = val.Members(func(fk string, fv Value) bool {
-					it.Fields = append(it.Fields, Field{Name: fk, Value: fv})
-					return true
+			if i < len(b) && b[i] == '{' {
+				it.Fields = make([]Field, 0, 24)
+				return membersAt(b, i, func(fk string, i int) (int, error) {
+					v, end, err := valueAt(b, i)
+					it.Fields = append(it.Fields, Field{Name: fk, Value: v})
+					return end, err
 				})
 			}
 		}
-		return ferr == nil
+		return skipValue(b, i)
 	})
-	if err == nil {
-		err = ferr
-	}
 	if err != nil {
-		return it, Errorf(EInvalid, "item: %v", err)
+		return it, 0, Errorf(EInvalid, "item: %v", err)
 	}
-	return it, nil
+	it.Raw = Value(b[start:end])
+	return it, end, nil
 }
 
 // User is the current user (CurrentUser) or the user a tap is asked about.

@@ -8,6 +8,7 @@
 //   - item_access denies locked items, grants their author, else neutral.
 //   - tile_view exercises every host call and reports what it saw.
 //   - cron panics, page_view allocates until memory runs out.
+//   - menu does nothing (the cost of an empty Go tap).
 package main
 
 import (
@@ -30,6 +31,7 @@ func init() {
 	sdk.Handle("item_view_alter", itemViewByHostCalls)
 	sdk.ItemAccess(itemAccess)
 	sdk.Handle("tile_view", hostCallReport)
+	sdk.Handle("menu", func(sdk.Value, *sdk.Writer) error { return nil })
 	sdk.Handle("cron", func(sdk.Value, *sdk.Writer) error { panic("cron exploded") })
 	sdk.Handle("page_view", func(sdk.Value, *sdk.Writer) error {
 		var keep [][]byte
