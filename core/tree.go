@@ -71,6 +71,7 @@ type Node struct {
 
 	Text     string `json:"text,omitempty"`
 	Format   string `json:"format,omitempty"`
+	IDPrefix string `json:"id_prefix,omitempty"`
 	Level    int    `json:"level,omitempty"`
 	Tag      string `json:"tag,omitempty"`
 	Href     string `json:"href,omitempty"`
@@ -213,6 +214,7 @@ const (
 	fOptions
 	fRows
 	fMaxLength
+	fIDPrefix
 )
 
 var fieldNames = []string{
@@ -220,7 +222,7 @@ var fieldNames = []string{
 	"caption", "summary", "open", "ordered", "items", "head", "body", "language", "inline",
 	"datetime", "cite", "name", "label", "description", "error", "action", "method",
 	"input_type", "button_type", "value", "placeholder", "required", "disabled", "checked",
-	"multiple", "options", "rows", "max_length",
+	"multiple", "options", "rows", "max_length", "id_prefix",
 }
 
 const fControl = fName | fLabel | fDescription | fError | fRequired | fDisabled
@@ -229,7 +231,7 @@ var elementFields = map[string]fieldSet{
 	ElemContainer:  fChildren | fTag,
 	ElemHeading:    fChildren | fText | fLevel,
 	ElemParagraph:  fChildren | fText,
-	ElemText:       fText | fFormat,
+	ElemText:       fText | fFormat | fIDPrefix,
 	ElemLink:       fChildren | fText | fHref,
 	ElemImage:      fSrc | fAlt | fWidth | fHeight,
 	ElemFigure:     fChildren | fCaption,
@@ -295,6 +297,7 @@ func (n *Node) setFields() fieldSet {
 	set(fOptions, len(n.Options) > 0)
 	set(fRows, n.Rows != 0)
 	set(fMaxLength, n.MaxLength != 0)
+	set(fIDPrefix, n.IDPrefix != "")
 	return s
 }
 
@@ -482,6 +485,9 @@ func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) 
 			}
 		default:
 			v.fail(path.f("format"), "unknown format %q (use plain, markdown or filtered_html)", treeClip(n.Format))
+		}
+		if n.IDPrefix != "" && !reIDPrefix.MatchString(n.IDPrefix) {
+			v.fail(path.f("id_prefix"), "must be a lowercase letter, then up to 31 lowercase letters, digits or '-'")
 		}
 	case ElemLink:
 		v.url(path.f("href"), n.Href, true, false)
@@ -768,6 +774,7 @@ var (
 	reDataAttr    = regexp.MustCompile(`^data-[a-z][a-z0-9\-]{0,62}$`)
 	reAriaAttr    = regexp.MustCompile(`^aria-[a-z]{2,32}$`)
 	reRole        = regexp.MustCompile(`^[a-z\-]{1,32}( [a-z\-]{1,32}){0,3}$`)
+	reIDPrefix    = regexp.MustCompile(`^[a-z][a-z0-9\-]{0,31}$`)
 	reSuggestion  = regexp.MustCompile(`^[a-z0-9_]+(-[a-z0-9_]+)*(--[a-z0-9_]+(-[a-z0-9_]+)*)+$`)
 )
 

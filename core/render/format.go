@@ -29,8 +29,24 @@ const (
 // MaxFormatBytes bounds the text FormatText accepts.
 const MaxFormatBytes = 2 << 20
 
-// FormatText turns text in the given format into HTML that is safe to
-// place in a page:
+// FormatOptions refine Format.
+type FormatOptions struct {
+	// Trusted admits full_html; the caller sets it from a permission no
+	// plugin can hold.
+	Trusted bool
+	// IDPrefix is put in front of the ids markdown generates (heading and
+	// footnote ids), so that several bodies on one page (a list of
+	// teasers) cannot repeat an id. Lowercase letters, digits and '-'.
+	IDPrefix string
+}
+
+// FormatText is Format with only the trusted option.
+func (r *Renderer) FormatText(text, format string, trusted bool) (template.HTML, error) {
+	return r.Format(text, format, FormatOptions{Trusted: trusted})
+}
+
+// Format turns text in the given format into HTML that is safe to place
+// in a page:
 //
 //   - plain: escaped; blank lines separate paragraphs, single line breaks
 //     become <br>.
@@ -39,36 +55,41 @@ const MaxFormatBytes = 2 << 20
 //     HTML is parsed, and the whole output then goes through the
 //     filtered_html sanitizer.
 //   - filtered_html: the filtered_html sanitizer (docs/text-formats.md).
-//   - full_html: a wider sanitizer, only when trusted is true; the caller
-//     sets trusted from a permission no plugin can hold.
+//   - full_html: a wider sanitizer, only when o.Trusted is true.
 //
 // Results of markdown and filtered_html of 256 bytes or more are
 // remembered by content hash (Options.FormatCacheBytes).
 //
-// Errors: EInvalid for an unknown format, EForbidden for full_html that is
-// not trusted, ETooLarge above MaxFormatBytes.
-func (r *Renderer) FormatText(text, format string, trusted bool) (template.HTML, error) {
+// Errors: EInvalid for an unknown format or a bad IDPrefix, EForbidden
+// for full_html that is not trusted, ETooLarge above MaxFormatBytes.
+func (r *Renderer) Format(text, format string, o FormatOptions) (template.HTML, error) {
 	if len(text) > MaxFormatBytes {
 		return "", core.Errorf(core.ETooLarge, "text is larger than %d bytes", MaxFormatBytes)
+	}
+	if o.IDPrefix != "" && !reIDPrefix.MatchString(o.IDPrefix) {
+		return "", core.Errorf(core.EInvalid, "id prefix %q must be lowercase letters, digits and '-'", o.IDPrefix)
 	}
 	switch format {
 	case FormatPlain, "":
 		return plainHTML(text), nil
 	case FormatMarkdown, FormatFilteredHTML:
-		if r.memo == nil || len(text) < 256 {
-			return r.format(text, format)
+		if format == FormatFilteredHTML {
+			o.IDPrefix = ""
 		}
-		k := memoKey(format, text)
+		if r.memo == nil || len(text) < 256 {
+			return r.format(text, format, o.IDPrefix)
+		}
+		k := memoKey(format, o.IDPrefix, text)
 		if h, ok := r.memo.get(k); ok {
 			return h, nil
 		}
-		h, err := r.format(text, format)
+		h, err := r.format(text, format, o.IDPrefix)
 		if err == nil {
 			r.memo.put(k, h)
 		}
 		return h, err
 	case FormatFullHTML:
-		if !trusted {
+		if !o.Trusted {
 			return "", core.Errorf(core.EForbidden, "the full_html format is only available to trusted content")
 		}
 		return template.HTML(r.full.Sanitize(text)), nil
@@ -77,17 +98,69 @@ func (r *Renderer) FormatText(text, format string, trusted bool) (template.HTML,
 }
 
 // format runs the markdown or filtered_html format without the memo.
-func (r *Renderer) format(text, format string) (template.HTML, error) {
+func (r *Renderer) format(text, format, idPrefix string) (template.HTML, error) {
 	switch format {
 	case FormatMarkdown:
 		var buf bytes.Buffer
-		if err := r.markdown.Convert([]byte(text), &buf); err != nil {
+		if err := r.markdown.Convert([]byte(text), &buf, parser.WithContext(markdownContext(idPrefix))); err != nil {
 			return "", core.Errorf(core.EInvalid, "markdown: %v", err)
 		}
 		return template.HTML(r.filtered.SanitizeBytes(buf.Bytes())), nil
 	default:
 		return template.HTML(r.filtered.Sanitize(text)), nil
 	}
+}
+
+var reIDPrefix = regexp.MustCompile(`^[a-z][a-z0-9\-]{0,31}$`)
+
+// reservedIDs are ids the default theme's page template uses; markdown
+// headings get "main-content-1" instead.
+var reservedIDs = []string{"main-content"}
+
+var idPrefixKey = parser.NewContextKey()
+
+// markdownContext returns a parser context whose generated ids carry
+// prefix and avoid the reserved ids.
+func markdownContext(prefix string) parser.Context {
+	ids := parser.NewContext().IDs()
+	for _, id := range reservedIDs {
+		ids.Put([]byte(id))
+	}
+	pc := parser.NewContext(parser.WithIDs(prefixIDs{IDs: ids, prefix: prefix}))
+	pc.Set(idPrefixKey, prefix)
+	return pc
+}
+
+type prefixIDs struct {
+	parser.IDs
+	prefix string
+}
+
+func (p prefixIDs) Generate(value []byte, kind ast.NodeKind) []byte {
+	id := p.IDs.Generate(value, kind)
+	if p.prefix == "" {
+		return id
+	}
+	return append([]byte(p.prefix), id...)
+}
+
+// idPrefixMeta records the id prefix on the document, where the footnote
+// renderer's prefix function finds it.
+type idPrefixMeta struct{}
+
+func (idPrefixMeta) Transform(doc *ast.Document, _ text.Reader, pc parser.Context) {
+	if p, _ := pc.Get(idPrefixKey).(string); p != "" {
+		doc.AddMeta("trovato-id-prefix", p)
+	}
+}
+
+func footnoteIDPrefix(n ast.Node) []byte {
+	if doc := n.OwnerDocument(); doc != nil {
+		if p, _ := doc.Meta()["trovato-id-prefix"].(string); p != "" {
+			return []byte(p)
+		}
+	}
+	return nil
 }
 
 var reBlankLines = regexp.MustCompile(`\n[ \t]*\n\s*`)
@@ -138,12 +211,12 @@ func newMarkdown(coreOnly bool) goldmark.Markdown {
 			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignNone)),
 			extension.Strikethrough,
 			extension.Linkify,
-			extension.Footnote,
+			extension.NewFootnote(extension.WithFootnoteIDPrefixFunction(footnoteIDPrefix)),
 			extension.Typographer,
 		),
 		goldmark.WithParserOptions(
 			parser.WithAutoHeadingID(),
-			parser.WithASTTransformers(util.Prioritized(tableAlignClasses{}, 1000)),
+			parser.WithASTTransformers(util.Prioritized(tableAlignClasses{}, 1000), util.Prioritized(idPrefixMeta{}, 1000)),
 		),
 		goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
 	)

@@ -82,10 +82,10 @@ func TestFormatMemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := r.memo.get(memoKey(FormatMarkdown, body)); !ok {
+	if _, ok := r.memo.get(memoKey(FormatMarkdown, "", body)); !ok {
 		t.Fatal("formatted markdown was not remembered")
 	}
-	if _, ok := r.memo.get(memoKey(FormatFilteredHTML, body)); ok {
+	if _, ok := r.memo.get(memoKey(FormatFilteredHTML, "", body)); ok {
 		t.Fatal("the memo key does not include the format")
 	}
 	again, _ := r.FormatText(body, FormatMarkdown, false)
@@ -101,7 +101,7 @@ func TestFormatMemo(t *testing.T) {
 	if r.memo.size > r.memo.max {
 		t.Fatalf("memo holds %d bytes, budget %d", r.memo.size, r.memo.max)
 	}
-	if _, ok := r.memo.get(memoKey(FormatMarkdown, body)); ok {
+	if _, ok := r.memo.get(memoKey(FormatMarkdown, "", body)); ok {
 		t.Fatal("the oldest entry was not evicted")
 	}
 	off, err := New(DefaultTheme(), Options{FormatCacheBytes: -1})
@@ -113,5 +113,38 @@ func TestFormatMemo(t *testing.T) {
 	}
 	if h, _ := off.FormatText(body, FormatMarkdown, false); h != first {
 		t.Fatal("output differs without the memo")
+	}
+}
+
+func TestFormatIDPrefix(t *testing.T) {
+	r := MustRenderer(t)
+	body := "# Main content\n\n## Intro\n\nText[^1].\n\n[^1]: Note.\n"
+	tests := []struct {
+		name, prefix string
+		want         []string
+		code         string
+	}{
+		{name: "OK no prefix avoids reserved ids", want: []string{`<h1 id="main-content-1">`, `<h2 id="intro">`, `id="fnref:1"`, `href="#fn:1"`, `<li id="fn:1">`}},
+		{name: "OK prefix", prefix: "item-7-", want: []string{`<h1 id="item-7-main-content-1">`, `<h2 id="item-7-intro">`, `id="item-7-fnref:1"`, `href="#item-7-fn:1"`, `<li id="item-7-fn:1">`, `href="#item-7-fnref:1"`}},
+		{name: "ErrBadPrefix", prefix: "a\"b", code: core.EInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.Format(body, FormatMarkdown, FormatOptions{IDPrefix: tt.prefix})
+			if tt.code != "" {
+				if core.ErrorCode(err) != tt.code {
+					t.Fatalf("error %v, want %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(got), w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+		})
 	}
 }

@@ -35,9 +35,11 @@ func newFormatMemo(maxBytes int) *formatMemo {
 	return &formatMemo{max: maxBytes, order: list.New(), byKey: map[[32]byte]*list.Element{}}
 }
 
-func memoKey(format, text string) [32]byte {
+func memoKey(format, idPrefix, text string) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(format))
+	h.Write([]byte{0})
+	h.Write([]byte(idPrefix))
 	h.Write([]byte{0})
 	h.Write([]byte(text))
 	var k [32]byte

@@ -215,7 +215,7 @@ func (e Element) Formatted() (template.HTML, error) {
 	if e.Format == "" {
 		return inlineHTML(e.Text), nil
 	}
-	return e.r.FormatText(e.Text, e.Format, true)
+	return e.r.Format(e.Text, e.Format, FormatOptions{Trusted: true, IDPrefix: e.IDPrefix})
 }
 
 // Attributes renders the node's allow-listed attributes, with classes
