@@ -118,8 +118,10 @@ func Details(summary string, children ...Node) Node {
 }
 
 // Island is a part that stays dynamic on a static site, filled from
-// /_island/{name}.
-func Island(name string) Node { return Node{Type: "island", Name: name} }
+// /_island/{name}; href and text are the link shown without script.
+func Island(name, href, text string) Node {
+	return Node{Type: "island", Name: name, Href: href, Text: text}
+}
 
 // WithWeight returns n with a weight (lower sorts first among siblings).
 func (n Node) WithWeight(w int) Node { n.Weight = w; return n }
@@ -289,6 +291,9 @@ func parseNode(v Value, depth int) (Node, error) {
 	}
 	var err error
 	nodes := func(val Value) []Node {
+		if !val.Exists() {
+			return nil
+		}
 		var out []Node
 		if e := val.Elements(func(_ int, c Value) bool {
 			var child Node

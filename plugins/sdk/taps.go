@@ -117,8 +117,23 @@ func ItemAccess(fn func(ItemAccessInput) (Vote, error)) {
 	})
 }
 
+// Page is the output of page_view and tile_view.
+type Page struct {
+	Title   string
+	Content Node
+}
+
+func (p *Page) writeJSON(w *Writer) {
+	w.BeginObject()
+	w.Key("title")
+	w.String(p.Title)
+	w.Key("content")
+	p.Content.WriteJSON(w)
+	w.EndObject()
+}
+
 // PageView registers a page_view tap.
-func PageView(fn func(PageViewInput) (Node, error)) {
+func PageView(fn func(PageViewInput) (Page, error)) {
 	Handle("page_view", func(in Value, w *Writer) error {
 		x := PageViewInput{
 			Path: in.Get("path").String(), Route: in.Get("route").String(),
@@ -126,11 +141,36 @@ func PageView(fn func(PageViewInput) (Node, error)) {
 			User: parseUser(in.Get("user")),
 		}
 		in.Get("params").Members(func(k string, v Value) bool { x.Params[k] = v.String(); return true })
-		n, err := fn(x)
+		p, err := fn(x)
 		if err != nil {
 			return err
 		}
-		n.WriteJSON(w)
+		p.writeJSON(w)
+		return nil
+	})
+}
+
+// TileViewInput is the input of tile_view.
+type TileViewInput struct {
+	Tile   string
+	Region string
+	Path   string
+	Config Value
+	User   User
+}
+
+// TileView registers a tile_view tap.
+func TileView(fn func(TileViewInput) (Page, error)) {
+	Handle("tile_view", func(in Value, w *Writer) error {
+		x := TileViewInput{
+			Tile: in.Get("tile").String(), Region: in.Get("region").String(),
+			Path: in.Get("path").String(), Config: in.Get("config"), User: parseUser(in.Get("user")),
+		}
+		p, err := fn(x)
+		if err != nil {
+			return err
+		}
+		p.writeJSON(w)
 		return nil
 	})
 }
