@@ -146,11 +146,24 @@ func articlePage() Page {
 
 func TestRenderPageGolden(t *testing.T) {
 	r := MustRenderer(t)
-	var buf bytes.Buffer
-	if err := r.RenderPage(context.Background(), &buf, articlePage()); err != nil {
-		t.Fatalf("RenderPage: %v", err)
+	tests := []struct {
+		name string
+		page Page
+	}{
+		{"article", articlePage()},
+		{"minimal", Page{Title: "Not found", Regions: map[string][]core.Node{"content": {{Type: core.ElemParagraph, Text: "No page here."}}}}},
+		{"front", Page{SiteName: "Trovato", HideTitle: true, Lang: "fr", Dir: "rtl", Suggestions: []string{"page--front"},
+			Regions: map[string][]core.Node{"highlighted": {{Type: core.ElemParagraph, Text: "Welcome"}}, "content": {txt("x")}}}},
 	}
-	golden(t, "page-article", buf.String())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := r.RenderPage(context.Background(), &buf, tt.page); err != nil {
+				t.Fatalf("RenderPage: %v", err)
+			}
+			golden(t, "page-"+tt.name, buf.String())
+		})
+	}
 }
 
 // overlayTheme is a site theme overriding a few files of the default one.
