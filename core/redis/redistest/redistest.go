@@ -17,8 +17,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +42,46 @@ type harness struct {
 	server     *redis.Server
 	url        string
 	err        error
+	reaper     *os.File // its closing tells the reaper this process is gone
+}
+
+// reaperEnv makes the test binary a reaper (see startReaper).
+const reaperEnv = "TROVATO_REDISTEST_REAPER"
+
+// startReaper starts a copy of the test binary that waits until this
+// process is gone, however it ends (a test timeout, Ctrl-C), then stops the
+// private redis-server in dir if it still runs and removes dir. It runs in
+// its own process group so Ctrl-C does not reach it.
+func startReaper(dir string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), reaperEnv+"="+dir)
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("start reaper: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return w, nil
+}
+
+// reap waits for the test process to end, then cleans up what it left.
+func reap(dir string) {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	if _, err := os.Stat(filepath.Join(dir, "redis", "redis.pid")); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// The dead process's lease is stale: Close stops the server.
+		if s, err := redis.StartServer(ctx, redis.ServerConfig{Dir: filepath.Join(dir, "redis")}); err == nil {
+			_ = s.Close(ctx)
+		}
+	}
+	_ = os.RemoveAll(dir)
 }
 
 var h harness
@@ -61,6 +105,10 @@ type wrapped struct{ m M }
 func (w wrapped) Run() int { return run(w.m) }
 
 func run(m M) int {
+	if dir := os.Getenv(reaperEnv); dir != "" {
+		reap(dir)
+		return 0
+	}
 	h.mu.Lock()
 	h.mainCalled = true
 	h.mu.Unlock()
@@ -153,7 +201,11 @@ func (s *harness) get(ctx context.Context) (string, error) {
 		return "", err
 	}
 	s.dir = dir
-	s.server, err = redis.StartServer(ctx, redis.ServerConfig{Dir: dir})
+	if s.reaper, err = startReaper(dir); err != nil {
+		s.err = err
+		return "", err
+	}
+	s.server, err = redis.StartServer(ctx, redis.ServerConfig{Dir: filepath.Join(dir, "redis")})
 	if err != nil {
 		s.err = fmt.Errorf("start private redis-server (or set %s): %w", EnvRedisURL, err)
 		return "", s.err
@@ -177,6 +229,10 @@ func (s *harness) shutdown() error {
 			err = rerr
 		}
 		s.dir = ""
+	}
+	if s.reaper != nil {
+		s.reaper.Close()
+		s.reaper = nil
 	}
 	return err
 }

@@ -1,9 +1,16 @@
 package redistest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -55,5 +62,64 @@ func TestKeysDeletedAfterTest(t *testing.T) {
 func TestURLParses(t *testing.T) {
 	if _, err := goredis.ParseURL(URL(t)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHelperProcess is not a test: re-executed with
+// TROVATO_REDISTEST_HELPER set, it starts the private server, prints its
+// directory and waits to be killed.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("TROVATO_REDISTEST_HELPER") == "" {
+		t.Skip("helper process")
+	}
+	URL(t)
+	fmt.Println(h.dir)
+	select {}
+}
+
+// TestReaperCleansUpAfterKill kills a test process that started a private
+// redis-server: its reaper must stop the server and remove the directory.
+func TestReaperCleansUpAfterKill(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, EnvRedisURL+"=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "TROVATO_REDISTEST_HELPER=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	dir := strings.TrimSpace(line)
+	if err != nil || !strings.Contains(dir, "trovato-redistest-") {
+		t.Fatalf("helper said %q, %v", line, err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "redis", "redis.pid"))
+	if err != nil {
+		t.Fatalf("no running server: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(dir); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still exists 30 s after its process was killed", dir)
+		}
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z ") {
+		t.Errorf("redis-server %d still runs", pid)
 	}
 }
