@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -29,7 +30,14 @@ import (
 	"github.com/trovato/trovato/core/redis/redistest"
 )
 
+// reaperEnv makes the binary a reaper (see startReaper).
+const reaperEnv = "TROVATO_TESTENV_REAPER"
+
 func main() {
+	if dir := os.Getenv(reaperEnv); dir != "" {
+		reap(dir)
+		return
+	}
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
@@ -44,7 +52,7 @@ func main() {
 func run(args []string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 
 	t0 := time.Now()
 	env, stop, err := startServices(log)
@@ -99,9 +107,15 @@ func startServices(log *slog.Logger) (env []string, stop func() error, err error
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
+	reaper, err := startReaper(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
 	var cluster *postgres.Cluster
 	var rds *redis.Server
 	stop = func() error {
+		defer reaper.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var errs []error
@@ -127,6 +141,51 @@ func startServices(log *slog.Logger) (env []string, stop func() error, err error
 		redistest.EnvRedisURL + "=" + rds.URL(),
 	}
 	return env, stop, nil
+}
+
+// startReaper starts a copy of this program that waits until this process
+// is gone, however it ends (kill -9 included), then stops the services in
+// dir if they still run and removes dir. It has its own process group, so
+// Ctrl-C does not reach it.
+func startReaper(dir string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), reaperEnv+"="+dir)
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("start reaper: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return w, nil
+}
+
+// reap waits until the parent is gone, then cleans up what it left.
+func reap(dir string) {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The dead parent's leases are stale: Close stops what still runs.
+	if _, err := os.Stat(filepath.Join(dir, "redis", "redis.pid")); err == nil {
+		if s, err := redis.StartServer(ctx, redis.ServerConfig{Dir: filepath.Join(dir, "redis")}); err == nil {
+			_ = s.Close(ctx)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pg", "data", "postmaster.pid")); err == nil {
+		if c, err := postgres.OpenCluster(ctx, postgres.ClusterConfig{Dir: filepath.Join(dir, "pg"), FsyncOff: true}); err == nil {
+			_ = c.Close(ctx)
+		}
+	}
+	_ = os.RemoveAll(dir)
 }
 
 // exitCode returns the command's exit status, 128+signal when a signal
