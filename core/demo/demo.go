@@ -17,8 +17,10 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,7 +188,7 @@ func (d *Demo) parseManifest(fsys fs.FS, probs *problems) error {
 	}
 	var m manifest
 	if err := yaml.UnmarshalWithOptions(data, &m, yaml.Strict()); err != nil {
-		probs.add("demo.yaml", "", "%s", yamlMessage(err))
+		yamlProblem(probs, "demo.yaml", chunk{base: 1, line: 1}, err)
 		return nil
 	}
 	if m.Version <= 0 {
@@ -372,7 +374,8 @@ func (d *Demo) parseContent(fsys fs.FS, probs *problems) error {
 // chunk is one YAML document of a file and the line it starts on.
 type chunk struct {
 	data []byte
-	line int
+	base int // the file line of data's first line
+	line int // the file line where the document's content starts
 }
 
 // splitDocuments splits a YAML stream at "---" lines; blank documents are
@@ -382,8 +385,13 @@ func splitDocuments(data []byte) []chunk {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	start, cur := 1, []byte(nil)
 	flush := func() {
-		if len(bytes.TrimSpace(stripComments(cur))) > 0 {
-			out = append(out, chunk{data: cur, line: start})
+		// A document's place is its first line that is not blank or a
+		// comment.
+		for i, l := range bytes.SplitAfter(cur, []byte("\n")) {
+			if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
+				out = append(out, chunk{data: cur, base: start, line: start + i})
+				return
+			}
 		}
 	}
 	for i, l := range lines {
@@ -398,31 +406,35 @@ func splitDocuments(data []byte) []chunk {
 	return out
 }
 
-func stripComments(b []byte) []byte {
-	var out []byte
-	for _, l := range bytes.SplitAfter(b, []byte("\n")) {
-		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
-			out = append(out, l...)
-		}
-	}
-	return out
-}
-
 // yamlMessage is a YAML error on one line.
 func yamlMessage(err error) string {
 	return strings.Join(strings.Fields(yaml.FormatError(err, false, false)), " ")
+}
+
+var reYAMLPos = regexp.MustCompile(`^\[(\d+):(\d+)\]\s*`)
+
+// yamlProblem reports a YAML error of a document at its place in the file.
+func yamlProblem(probs *problems, file string, c chunk, err error) {
+	msg := yamlMessage(err)
+	where := fmt.Sprintf("%s:%d", file, c.line)
+	if m := reYAMLPos.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		where = fmt.Sprintf("%s:%d:%s", file, c.base+line-1, m[2])
+		msg = msg[len(m[0]):]
+	}
+	probs.add(where, "", "%s", msg)
 }
 
 func (d *Demo) parseDocument(file string, c chunk, ids map[core.ID]string, probs *problems) {
 	where := fmt.Sprintf("%s:%d", file, c.line)
 	var k contentKind
 	if err := yaml.Unmarshal(c.data, &k); err != nil {
-		probs.add(where, "", "%s", yamlMessage(err))
+		yamlProblem(probs, file, c, err)
 		return
 	}
 	decode := func(v any) bool {
 		if err := yaml.UnmarshalWithOptions(c.data, v, yaml.Strict()); err != nil {
-			probs.add(where, "", "%s", yamlMessage(err))
+			yamlProblem(probs, file, c, err)
 			return false
 		}
 		return true
@@ -579,6 +591,21 @@ func (d *Demo) check(probs *problems) {
 		}
 		if _, err := t.ValidateFields(context.Background(), fields, refs); err != nil {
 			*probs = append(*probs, prefixed(it.Source, err)...)
+		}
+	}
+
+	used := map[string]bool{}
+	for _, it := range d.Items {
+		if t, ok := d.types[it.Type]; ok {
+			for _, name := range it.fileNames(t) {
+				used[name] = true
+			}
+		}
+	}
+	for _, f := range d.Files {
+		if !used[f.Name] {
+			// Files are found again through the items that use them.
+			probs.add("files/"+f.Name, "", "no item uses this file")
 		}
 	}
 
