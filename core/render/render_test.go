@@ -231,6 +231,9 @@ func TestTemplateErrors(t *testing.T) {
 		{"ErrUnknownFunction", map[string]string{"templates/page.html": "<p>\n\n{{nope .Title}}</p>"}, "templates/page.html:3: "},
 		{"ErrUnclosed", map[string]string{"templates/element--time.html": "{{if .Text}}\n<b>"}, "templates/element--time.html:2: unexpected EOF"},
 		{"ErrEscaping", map[string]string{"templates/element--details.html": "<details>\n{{if .Open}}<a href=\"{{else}}<b>{{end}}x</details>"}, "templates/element--details.html:2: "},
+		{"ErrUnknownField", map[string]string{"templates/element--link.html": "<a href=\"{{.URL .Href}}\">\n\n{{.Label}}{{.Lable}}</a>"}, "templates/element--link.html:3: executing"},
+		{"ErrUnknownPageMethod", map[string]string{"templates/page.html": "<title>{{.HeadTitle}}</title>\n{{.Regoin \"content\"}}"}, "templates/page.html:2: executing"},
+		{"ErrWrongArgs", map[string]string{"templates/item--article.html": "<div>{{.Attributes 3}}</div>"}, "templates/item--article.html:1: executing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,7 +54,24 @@ func (e *TemplateError) Error() string {
 	return e.File + ": " + e.Message
 }
 
-var reParseErr = regexp.MustCompile(`^template: ([^:]+):(\d+):(?:\d+:)? ?(.*)$`)
+var (
+	reParseErr = regexp.MustCompile(`^template: ([^:]+):(\d+):(?:\d+:)? ?(.*)$`)
+	reExecErr  = regexp.MustCompile(`^template: ([^:]+):(\d+):\d+: (executing .*)$`)
+	// reThemeExecErr matches text/template execution errors that come
+	// from the template itself, whatever the data.
+	reThemeExecErr = regexp.MustCompile(`can't evaluate field|wrong number of args|wrong type for value|is not a method|not defined|expected \w+; found`)
+)
+
+// isThemeError tells mistakes in a template (escaping errors, fields and
+// methods that do not exist, wrong arguments) from errors that depend on
+// the data it was executed with.
+func isThemeError(err error) bool {
+	var he *template.Error
+	if errors.As(err, &he) {
+		return true
+	}
+	return reThemeExecErr.MatchString(err.Error())
+}
 
 // templateError turns a text/template or html/template error into a
 // *TemplateError naming the file and line.
@@ -76,6 +93,10 @@ func templateError(name string, err error) error {
 		return &TemplateError{File: "templates/" + file, Line: line, Message: he.Description}
 	}
 	msg := err.Error()
+	if m := reExecErr.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[2])
+		return &TemplateError{File: "templates/" + m[1], Line: line, Message: m[3]}
+	}
 	if m := reParseErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[2])
 		// text/template names the template, which is the file name;
@@ -139,15 +160,22 @@ func (r *Renderer) loadTemplates(layers []fs.FS) error {
 	r.tmpl = root
 	r.native = nativeTypes(files)
 	for _, name := range names {
-		// Executing with empty data escapes the template (and those it
-		// calls); only escaping errors matter here, not the empty data.
-		var data any = Element{Node: &core.Node{}, r: r}
+		// Executing each template once with sample data escapes it (and
+		// the templates it calls) and finds references to fields and
+		// methods that do not exist, so that such errors surface when the
+		// theme is loaded rather than on a visitor's request.
+		var data any
 		if strings.HasPrefix(name, "page") {
-			data = &PageView{r: r}
+			data = &PageView{Page: Page{Title: "Sample", SiteName: "Sample", Lang: "en", Dir: "ltr"}, r: r, regions: map[string]template.HTML{}}
+		} else {
+			typ := strings.TrimSuffix(strings.TrimPrefix(name, "element--"), ".html")
+			sample, ok := sampleNodes()[typ]
+			if !ok {
+				sample = sampleNodes()[core.ElemContainer]
+			}
+			data = Element{Node: &sample, r: r}
 		}
-		err := root.ExecuteTemplate(io.Discard, name, data)
-		var he *template.Error
-		if errors.As(err, &he) {
+		if err := root.ExecuteTemplate(io.Discard, name, data); err != nil && isThemeError(err) {
 			return templateError(name, err)
 		}
 	}
@@ -175,4 +203,34 @@ func nativeTypes(files map[string]fs.FS) map[string]bool {
 		native[typ] = nativeElement(typ) != nil && same("element--"+typ+".html")
 	}
 	return native
+}
+
+// sampleNodes are valid nodes of every element type, executed through the
+// templates when a theme is loaded.
+func sampleNodes() map[string]core.Node {
+	text := core.Node{Type: core.ElemText, Text: "Sample"}
+	return map[string]core.Node{
+		core.ElemContainer:  {Type: core.ElemContainer, Children: []core.Node{text}},
+		core.ElemHeading:    {Type: core.ElemHeading, Level: 2, Text: "Sample"},
+		core.ElemParagraph:  {Type: core.ElemParagraph, Text: "Sample"},
+		core.ElemText:       text,
+		core.ElemLink:       {Type: core.ElemLink, Href: "/", Text: "Sample"},
+		core.ElemImage:      {Type: core.ElemImage, Src: "/sample.png", Alt: "Sample", Width: 1, Height: 1},
+		core.ElemFigure:     {Type: core.ElemFigure, Caption: "Sample", Children: []core.Node{text}},
+		core.ElemList:       {Type: core.ElemList, Items: []core.Node{text}},
+		core.ElemTable:      {Type: core.ElemTable, Caption: "Sample", Head: []core.Row{{Cells: []core.Cell{{Header: true, Text: "a"}}}}, Body: []core.Row{{Cells: []core.Cell{{Text: "b", Colspan: 2}}}}},
+		core.ElemDetails:    {Type: core.ElemDetails, Summary: "Sample", Children: []core.Node{text}},
+		core.ElemBlockquote: {Type: core.ElemBlockquote, Text: "Sample", Cite: "/"},
+		core.ElemCode:       {Type: core.ElemCode, Text: "Sample", Language: "go"},
+		core.ElemTime:       {Type: core.ElemTime, Datetime: "2026-01-01", Text: "Sample"},
+		core.ElemIsland:     {Type: core.ElemIsland, Name: "sample", Href: "/", Text: "Sample"},
+		core.ElemForm:       {Type: core.ElemForm, Action: "/", Children: []core.Node{text}},
+		core.ElemInput:      {Type: core.ElemInput, Name: "s", Label: "Sample", Error: "e", Description: "d", Required: true},
+		core.ElemTextarea:   {Type: core.ElemTextarea, Name: "s", Label: "Sample", Error: "e", Description: "d", Required: true},
+		core.ElemSelect:     {Type: core.ElemSelect, Name: "s", Label: "Sample", Options: []core.Option{{Value: "a", Label: "A", Selected: true}}, Error: "e"},
+		core.ElemCheckbox:   {Type: core.ElemCheckbox, Name: "s", Label: "Sample", Checked: true, Error: "e", Description: "d"},
+		core.ElemButton:     {Type: core.ElemButton, Text: "Sample", Name: "s", Value: "v"},
+		core.ElemFieldset:   {Type: core.ElemFieldset, Label: "Sample", Description: "d", Children: []core.Node{text}},
+		core.ElemHidden:     {Type: core.ElemHidden, Name: "s", Value: "v"},
+	}
 }
