@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -28,11 +29,7 @@ edited or deleted is left alone and listed as edited. Exits 0 when the load
 succeeded, whether or not it changed anything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			rep, err := demo.Load(ctx, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{DryRun: dryRun})
+			rep, err := a.loadDemo(cmd.Context(), demo.Options{DryRun: dryRun})
 			if err != nil {
 				return err
 			}
@@ -42,6 +39,16 @@ succeeded, whether or not it changed anything.`,
 	load.Flags().BoolVar(&dryRun, "dry-run", false, "report what would change without writing")
 	cmd.AddCommand(load)
 	return cmd
+}
+
+// loadDemo loads the demo as the acting user (--as); `trovato run` can
+// call it before serving.
+func (a *app) loadDemo(ctx context.Context, opts demo.Options) (*demo.Report, error) {
+	ctx, k, err := a.acting(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return demo.Load(ctx, demo.NewStoreLoader(k.Store, k.Files()), opts)
 }
 
 func (a *app) demoReport(rep *demo.Report) error {
