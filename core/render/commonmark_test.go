@@ -39,6 +39,7 @@ type expectedFailure struct {
 // testdata/commonmark-expected-failures.json; a listed example that
 // passes fails the test too, so the list stays honest.
 func TestCommonMark(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("testdata/commonmark/spec-0.31.2.json")
 	if err != nil {
 		t.Fatal(err)

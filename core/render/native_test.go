@@ -19,6 +19,7 @@ func templatesOnly(tb testing.TB) *Renderer {
 // exactly what the default theme's templates write, for the golden cases,
 // every element with and without optional fields, and every XSS vector.
 func TestNativeMatchesTemplates(t *testing.T) {
+	t.Parallel()
 	native, tmpl := MustRenderer(t), templatesOnly(t)
 	for _, typ := range ElementTypes {
 		if !native.native[typ] {

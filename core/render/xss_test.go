@@ -149,6 +149,7 @@ var xssEntries = []xssEntry{
 // TestXSSVectors renders every vector of testdata/xss/vectors.json through
 // every entry point and checks the parsed output (checkSafeHTML).
 func TestXSSVectors(t *testing.T) {
+	t.Parallel()
 	vectors := loadXSSVectors(t)
 	r := MustRenderer(t)
 	baseline := pageBaseline(t, r)
