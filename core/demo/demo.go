@@ -129,6 +129,17 @@ func demoVersionOf(log string) int {
 	return v
 }
 
+// ConfigHashes returns the hash of each config document's canonical body,
+// keyed "kind/name": what demo.yaml's config_history lists for bodies an
+// earlier demo wrote.
+func (d *Demo) ConfigHashes() map[string]string {
+	out := make(map[string]string, len(d.Config))
+	for _, c := range d.Config {
+		out[c.Kind+"/"+c.Name] = hash(c.Body)
+	}
+	return out
+}
+
 // Default parses the embedded demo.
 func Default() (*Demo, error) { return Parse(embedded) }
 

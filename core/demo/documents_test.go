@@ -122,3 +122,16 @@ func TestDemoDocumentErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigHashes prints the hash of every config document, for
+// demo.yaml's config_history (README.md, "Changing the demo").
+func TestConfigHashes(t *testing.T) {
+	d := mustDemo(t)
+	hashes := d.ConfigHashes()
+	if len(hashes) != len(d.Config) {
+		t.Fatalf("%d hashes for %d documents", len(hashes), len(d.Config))
+	}
+	for _, c := range d.Config {
+		t.Logf("%s/%s: %s", c.Kind, c.Name, hashes[c.Kind+"/"+c.Name])
+	}
+}
