@@ -120,11 +120,14 @@ func OpenCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if err := mkdirWritable(dir); err != nil {
-		return nil, err
-	}
-	if c.runAs != nil {
-		if err := checkTraversable(dir, c.runAs); err != nil {
+	// Check before creating anything, and again for what was created.
+	for range 2 {
+		if c.runAs != nil {
+			if err := checkTraversable(dir, c.runAs); err != nil {
+				return nil, err
+			}
+		}
+		if err := mkdirWritable(dir); err != nil {
 			return nil, err
 		}
 	}
@@ -746,7 +749,9 @@ func lookupCredential(name string) (*credential, error) {
 func checkTraversable(dir string, cred *credential) error {
 	for p := dir; ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // to be created, with mode 0755
+		} else if err != nil {
 			return fmt.Errorf("stat %s: %w", p, err)
 		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok && !canSearch(fi.Mode(), st, cred) {

@@ -597,3 +597,23 @@ func TestParseMajor(t *testing.T) {
 		t.Error("parseMajor accepted garbage")
 	}
 }
+
+// TestOpenClusterNotTraversable: as root, the server runs as the postgres
+// system user, which must be able to reach the data directory.
+func TestOpenClusterNotTraversable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the cluster to another user")
+	}
+	parent := MustTempDir(t)
+	private := filepath.Join(parent, "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenCluster(context.Background(), ClusterConfig{Dir: filepath.Join(private, "pg")})
+	if core.ErrorCode(err) != core.EInvalid || !strings.Contains(err.Error(), "chmod o+x "+private) {
+		t.Fatalf("got %v, want EInvalid telling to chmod o+x %s", err, private)
+	}
+	if _, err := os.Stat(filepath.Join(private, "pg")); err == nil {
+		t.Error("the refused cluster directory was created")
+	}
+}
