@@ -32,6 +32,11 @@ type Page struct {
 	Description  string
 	CanonicalURL string
 	Feeds        []FeedLink
+	// Social metadata (Open Graph), printed with the canonical URL:
+	// ImageURL is an absolute http(s) URL; Kind is the og:type,
+	// "article" or "website" (default).
+	ImageURL string
+	Kind     string
 
 	// Regions maps a region name to its nodes, rendered in weight order.
 	Regions map[string][]core.Node
@@ -157,6 +162,22 @@ func (v *PageView) Canonical() template.URL {
 		return template.URL(u)
 	}
 	return ""
+}
+
+// SocialImage is ImageURL if it is an absolute http(s) URL.
+func (v *PageView) SocialImage() string {
+	if u := v.ImageURL; (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && core.CheckURL(u, false) == nil {
+		return u
+	}
+	return ""
+}
+
+// OGType is the og:type: "article" or "website".
+func (v *PageView) OGType() string {
+	if v.Kind == "article" {
+		return "article"
+	}
+	return "website"
 }
 
 // ValidFeeds are the feed links with an allowed type and URL.

@@ -126,6 +126,7 @@ func articlePage() Page {
 	return Page{
 		Title: "Hello <world>", SiteName: "Trovato", Lang: "en",
 		Description: "A post about \"things\".", CanonicalURL: "https://example.com/blog/hello",
+		ImageURL: "https://example.com/files/styles/large/ab12.jpg?x=1&y=2", Kind: "article",
 		Feeds:       []FeedLink{{Title: "Blog", Href: "/blog/feed.xml", Type: "application/rss+xml"}, {Title: "Bad", Href: "javascript:x", Type: "application/rss+xml"}},
 		BodyClasses: []string{"page-item", "page-item--article", "bad\"class"},
 		Suggestions: []string{"page--item--article"},

@@ -136,7 +136,7 @@ var xssEntries = []xssEntry{
 	{name: "page title and head", page: true, run: func(r *Renderer, v string) (string, bool) {
 		var buf bytes.Buffer
 		err := r.RenderPage(context.Background(), &buf, Page{
-			Title: v, SiteName: v, Lang: v, Dir: v, Description: v, CanonicalURL: v,
+			Title: v, SiteName: v, Lang: v, Dir: v, Description: v, CanonicalURL: v, ImageURL: v, Kind: v,
 			Feeds:       []FeedLink{{Title: v, Href: v, Type: "application/rss+xml"}},
 			BodyClasses: []string{v}, Suggestions: []string{v}, Styles: []string{v}, Scripts: []string{v},
 			Preview: &Preview{Stage: v, ExitURL: v},
@@ -354,7 +354,8 @@ func checkSafePage(out string, base pageHead) []string {
 				return true
 			}
 		case "meta":
-			return attr("charset") == "utf-8" || attr("name") == "viewport" || attr("name") == "description"
+			return attr("charset") == "utf-8" || attr("name") == "viewport" || attr("name") == "description" ||
+				attr("name") == "twitter:card" || strings.HasPrefix(attr("property"), "og:")
 		}
 		return false
 	}
