@@ -1,6 +1,8 @@
 package demo_test
 
 import (
+	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
@@ -83,11 +85,11 @@ func TestDemoDocumentErrors(t *testing.T) {
 		want []string
 	}{
 		{"UnknownKey", map[string]func(string) string{article: replace("promote: true", "promote: true\ncolour: red")},
-			[]string{article + ":8:1", `unknown field "colour"`}},
+			[]string{fmt.Sprintf("%s:%d:1", article, lineOf(t, article, "promote: true")+1), `unknown field "colour"`}},
 		{"BadID", map[string]func(string) string{"content/terms.yaml": replace("id: 01900000-0000-7000-8000-000000000301", "id: 301")},
-			[]string{"content/terms.yaml:4: id", "not a lowercase UUIDv7"}},
+			[]string{fmt.Sprintf("content/terms.yaml:%d: id", lineOf(t, "content/terms.yaml", "id: 01900000-0000-7000-8000-000000000301")-1), "not a lowercase UUIDv7"}},
 		{"DuplicateID", map[string]func(string) string{"content/terms.yaml": replace("id: 01900000-0000-7000-8000-000000000302", "id: 01900000-0000-7000-8000-000000000301")},
-			[]string{"is already used at content/terms.yaml:4"}},
+			[]string{fmt.Sprintf("is already used at content/terms.yaml:%d", lineOf(t, "content/terms.yaml", "id: 01900000-0000-7000-8000-000000000301")-1)}},
 		{"NoCreated", map[string]func(string) string{article: replace("created_at: 2026-01-12T09:00:00Z\n", "")},
 			[]string{article + ":1: created_at", "is required"}},
 		{"UnknownFile", map[string]func(string) string{article: replace("file: layers.jpg", "file: nope.jpg")},
@@ -99,13 +101,14 @@ func TestDemoDocumentErrors(t *testing.T) {
 		{"ParentCycle", map[string]func(string) string{"content/terms.yaml": replace("name: Engineering\n", "name: Engineering\nparents: [01900000-0000-7000-8000-000000000404]\n")},
 			[]string{"parents: the term's parents form a cycle"}},
 		{"AliasClash", map[string]func(string) string{"content/aliases.yaml": replace("alias: /contact", "alias: /about")},
-			[]string{"content/aliases.yaml:13: alias", "/about is already used at content/aliases.yaml:8"}},
+			[]string{fmt.Sprintf("content/aliases.yaml:%d: alias", lineOf(t, "content/aliases.yaml", "alias: /contact")-2),
+				fmt.Sprintf("/about is already used at content/aliases.yaml:%d", lineOf(t, "content/aliases.yaml", "alias: /about")-2)}},
 		{"BrokenMenuLink", map[string]func(string) string{"content/menus.yaml": replace("path: /privacy", "path: /privcy")},
 			[]string{"content/menus.yaml", `"/privcy" is neither / nor a demo alias`}},
 		{"UnusedFile", map[string]func(string) string{"files/extra.png": func(string) string { return "\x89PNG\r\n\x1a\n" }},
 			[]string{"files/extra.png", "no item uses this file"}},
 		{"BadConfig", map[string]func(string) string{"config/site.yaml": replace("items_per_page: 10", "items_per_page: 0")},
-			[]string{"config/site.yaml:10"}},
+			[]string{fmt.Sprintf("config/site.yaml:%d", lineOf(t, "config/site.yaml", "items_per_page: 10"))}},
 		{"UnknownContentKind", map[string]func(string) string{"content/extra.yaml": func(string) string { return "kind: widget\n" }},
 			[]string{"content/extra.yaml:1: kind", `"widget" is not a content kind`}},
 	} {
@@ -121,6 +124,20 @@ func TestDemoDocumentErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lineOf returns the line of the embedded demo file p where s starts.
+func lineOf(t *testing.T, p, s string) int {
+	t.Helper()
+	b, err := fs.ReadFile(demo.FS(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), s)
+	if i < 0 {
+		t.Fatalf("%s does not contain %q", p, s)
+	}
+	return strings.Count(string(b[:i]), "\n") + 1
 }
 
 // TestConfigHashes prints the hash of every config document, for
