@@ -1029,31 +1029,34 @@ type keySchema struct {
 	depth bool
 }
 
+// scalarSchema is any JSON value without known keys; treeSchema the root node.
 var (
-	nodeSchema   = &keySchema{depth: true}
-	nodeArray    = &keySchema{elem: nodeSchema}
 	scalarSchema = &keySchema{}
-	treeSchema   = nodeSchema
+	treeSchema   = newTreeSchema()
 )
 
-func init() {
-	cellSchema := &keySchema{keys: map[string]*keySchema{}}
+// newTreeSchema builds the key schema of a node, which refers to itself
+// through children, items and table cells.
+func newTreeSchema() *keySchema {
+	node := &keySchema{depth: true}
+	nodes := &keySchema{elem: node}
+	cell := &keySchema{keys: map[string]*keySchema{"children": nodes}}
 	for _, k := range []string{"header", "scope", "colspan", "rowspan", "text"} {
-		cellSchema.keys[k] = scalarSchema
+		cell.keys[k] = scalarSchema
 	}
-	cellSchema.keys["children"] = nodeArray
-	rowSchema := &keySchema{keys: map[string]*keySchema{"cells": {elem: cellSchema}}}
-	optionSchema := &keySchema{keys: map[string]*keySchema{"value": scalarSchema, "label": scalarSchema, "selected": scalarSchema}}
-	nodeSchema.keys = map[string]*keySchema{
+	row := &keySchema{keys: map[string]*keySchema{"cells": {elem: cell}}}
+	option := &keySchema{keys: map[string]*keySchema{"value": scalarSchema, "label": scalarSchema, "selected": scalarSchema}}
+	node.keys = map[string]*keySchema{
 		"type": scalarSchema, "weight": scalarSchema, "attrs": {elem: scalarSchema},
-		"suggestions": {elem: scalarSchema}, "children": nodeArray, "items": nodeArray,
-		"head": {elem: rowSchema}, "body": {elem: rowSchema}, "options": {elem: optionSchema},
+		"suggestions": {elem: scalarSchema}, "children": nodes, "items": nodes,
+		"head": {elem: row}, "body": {elem: row}, "options": {elem: option},
 	}
 	for _, k := range fieldNames {
-		if _, ok := nodeSchema.keys[k]; !ok {
-			nodeSchema.keys[k] = scalarSchema
+		if _, ok := node.keys[k]; !ok {
+			node.keys[k] = scalarSchema
 		}
 	}
+	return node
 }
 
 // checkTreeKeys walks the JSON once, before decoding into Node, so that
