@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trovato/trovato/core"
+)
+
+// Site answers the public site's lookups: path aliases in both
+// directions and files by hash. Reads of live use the projections, with
+// no overlay join; reads of a named stage use the overlay. The caller has
+// checked that the acting user may view the stage (Stages().FindStage).
+type Site struct{ s *Store }
+
+// Site returns the site lookups.
+func (s *Store) Site() *Site { return &Site{s} }
+
+// aliasSource is the alias table as a stage shows it ($1 is the stage).
+func aliasSource(stage core.ID) string {
+	if stage == core.NilID || stage == core.LiveStageID {
+		return `(SELECT alias, language, path FROM path_alias WHERE $1::uuid IS NOT NULL)`
+	}
+	return `(SELECT r.doc->>'alias' AS alias, r.doc->>'language' AS language, r.doc->>'path' AS path
+		FROM ` + overlay(core.KindAlias) + ` ov JOIN revision r ON r.id = ov.revision_id)`
+}
+
+func stageOrLive(stage core.ID) core.ID {
+	if stage == core.NilID {
+		return core.LiveStageID
+	}
+	return stage
+}
+
+// ResolveAlias returns the internal path an alias points to in stage
+// (language-neutral aliases first). ENOTFOUND when no alias matches.
+func (si *Site) ResolveAlias(ctx context.Context, stage core.ID, alias string) (string, error) {
+	var p string
+	err := si.s.pool.QueryRow(ctx, `SELECT path FROM `+aliasSource(stage)+` a WHERE alias = $2
+		ORDER BY language = 'und' DESC, language LIMIT 1`, stageOrLive(stage), alias).Scan(&p)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", core.Errorf(core.ENotFound, "page %s not found", alias)
+	} else if err != nil {
+		return "", fmt.Errorf("resolve alias: %w", TranslateError(err))
+	}
+	return p, nil
+}
+
+// AliasesOf maps each internal path that has an alias in stage to its
+// alias (language-neutral aliases first, then the shortest). Paths
+// without one are absent from the map.
+func (si *Site) AliasesOf(ctx context.Context, stage core.ID, paths []string) (map[string]string, error) {
+	out := make(map[string]string, len(paths))
+	if len(paths) == 0 {
+		return out, nil
+	}
+	rows, err := si.s.pool.Query(ctx, `SELECT DISTINCT ON (path) path, alias FROM `+aliasSource(stage)+` a
+		WHERE path = ANY($2) ORDER BY path, language = 'und' DESC, length(alias), alias`, stageOrLive(stage), paths)
+	if err != nil {
+		return nil, fmt.Errorf("find aliases: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p, a string
+		if err := rows.Scan(&p, &a); err != nil {
+			return nil, fmt.Errorf("find aliases: %w", err)
+		}
+		out[p] = a
+	}
+	return out, rows.Err()
+}
+
+// FindFileByHash returns a file entity with the content hash and the
+// name. EINVALID for a malformed hash, ENOTFOUND when no file has both.
+func (si *Site) FindFileByHash(ctx context.Context, hash, name string) (*core.File, error) {
+	sum, err := hex.DecodeString(hash)
+	if err != nil || len(sum) != sha256.Size || hex.EncodeToString(sum) != hash {
+		return nil, core.Errorf(core.ENotFound, "file not found")
+	}
+	f := &core.File{Hash: hash}
+	err = si.s.pool.QueryRow(ctx, `SELECT id, size, mime, name, owner_id, created_at FROM file
+		WHERE hash = $1 AND name = $2 ORDER BY created_at LIMIT 1`, sum, name).
+		Scan(&f.ID, &f.Size, &f.MIME, &f.Name, &f.OwnerID, &f.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, core.Errorf(core.ENotFound, "file not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("find file: %w", TranslateError(err))
+	}
+	return f, nil
+}
+
+// FindFileMIME returns the sniffed MIME type of the content with the
+// hash (any file entity holding it). ENOTFOUND when none does.
+func (si *Site) FindFileMIME(ctx context.Context, hash string) (string, error) {
+	sum, err := hex.DecodeString(hash)
+	if err != nil || len(sum) != sha256.Size || hex.EncodeToString(sum) != hash {
+		return "", core.Errorf(core.ENotFound, "file not found")
+	}
+	var mime string
+	err = si.s.pool.QueryRow(ctx, `SELECT mime FROM file WHERE hash = $1 ORDER BY created_at LIMIT 1`, sum).Scan(&mime)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", core.Errorf(core.ENotFound, "file not found")
+	} else if err != nil {
+		return "", fmt.Errorf("find file: %w", TranslateError(err))
+	}
+	return mime, nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/memory"
+	"github.com/trovato/trovato/core/redis"
+	"github.com/trovato/trovato/server"
+)
+
+func init() {
+	extraCmds = append(extraCmds,
+		func(a *app) *cobra.Command { return a.serveCmd() },
+		func(a *app) *cobra.Command { return a.runCmd() },
+	)
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the site (and run scheduled publishes) until interrupted",
+		Long: `Serve the site on --addr (default 127.0.0.1:8080, or TROVATO_ADDR, or addr in
+trovato.toml). Pending migrations are applied first. Sessions, rate limits and
+caches live in Redis: REDIS_URL, else a private redis-server under the data
+directory, else (redis-server not installed) in this process only.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), addr, nil)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "listen on HOST:PORT")
+	return cmd
+}
+
+func (a *app) runCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Start everything for a first look: migrate, start the services, serve",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), addr, func(url string) {
+				fmt.Fprintf(a.stdout, "Trovato is running at %s (press Ctrl+C to stop)\n", url)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "listen on HOST:PORT")
+	return cmd
+}
+
+// serveLogger logs at the configured level (request logs are info).
+func (a *app) serveLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	if a.verbose && l > slog.LevelInfo {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// serve opens the kernel and the session backend and serves until ctx
+// ends. started is told the site's URL once it listens.
+func (a *app) serve(ctx context.Context, addr string, started func(url string)) error {
+	k, err := a.kernel(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := a.cfg
+	if addr != "" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return core.Errorf(core.EInvalid, "--addr %q is not HOST:PORT (for example 127.0.0.1:8080)", addr)
+		}
+		cfg.Addr = addr
+	}
+	log := a.serveLogger(cfg.LogLevel)
+	opts := server.Options{Logger: log.With("component", "server"), MaxRequestBytes: cfg.MaxRequestBytes}
+
+	redisURL := cfg.RedisURL
+	if redisURL == "" {
+		rs, err := redis.StartServer(ctx, redis.ServerConfig{Dir: filepath.Join(cfg.DataDir, "redis"), Logger: log.With("component", "redis")})
+		if err != nil {
+			log.Warn("no Redis: sessions, rate limits and caches stay in this process, so run only one node", "reason", core.ErrorMessage(err))
+		} else {
+			defer func() { _ = rs.Close(context.WithoutCancel(ctx)) }()
+			redisURL = rs.URL()
+		}
+	}
+	if redisURL != "" {
+		c, err := redis.Dial(ctx, redisURL)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		const prefix = "trovato:"
+		opts.Sessions = redis.NewSessionStore(c, prefix, core.SessionTimeouts{})
+		opts.Limiter = redis.NewRateLimiter(c, prefix)
+		opts.Cache = redis.NewCache(c, prefix)
+		opts.Checks = map[string]func(context.Context) error{"redis": func(ctx context.Context) error { return c.Ping(ctx).Err() }}
+	} else {
+		opts.Sessions = memory.NewSessionStore(core.SessionTimeouts{})
+		opts.Limiter = memory.NewRateLimiter()
+		opts.Cache = memory.NewCache(0)
+	}
+	srv, err := server.New(k, opts)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go server.RunScheduler(sctx, k, log.With("component", "scheduler"), 10*time.Second)
+	return server.ListenAndServe(ctx, cfg.Addr, srv, log, 15*time.Second, func(ln net.Addr) {
+		url := "http://" + ln.String() + "/"
+		log.Info("serving", "url", url)
+		if started != nil {
+			started(url)
+		}
+	})
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/render"
+)
+
+// MainMenu is the menu shown in the navigation region.
+const MainMenu = "main"
+
+// frame adds what every page has around its content: the site name and
+// language, the signed-in menu island, the main menu with the active
+// trail, breadcrumbs and the preview banner. current are the paths that
+// mean this page (its public path and its internal path).
+func (s *Server) frame(ctx context.Context, st *reqState, p *render.Page, current ...string) error {
+	ss, err := s.settings(ctx)
+	if err != nil {
+		return err
+	}
+	p.SiteName = ss.Name
+	if p.Lang == "" {
+		p.Lang = ss.Language
+	}
+	if p.Regions == nil {
+		p.Regions = map[string][]core.Node{}
+	}
+	p.Regions["header"] = append(p.Regions["header"], userMenuIsland())
+	menu, trail, err := s.mainMenu(ctx, st, current)
+	if err != nil {
+		return err
+	}
+	if menu != nil {
+		p.Regions["navigation"] = append(p.Regions["navigation"], *menu)
+	}
+	front := false
+	for _, c := range current {
+		front = front || c == "/"
+	}
+	if !front {
+		p.Regions["highlighted"] = append(p.Regions["highlighted"], breadcrumb(trail, p.Title))
+	}
+	p.Regions["footer"] = append(p.Regions["footer"], core.Node{Type: core.ElemParagraph, Text: "Powered by Trovato"})
+	if st.preview != nil {
+		label := st.preview.Label
+		if label == "" {
+			label = st.preview.Name
+		}
+		p.Preview = &render.Preview{Stage: label, ExitURL: "/_preview/exit"}
+	}
+	return nil
+}
+
+// userMenuIsland is the same placeholder on every page: a link to sign
+// in, replaced by the signed-in menu from /_island/user-menu.
+func userMenuIsland() core.Node {
+	return core.Node{Type: core.ElemIsland, Name: "user-menu", Href: "/user/login", Text: "Sign in",
+		Attrs: map[string]string{"class": "user-menu"}}
+}
+
+type menuEntry struct {
+	link     core.MenuLink
+	href     string
+	children []*menuEntry
+	parent   *menuEntry
+	active   bool
+}
+
+// crumb is one step of the active trail.
+type crumb struct{ title, href string }
+
+// mainMenu builds the main menu as nested lists, marks the link of the
+// current page (aria-current) and its ancestors, and returns the trail
+// above the current page for the breadcrumbs.
+func (s *Server) mainMenu(ctx context.Context, st *reqState, current []string) (*core.Node, []crumb, error) {
+	docs, err := s.k.Store.Staged().FindStagedDocs(ctx, core.KindMenuLink, st.stage)
+	if err != nil {
+		return nil, nil, err
+	}
+	var links []*menuEntry
+	byID := map[core.ID]*menuEntry{}
+	var internal []string
+	for _, d := range docs {
+		var l core.MenuLink
+		if err := json.Unmarshal(d.Doc, &l); err != nil {
+			s.log.Warn("menu link does not decode", "id", d.ID, "err", err)
+			continue
+		}
+		if l.Menu != MainMenu {
+			continue
+		}
+		l.ID = d.ID
+		e := &menuEntry{link: l, href: l.Path}
+		links = append(links, e)
+		byID[l.ID] = e
+		if strings.HasPrefix(l.Path, "/") {
+			internal = append(internal, l.Path)
+		}
+	}
+	if len(links) == 0 {
+		return nil, nil, nil
+	}
+	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, internal)
+	if err != nil {
+		return nil, nil, err
+	}
+	var roots []*menuEntry
+	var active *menuEntry
+	for _, e := range links {
+		if strings.HasPrefix(e.link.Path, "/") {
+			e.href = linkTo(aliases, e.link.Path)
+		}
+		for _, c := range current {
+			if active == nil && (c == e.link.Path || href(c) == e.href) {
+				e.active, active = true, e
+			}
+		}
+		if e.link.ParentID != nil && byID[*e.link.ParentID] != nil {
+			e.parent = byID[*e.link.ParentID]
+			e.parent.children = append(e.parent.children, e)
+		} else {
+			roots = append(roots, e)
+		}
+	}
+	inTrail := map[*menuEntry]bool{}
+	var trail []crumb
+	if active != nil {
+		for e := active.parent; e != nil && !inTrail[e]; e = e.parent {
+			inTrail[e] = true
+			trail = append([]crumb{{title: e.link.Title, href: e.href}}, trail...)
+		}
+	}
+	n := menuList(roots, inTrail, 0)
+	n.Attrs = map[string]string{"class": "menu menu--main"}
+	return &n, trail, nil
+}
+
+// menuList renders one level of the menu.
+func menuList(entries []*menuEntry, inTrail map[*menuEntry]bool, depth int) core.Node {
+	list := core.Node{Type: core.ElemList, Attrs: map[string]string{"class": "menu"}}
+	for i, e := range entries {
+		link := core.Node{Type: core.ElemLink, Href: e.href, Text: e.link.Title}
+		switch {
+		case e.active:
+			link.Attrs = map[string]string{"aria-current": "page", "class": "is-active"}
+		case inTrail[e]:
+			link.Attrs = map[string]string{"class": "is-active-trail"}
+		}
+		item := link
+		if len(e.children) > 0 && depth < 8 {
+			item = core.Node{Type: core.ElemContainer, Children: []core.Node{link, menuList(e.children, inTrail, depth+1)}}
+		}
+		item.Weight = i
+		list.Items = append(list.Items, item)
+	}
+	return list
+}
+
+// breadcrumb is Home, the menu trail above the page, then the page.
+func breadcrumb(trail []crumb, title string) core.Node {
+	items := []core.Node{{Type: core.ElemLink, Href: "/", Text: "Home"}}
+	for _, c := range trail {
+		items = append(items, core.Node{Type: core.ElemLink, Href: c.href, Text: c.title})
+	}
+	if title != "" {
+		items = append(items, core.Node{Type: core.ElemText, Text: title})
+	}
+	for i := range items {
+		items[i].Weight = i
+	}
+	return core.Node{Type: core.ElemContainer, Tag: "nav", Attrs: map[string]string{"class": "breadcrumb", "aria-label": "Breadcrumb"},
+		Children: []core.Node{{Type: core.ElemList, Ordered: true, Items: items}}}
+}

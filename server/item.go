@@ -1,0 +1,293 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/trovato/trovato/core"
+)
+
+// itemContent is an item in full as render trees: meta line, then each
+// field of its type in the type's order. Each field is its own tree, so a
+// field that does not validate is dropped alone.
+func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) ([]core.Node, error) {
+	classes := "item item--" + it.Type + " item--full"
+	if it.Status != core.StatusPublished {
+		classes += " item--unpublished"
+	}
+	meta := core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "item__meta"}}
+	if author, err := s.k.Store.Users().FindUserByID(ctx, it.AuthorID); err == nil {
+		meta.Children = append(meta.Children, core.Node{Type: core.ElemText, Text: "By " + author.Name + " · "})
+	} else if core.ErrorCode(err) != core.ENotFound {
+		return nil, err
+	}
+	meta.Children = append(meta.Children, core.Node{Type: core.ElemTime,
+		Datetime: it.CreatedAt.UTC().Format(time.RFC3339), Text: it.CreatedAt.UTC().Format("2 January 2006")})
+	children := []core.Node{meta}
+	if it.Status != core.StatusPublished {
+		children = append(children, core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "item__status", "role": "note"},
+			Text: "This item is not published: only editors see it."})
+	}
+	article := core.Node{Type: core.ElemContainer, Tag: "article", Attrs: map[string]string{"class": classes},
+		Suggestions: []string{"item--" + it.Type + "--full", "item--" + it.Type}, Children: children}
+
+	typ, err := s.itemType(ctx, it.Type)
+	if err != nil {
+		if core.ErrorCode(err) != core.ENotFound {
+			return nil, err
+		}
+		typ = &core.ItemType{Name: it.Type} // type deleted: the title and meta still show
+	}
+	var fields map[string]json.RawMessage
+	if len(it.Fields) > 0 {
+		if err := json.Unmarshal(it.Fields, &fields); err != nil {
+			return nil, fmt.Errorf("item %s fields: %w", it.ID, err)
+		}
+	}
+	out := []core.Node{article}
+	for i := range typ.Fields {
+		fd := &typ.Fields[i]
+		raw, ok := fields[fd.Name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var vals []json.RawMessage
+		if fd.Multiple() {
+			if err := json.Unmarshal(raw, &vals); err != nil {
+				s.log.Warn("field value is not a list", "item", it.ID, "field", fd.Name)
+				continue
+			}
+		} else {
+			vals = []json.RawMessage{raw}
+		}
+		nodes, err := s.fieldNodes(ctx, st, it, fd, vals)
+		if err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			continue
+		}
+		f := core.Node{Type: core.ElemContainer, Weight: i + 1,
+			Attrs:       map[string]string{"class": "field field--name-" + cssName(fd.Name) + " field--type-" + cssName(fd.Type)},
+			Suggestions: []string{"field--" + cssName(fd.Name), "field--" + cssName(fd.Type)}}
+		if fd.Type != core.FieldLongText && fd.Type != core.FieldImage && fd.Label != "" {
+			f.Children = append(f.Children, core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "field__label"}, Text: fd.Label})
+		}
+		if len(nodes) > 1 && fd.Type != core.FieldLongText && fd.Type != core.FieldImage {
+			f.Children = append(f.Children, core.Node{Type: core.ElemList, Attrs: map[string]string{"class": "field__items"}, Items: nodes})
+		} else {
+			f.Children = append(f.Children, nodes...)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// cssName keeps a machine name usable in a class.
+func cssName(s string) string { return strings.ReplaceAll(s, "_", "-") }
+
+// fieldNodes renders a field's values. A value that cannot be shown (a
+// reference to something gone or hidden) is left out.
+func (s *Server) fieldNodes(ctx context.Context, st *reqState, it *core.Item, fd *core.FieldDef, vals []json.RawMessage) ([]core.Node, error) {
+	var out []core.Node
+	for _, raw := range vals {
+		n, ok, err := s.fieldValue(ctx, st, it, fd, raw)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+type refValue struct {
+	ID         core.ID `json:"id"`
+	Alt        string  `json:"alt"`
+	Title      string  `json:"title"`
+	Decorative bool    `json:"decorative"`
+}
+
+func (s *Server) fieldValue(ctx context.Context, st *reqState, it *core.Item, fd *core.FieldDef, raw json.RawMessage) (core.Node, bool, error) {
+	str := func() string {
+		var v string
+		_ = json.Unmarshal(raw, &v)
+		return v
+	}
+	switch fd.Type {
+	case core.FieldText:
+		return core.Node{Type: core.ElemParagraph, Text: str()}, true, nil
+	case core.FieldLongText:
+		format, err := s.textFormat(ctx, it, fd)
+		if err != nil {
+			return core.Node{}, false, err
+		}
+		text := str()
+		if len(text) > core.MaxTreeTextBytes {
+			s.log.Warn("long text too large for one render tree; truncated", "item", it.ID, "field", fd.Name)
+			text = truncateUTF8(text, core.MaxTreeTextBytes)
+		}
+		return core.Node{Type: core.ElemText, Format: format, Text: text}, true, nil
+	case core.FieldInteger, core.FieldDecimal:
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return core.Node{Type: core.ElemParagraph, Text: str()}, true, nil
+		}
+		return core.Node{Type: core.ElemParagraph, Text: n.String()}, true, nil
+	case core.FieldBoolean:
+		var b bool
+		_ = json.Unmarshal(raw, &b)
+		text := "No"
+		if b {
+			text = "Yes"
+		}
+		return core.Node{Type: core.ElemParagraph, Text: text}, true, nil
+	case core.FieldDate:
+		v := str()
+		text := v
+		if t, err := time.Parse("2006-01-02", v); err == nil {
+			text = t.Format("2 January 2006")
+		}
+		return core.Node{Type: core.ElemParagraph, Children: []core.Node{{Type: core.ElemTime, Datetime: v, Text: text}}}, true, nil
+	case core.FieldDateTime:
+		v := str()
+		text := v
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			text = t.Format("2 January 2006, 15:04 MST")
+			v = t.Format(time.RFC3339)
+		}
+		return core.Node{Type: core.ElemParagraph, Children: []core.Node{{Type: core.ElemTime, Datetime: v, Text: text}}}, true, nil
+	case core.FieldEmail:
+		v := str()
+		return core.Node{Type: core.ElemParagraph, Children: []core.Node{{Type: core.ElemLink, Href: "mailto:" + v, Text: v}}}, true, nil
+	case core.FieldLink:
+		var l struct{ URL, Title string }
+		if err := json.Unmarshal(raw, &l); err != nil || core.CheckURL(l.URL, false) != nil {
+			return core.Node{}, false, nil
+		}
+		text := l.Title
+		if text == "" {
+			text = l.URL
+		}
+		return core.Node{Type: core.ElemParagraph, Children: []core.Node{{Type: core.ElemLink, Href: l.URL, Text: text}}}, true, nil
+	case core.FieldItemRef:
+		var ref refValue
+		if json.Unmarshal(raw, &ref) != nil {
+			return core.Node{}, false, nil
+		}
+		target, err := s.k.Store.Items().FindItemByID(ctx, st.stage, ref.ID)
+		if core.ErrorCode(err) == core.ENotFound {
+			return core.Node{}, false, nil
+		} else if err != nil {
+			return core.Node{}, false, err
+		}
+		link, err := s.linkOf(ctx, st, itemPath(target.ID))
+		if err != nil {
+			return core.Node{}, false, err
+		}
+		return core.Node{Type: core.ElemLink, Href: link, Text: target.Title}, true, nil
+	case core.FieldTermRef:
+		var ref refValue
+		if json.Unmarshal(raw, &ref) != nil {
+			return core.Node{}, false, nil
+		}
+		doc, err := s.k.Store.Staged().FindStaged(ctx, core.KindTerm, st.stage, ref.ID)
+		if core.ErrorCode(err) == core.ENotFound {
+			return core.Node{}, false, nil
+		} else if err != nil {
+			return core.Node{}, false, err
+		}
+		var t core.Term
+		if err := json.Unmarshal(doc.Doc, &t); err != nil {
+			return core.Node{}, false, err
+		}
+		link, err := s.linkOf(ctx, st, termPath(ref.ID))
+		if err != nil {
+			return core.Node{}, false, err
+		}
+		return core.Node{Type: core.ElemLink, Href: link, Text: t.Name, Attrs: map[string]string{"rel": "tag"}}, true, nil
+	case core.FieldFile, core.FieldImage:
+		var ref refValue
+		if json.Unmarshal(raw, &ref) != nil {
+			return core.Node{}, false, nil
+		}
+		f, err := s.k.Files().FindFileByID(ctx, ref.ID)
+		if core.ErrorCode(err) == core.ENotFound {
+			return core.Node{}, false, nil
+		} else if err != nil {
+			return core.Node{}, false, err
+		}
+		orig := FileURL(f)
+		if fd.Type == core.FieldFile || !strings.HasPrefix(f.MIME, "image/") {
+			return core.Node{Type: core.ElemLink, Href: orig, Text: f.Name}, true, nil
+		}
+		alt := ref.Alt
+		if ref.Decorative {
+			alt = ""
+		}
+		img := core.Node{Type: core.ElemImage, Src: StyleURL("medium", f.Hash, f.MIME), Alt: alt}
+		if ref.Title != "" {
+			img.Attrs = map[string]string{"title": ref.Title}
+		}
+		return core.Node{Type: core.ElemContainer, Attrs: map[string]string{"class": "field__image"},
+			Children: []core.Node{{Type: core.ElemLink, Href: orig, Children: []core.Node{img}}}}, true, nil
+	}
+	return core.Node{}, false, nil
+}
+
+// textFormat is the format a long text renders with: the field's. The
+// full_html format would apply only for an author holding
+// format.full_html; otherwise it falls back to filtered_html.
+func (s *Server) textFormat(ctx context.Context, it *core.Item, fd *core.FieldDef) (string, error) {
+	format := fd.EffectiveFormat()
+	if format != core.FormatFullHTML {
+		return format, nil
+	}
+	author, err := s.k.Store.Users().FindUserByID(ctx, it.AuthorID)
+	if err == nil {
+		ok, err := s.k.Store.Authorizer().HasPermission(ctx, author, core.PermUseFullHTML)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return core.FormatFullHTML, nil
+		}
+	} else if core.ErrorCode(err) != core.ENotFound {
+		return "", err
+	}
+	return core.FormatFilteredHTML, nil
+}
+
+// linkOf is the URL of one internal path in the request's stage.
+func (s *Server) linkOf(ctx context.Context, st *reqState, internal string) (string, error) {
+	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, []string{internal})
+	if err != nil {
+		return "", err
+	}
+	return linkTo(aliases, internal), nil
+}
+
+// FileURL is where a file is served: /files/{hash}/{name}.
+func FileURL(f *core.File) string {
+	return "/files/" + f.Hash + "/" + url.PathEscape(f.Name)
+}
+
+// StyleURL is the URL of an image derivative: /files/styles/{style}/{hash}.{ext}.
+func StyleURL(style, hash, mime string) string {
+	return "/files/styles/" + style + "/" + hash + "." + styleExt(mime)
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && (s[n]&0xC0) == 0x80 {
+		n--
+	}
+	return s[:n]
+}

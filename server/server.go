@@ -1,0 +1,392 @@
+// Package server is Trovato's HTTP front: the public site (items at their
+// aliases, files and image derivatives, theme assets, islands), health and
+// metrics endpoints, sessions, CSRF and rate limits. Every page is a render
+// tree turned into HTML by core/render; docs/site.md describes the routes
+// and headers.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/core/memory"
+	"github.com/trovato/trovato/core/render"
+)
+
+// RateLimit is a number of requests per window for one client address.
+type RateLimit struct {
+	Limit  int
+	Window time.Duration
+}
+
+// Route classes rate limits apply to.
+const (
+	ClassPage   = "page"   // pages, aliases, the front page
+	ClassFile   = "file"   // files and theme assets
+	ClassStyle  = "style"  // image derivatives (made on demand: expensive)
+	ClassIsland = "island" // /_island/{name}
+	ClassForm   = "form"   // every POST
+)
+
+// DefaultRateLimits apply per client address when Options.RateLimits
+// does not name a class. Pages and files are not limited by default: they
+// are cheap to revalidate and meant to be cached in front of the server.
+var DefaultRateLimits = map[string]RateLimit{
+	ClassStyle:  {Limit: 120, Window: time.Minute},
+	ClassIsland: {Limit: 600, Window: time.Minute},
+	ClassForm:   {Limit: 60, Window: time.Minute},
+}
+
+// Options configure a Server. Zero values are usable: in-process
+// sessions, rate limits and cache, the default theme.
+type Options struct {
+	Logger *slog.Logger
+	// Sessions, Limiter and Cache default to core/memory (one node).
+	Sessions core.SessionStore
+	Limiter  core.RateLimiter
+	Cache    core.Cache
+	// Theme is the site theme; nil means the default theme. It extends
+	// the default theme file by file.
+	Theme fs.FS
+	// RateLimits override DefaultRateLimits per class; a Limit of 0
+	// turns a class's limit off.
+	RateLimits map[string]RateLimit
+	// Checks are what /readyz runs besides the database (name -> check),
+	// for example "redis".
+	Checks map[string]func(context.Context) error
+	// SecureCookies sets Secure on cookies even without TLS on this hop
+	// (behind a TLS-terminating proxy).
+	SecureCookies bool
+	// SessionTimeouts are told to the cookie (Max-Age); the store
+	// enforces them.
+	SessionTimeouts core.SessionTimeouts
+	// MaxRequestBytes bounds request bodies; 0 means the kernel's setting.
+	MaxRequestBytes int64
+	// PageTimeout bounds the work of one page; default 30 s.
+	PageTimeout time.Duration
+}
+
+// Server is the site's http.Handler.
+type Server struct {
+	k        *kernel.Kernel
+	log      *slog.Logger
+	r        *render.Renderer
+	sessions core.SessionStore
+	limiter  core.RateLimiter
+	cache    core.Cache
+	limits   map[string]RateLimit
+	checks   map[string]func(context.Context) error
+	secure   bool
+	timeouts core.SessionTimeouts
+	maxBody  int64
+	timeout  time.Duration
+	mux      *http.ServeMux
+	metrics  *metrics
+
+	types    typeCache
+	styles   singleflight.Group
+	styleSem chan struct{}
+
+	assetMu   sync.Mutex
+	assetGzip map[string][]byte // asset hash + encoding -> compressed body
+}
+
+// New builds the site over a kernel.
+func New(k *kernel.Kernel, opts Options) (*Server, error) {
+	if k == nil || k.Store == nil {
+		return nil, errors.New("server: a kernel with a store is required")
+	}
+	s := &Server{
+		k:         k,
+		log:       opts.Logger,
+		sessions:  opts.Sessions,
+		limiter:   opts.Limiter,
+		cache:     opts.Cache,
+		checks:    opts.Checks,
+		secure:    opts.SecureCookies,
+		timeouts:  opts.SessionTimeouts,
+		maxBody:   opts.MaxRequestBytes,
+		timeout:   opts.PageTimeout,
+		styleSem:  make(chan struct{}, 2),
+		assetGzip: map[string][]byte{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.sessions == nil {
+		s.sessions = memory.NewSessionStore(s.timeouts)
+	}
+	if s.limiter == nil {
+		s.limiter = memory.NewRateLimiter()
+	}
+	if s.cache == nil {
+		s.cache = memory.NewCache(0)
+	}
+	if s.timeouts.Idle == 0 {
+		s.timeouts.Idle = core.DefaultSessionTimeouts.Idle
+	}
+	if s.timeouts.Absolute == 0 {
+		s.timeouts.Absolute = core.DefaultSessionTimeouts.Absolute
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = k.Config.MaxRequestBytes
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 2 << 20
+	}
+	if s.timeout <= 0 {
+		s.timeout = 30 * time.Second
+	}
+	s.limits = map[string]RateLimit{}
+	for c, l := range DefaultRateLimits {
+		s.limits[c] = l
+	}
+	for c, l := range opts.RateLimits {
+		if l.Limit < 0 || (l.Limit > 0 && l.Window < time.Millisecond) {
+			return nil, core.Errorf(core.EInvalid, "rate limit %s: limit must be ≥ 0 and window ≥ 1ms", c)
+		}
+		s.limits[c] = l
+	}
+	theme, base := opts.Theme, fs.FS(nil)
+	if theme == nil {
+		theme = render.DefaultTheme()
+	} else {
+		base = render.DefaultTheme()
+	}
+	r, err := render.New(theme, render.Options{Base: base, Logger: s.log.With("component", "render")})
+	if err != nil {
+		return nil, fmt.Errorf("load theme: %w", err)
+	}
+	s.r = r
+	s.metrics = newMetrics(k)
+	s.routes()
+	return s, nil
+}
+
+// Renderer returns the server's renderer.
+func (s *Server) Renderer() *render.Renderer { return s.r }
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.Handle("GET /{$}", s.page("front", s.frontPage))
+	m.Handle("GET /item/{id}", s.page("item", s.itemByID))
+	m.Handle("GET /term/{id}", s.page("term", s.termByID))
+	m.Handle("GET /", s.page("alias", s.aliasPage))
+	m.Handle("GET /files/{hash}/{name}", s.handle("file", ClassFile, s.serveFile))
+	m.Handle("GET /files/styles/{style}/{file}", s.handle("style", ClassStyle, s.serveStyle))
+	m.Handle("GET /assets/", s.handle("asset", ClassFile, s.serveAsset))
+	m.Handle("GET /_island/{name}", s.handle("island", ClassIsland, s.serveIsland))
+	m.Handle("GET /_preview/exit", s.handle("preview_exit", ClassPage, s.previewExitForm))
+	m.Handle("POST /_preview/exit", s.handle("preview_exit", ClassForm, s.previewExit))
+	m.Handle("GET /healthz", s.handle("healthz", "", s.healthz))
+	m.Handle("GET /readyz", s.handle("readyz", "", s.readyz))
+	m.Handle("GET /metrics", s.metrics.handler())
+	s.mux = m
+}
+
+// reqState is what the outer middleware learns about a request.
+type reqState struct {
+	route   string
+	sess    *core.Session
+	user    *core.User
+	stage   core.ID     // the stage pages are read in: live, or the preview
+	preview *core.Stage // the previewed stage, nil for live
+	// previewDenied: the session names a stage the user may not view.
+	previewDenied bool
+}
+
+type stateKey struct{}
+
+func stateOf(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{user: core.Anonymous, stage: core.LiveStageID}
+}
+
+// handler is a route that returns its error for the one error path.
+type handler func(w http.ResponseWriter, r *http.Request, st *reqState) error
+
+// handle wraps a route: names it for logs and metrics, applies its rate
+// limit class, and renders a returned error.
+func (s *Server) handle(route, class string, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := stateOf(r)
+		st.route = route
+		if class != "" && !s.allow(w, r, class) {
+			return
+		}
+		if err := h(w, r, st); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// page wraps a page route: as handle, plus the page time limit and the
+// preview gate (a stage the user may not view is not found).
+func (s *Server) page(route string, h handler) http.Handler {
+	return s.handle(route, ClassPage, func(w http.ResponseWriter, r *http.Request, st *reqState) error {
+		if st.previewDenied {
+			return core.Errorf(core.ENotFound, "page not found")
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		return h(w, r.WithContext(ctx), st)
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	st := &reqState{route: "other", user: core.Anonymous, stage: core.LiveStageID}
+	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	s.metrics.inFlight.Inc()
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", safePath(r), "panic", fmt.Sprint(p))
+			if !rec.wrote {
+				s.fail(rec, r, fmt.Errorf("panic: %v", p))
+			}
+		}
+		s.metrics.inFlight.Dec()
+		d := time.Since(start)
+		s.metrics.observe(st.route, rec.status, d)
+		s.log.Info("request", "method", r.Method, "path", safePath(r), "route", st.route, "status", rec.status,
+			"bytes", rec.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", clientIP(r))
+	}()
+	securityHeaders(rec.Header(), r)
+	if ok := s.checkRequest(rec, r); !ok {
+		return
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
+	}
+	s.loadSession(r, st)
+	if r.Method == http.MethodPost && !s.checkCSRF(rec, r, st) {
+		return
+	}
+	if st.user != nil && !st.user.IsAnonymous() {
+		r = r.WithContext(core.NewContextWithUser(r.Context(), st.user))
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// maxURLBytes bounds the request target.
+const maxURLBytes = 2048
+
+// checkRequest refuses malformed requests before any work: overlong
+// URLs (414), unsupported methods (405), paths that are not valid UTF-8
+// or hold control characters, and malformed query strings (400).
+func (s *Server) checkRequest(w http.ResponseWriter, r *http.Request) bool {
+	switch {
+	case len(r.RequestURI) > maxURLBytes || len(r.URL.RawQuery) > maxURLBytes:
+		s.errorPage(w, r, http.StatusRequestURITooLong, "The address is too long.")
+		return false
+	case r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		s.errorPage(w, r, http.StatusMethodNotAllowed, "This method is not allowed here.")
+		return false
+	case !validPath(r.URL.Path):
+		s.fail(w, r, core.Errorf(core.EInvalid, "The address is malformed."))
+		return false
+	}
+	if cp := cleanPath(r.URL.Path); cp != r.URL.Path {
+		u := url.URL{Path: cp, RawQuery: r.URL.RawQuery}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+		return false
+	}
+	if r.URL.RawQuery != "" {
+		if _, err := parseQuery(r.URL.RawQuery); err != nil {
+			s.fail(w, r, core.Errorf(core.EInvalid, "The query string is malformed."))
+			return false
+		}
+	}
+	return true
+}
+
+// validPath reports whether p is a path worth looking up: absolute,
+// valid UTF-8, no control characters or backslashes.
+func validPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || !utf8Valid(p) {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && c < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanPath removes dot segments and repeated slashes, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	cp := path.Clean(p)
+	if strings.HasSuffix(p, "/") && cp != "/" {
+		cp += "/"
+	}
+	return cp
+}
+
+// recorder remembers the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// securityHeaders go on every response.
+func securityHeaders(h http.Header, r *http.Request) {
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+}
+
+// safePath is the path for logs: at most 200 bytes.
+func safePath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if len(p) > 200 {
+		p = p[:200] + "…"
+	}
+	return p
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/trovato/trovato/core"
+)
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "trovato_session"
+
+// CSRFField and CSRFHeader carry the CSRF token of a POST.
+const (
+	CSRFField  = "csrf_token"
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// Sessions returns the session store (the API and tests set a session's
+// preview stage through it).
+func (s *Server) Sessions() core.SessionStore { return s.sessions }
+
+// loadSession finds the request's session, its user and its preview
+// stage. A missing, expired or unreadable session leaves the request
+// anonymous; the store failing is logged, never shown.
+func (s *Server) loadSession(r *http.Request, st *reqState) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || !core.ValidSessionID(c.Value) {
+		return
+	}
+	ctx := r.Context()
+	sess, err := s.sessions.GetSession(ctx, c.Value)
+	if err != nil {
+		if core.ErrorCode(err) != core.ENotFound {
+			s.log.Warn("session store failed; serving the request anonymously", "err", err)
+		}
+		return
+	}
+	st.sess = sess
+	if sess.UserID != core.NilID {
+		u, err := s.k.Store.Users().FindUserByID(ctx, sess.UserID)
+		switch {
+		case err == nil && u.Status == core.UserActive:
+			st.user = u
+		case err != nil && core.ErrorCode(err) != core.ENotFound:
+			s.log.Warn("load session user", "err", err)
+		}
+	}
+	if sess.PreviewStageID != core.NilID && sess.PreviewStageID != core.LiveStageID {
+		uctx := core.NewContextWithUser(ctx, st.user)
+		stage, err := s.k.Store.Stages().FindStage(uctx, sess.PreviewStageID.String())
+		switch {
+		case err == nil && stage.State == core.StageOpen:
+			st.stage, st.preview = stage.ID, stage
+		case err == nil:
+			// A published or discarded stage shows what live shows.
+		case core.ErrorCode(err) == core.ENotFound || core.ErrorCode(err) == core.EUnauthorized || core.ErrorCode(err) == core.EForbidden:
+			st.previewDenied = true
+		default:
+			s.log.Warn("load preview stage", "err", err)
+			st.previewDenied = true
+		}
+	}
+}
+
+// setSessionCookie sends the session cookie: HttpOnly, SameSite=Lax,
+// Secure over TLS, for the session's absolute lifetime.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sess *core.Session) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil || s.secure,
+		MaxAge: int(s.timeouts.Absolute / time.Second),
+	})
+}
+
+// checkCSRF requires, for a POST, a same-origin request (when the browser
+// says where it comes from) and a token bound to the request's session.
+// It answers 403 itself when they are missing.
+func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, st *reqState) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host {
+			s.fail(w, r, core.Errorf(core.EForbidden, "The form was sent from another site."))
+			return false
+		}
+	}
+	token := r.Header.Get(CSRFHeader)
+	if token == "" {
+		var err error
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+			err = r.ParseMultipartForm(1 << 20)
+		} else {
+			err = r.ParseForm()
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				s.fail(w, r, mbe)
+			} else {
+				s.fail(w, r, core.Errorf(core.EInvalid, "The form could not be read."))
+			}
+			return false
+		}
+		token = r.PostForm.Get(CSRFField)
+	}
+	if st.sess == nil || token == "" || !st.sess.CheckCSRFToken(token) {
+		s.fail(w, r, core.Errorf(core.EForbidden, "The form has expired or did not come from this site. Reload the page and try again."))
+		return false
+	}
+	return true
+}
+
+// allow applies the class's rate limit to the client's address and
+// answers 429 with Retry-After itself when it is exceeded. A limiter that
+// fails lets the request through (and is logged).
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, class string) bool {
+	l, ok := s.limits[class]
+	if !ok || l.Limit <= 0 {
+		return true
+	}
+	ok, retry, err := s.limiter.Allow(r.Context(), class+":"+clientIP(r), l.Limit, l.Window)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			s.log.Warn("rate limiter failed; allowing the request", "class", class, "err", err)
+		}
+		return true
+	}
+	if ok {
+		return true
+	}
+	s.metrics.rateLimited.WithLabelValues(class).Inc()
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+	s.fail(w, r, core.Errorf(core.ERateLimit, "Too many requests. Please wait a moment and try again."))
+	return false
+}
+
+// clientIP is the address of the peer (no proxy headers are trusted).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
