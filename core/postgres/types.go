@@ -164,6 +164,19 @@ func planRewrites(ctx context.Context, tx *txn, typ string, rep *TypeMigration) 
 			return nil, fmt.Errorf("decode item %s: %w", r.item, err)
 		}
 		conv, problems := rep.Plan.Convert(d.Fields)
+		if len(problems) == 0 && rep.Plan.New != nil {
+			// Conversion knows nothing of references: narrowed target types,
+			// another vocabulary or allowed MIME types are checked here.
+			norm, err := rep.Plan.New.ValidateFields(ctx, conv, &refChecker{s: tx.s, q: tx, stage: r.stage})
+			switch {
+			case core.ErrorCode(err) == core.EInvalid:
+				problems = core.ErrorFields(err)
+			case err != nil:
+				return nil, err
+			default:
+				conv = norm
+			}
+		}
 		mi := TypeMigrationItem{ItemID: r.item, Stage: r.stageName, Title: d.Title, Problems: problems}
 		if len(problems) > 0 {
 			rep.Failed = append(rep.Failed, mi)

@@ -284,7 +284,7 @@ func (a *app) itemCmd() *cobra.Command {
 				}
 				docs[i] = r.Doc
 			}
-			changes := core.DiffFields(docs[0], docs[1])
+			changes := core.DiffJSON("", docs[0], docs[1])
 			if a.jsonOut {
 				return a.printJSON(changes)
 			}
