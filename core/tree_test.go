@@ -304,3 +304,40 @@ func BenchmarkUnmarshalTree(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecodeTree checks that no input panics the decoder and that every
+// accepted tree validates, re-encodes and decodes again.
+func FuzzDecodeTree(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"paragraph","weight":-3,"attrs":{"class":"lead"},"children":[{"type":"text","text":"hi"}]}`,
+		`{"type":"table","caption":"c","head":[{"cells":[{"header":true,"scope":"col","text":"a"}]}],"body":[{"cells":[{"colspan":2,"children":[{"type":"link","href":"/x","text":"b"}]}]}]}`,
+		`{"type":"list","ordered":true,"items":[{"type":"image","src":"data:image/png;base64,AAAA","alt":""},{"type":"time","datetime":"2026-01-01","text":"x"}]}`,
+		`{"type":"form","action":"/s","method":"get","children":[{"type":"select","name":"a","label":"A","options":[{"value":"1","label":"one","selected":true}]}]}`,
+		` { "type" : "text" , "text" : "a\"b\\u00e9" } `,
+		`{"type":"container","children":[{"type":"island","name":"x","href":"/","text":"t"}],"suggestions":["item--article"]}`,
+		`[1,2]`, `"x"`, `null`, `{"type":{"a":[1,{"b":2}]}}`,
+	} {
+		f.Add([]byte(seed), false)
+		f.Add([]byte(seed), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, forms bool) {
+		opts := TreeOptions{AllowForms: forms}
+		n, err := DecodeTree(data, opts)
+		if err != nil {
+			if c := ErrorCode(err); c != EInvalid && c != ETooLarge {
+				t.Fatalf("error code %q: %v", c, err)
+			}
+			return
+		}
+		if err := ValidateTree(n, opts); err != nil {
+			t.Fatalf("decoded tree does not validate: %v", err)
+		}
+		again, err := json.Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeTree(again, opts); err != nil {
+			t.Fatalf("re-encoded tree %s does not decode: %v", again, err)
+		}
+	})
+}
