@@ -428,3 +428,33 @@ func TestLoadNeedsPermissions(t *testing.T) {
 		t.Errorf("anonymous load stored %d items", n)
 	}
 }
+
+// Two loads at once (two terminals running make run) both succeed and
+// leave one copy of everything.
+func TestConcurrentLoads(t *testing.T) {
+	st := newSite(t)
+	d := mustDemo(t)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := demo.Load(st.ctx, st.l, demo.Options{})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent load: %v", err)
+		}
+	}
+	for _, q := range []struct {
+		table string
+		want  int
+	}{{"item", len(d.Items)}, {"term", len(d.Terms)}, {"path_alias", len(d.Aliases)}, {"menu_link", len(d.MenuLinks)}} {
+		if got := st.rows(t, `SELECT count(*) FROM `+q.table); got != q.want {
+			t.Errorf("%s: %d rows, want %d", q.table, got, q.want)
+		}
+	}
+	if rep := st.mustLoad(t, demo.Options{}); rep.Changed() || len(rep.Edited) > 0 {
+		t.Errorf("a load after the concurrent ones: %s, edited %+v", kinds(rep), rep.Edited)
+	}
+}

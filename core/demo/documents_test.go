@@ -75,6 +75,37 @@ func TestDemoDocuments(t *testing.T) {
 	}
 }
 
+// Links inside the demo's texts lead to demo pages: a visitor of the demo
+// never meets a 404.
+func TestDemoLinksResolve(t *testing.T) {
+	d := mustDemo(t)
+	paths := map[string]bool{"/": true}
+	for _, a := range d.Aliases {
+		paths[a.Alias] = true
+		paths[a.Path] = true
+	}
+	link := regexp.MustCompile(`\]\((/[^)\s#]*)`)
+	links := 0
+	for _, it := range d.Items {
+		body, _ := it.Fields["body"].(string)
+		for _, m := range link.FindAllStringSubmatch(body, -1) {
+			links++
+			if !paths[m[1]] {
+				t.Errorf("%s (%s) links to %s, which is not a demo page", it.Title, it.Source, m[1])
+			}
+		}
+		// The title is the page's only first-level heading.
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "# ") {
+				t.Errorf("%s (%s): first-level heading %q; start sections at ##", it.Title, it.Source, line)
+			}
+		}
+	}
+	if links < 10 {
+		t.Errorf("%d internal links in the demo's texts; the pages should link to each other", links)
+	}
+}
+
 // Every kind of mistake in a document is reported with its file and line,
 // all at once.
 func TestDemoDocumentErrors(t *testing.T) {

@@ -141,6 +141,8 @@ type loader struct {
 	rep  *Report
 	// fileIDs maps a demo file name to the stored file it resolved to.
 	fileIDs map[string]core.ID
+	// fileHash maps stored files the demo items use to their hashes.
+	fileHash map[core.ID]string
 }
 
 // Load upserts the demo into live as the user in ctx, by fixed id:
@@ -163,7 +165,7 @@ func Load(ctx context.Context, l Loader, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ld := &loader{l: l, d: d, opts: opts, log: Log(d.Version), fileIDs: map[string]core.ID{},
+	ld := &loader{l: l, d: d, opts: opts, log: Log(d.Version), fileIDs: map[string]core.ID{}, fileHash: map[core.ID]string{},
 		rep: &Report{Version: d.Version, DryRun: opts.DryRun, Kinds: []*KindCount{}, Edited: []EditedItem{}}}
 	// One row per kind, in load order, even when a kind has nothing to do.
 	for _, c := range d.Config {
@@ -183,34 +185,41 @@ func Load(ctx context.Context, l Loader, opts Options) (*Report, error) {
 
 func (ld *loader) config(ctx context.Context) error {
 	for _, doc := range ld.d.Config {
-		key := doc.Kind + "/" + doc.Name
-		cur, err := ld.l.FindConfig(ctx, doc.Kind, doc.Name)
-		if core.ErrorCode(err) == core.ENotFound {
-			if err := ld.putConfig(ctx, doc, 0); err != nil {
-				return err
-			}
-			ld.rep.add(doc.Kind, Created)
-			continue
-		} else if err != nil {
-			return fmt.Errorf("demo %s: %w", key, err)
+		if err := again(func() error { return ld.configDoc(ctx, doc) }); err != nil {
+			return err
 		}
-		stored, err := core.ParseConfigDoc(doc.Kind, cur.Body)
-		if err != nil {
-			// Stored by an older format or by hand: not the demo's.
-			ld.rep.edited(doc.Kind, key, doc.Name, "changed since the demo wrote it")
-			continue
+	}
+	return nil
+}
+
+func (ld *loader) configDoc(ctx context.Context, doc core.ConfigDoc) error {
+	key := doc.Kind + "/" + doc.Name
+	cur, err := ld.l.FindConfig(ctx, doc.Kind, doc.Name)
+	if core.ErrorCode(err) == core.ENotFound {
+		if err := ld.putConfig(ctx, doc, 0); err != nil {
+			return err
 		}
-		switch {
-		case bytes.Equal(stored.Body, doc.Body):
-			ld.rep.add(doc.Kind, Unchanged)
-		case ld.d.history[key][hash(stored.Body)]:
-			if err := ld.putConfig(ctx, doc, cur.Version); err != nil {
-				return err
-			}
-			ld.rep.add(doc.Kind, Updated)
-		default:
-			ld.rep.edited(doc.Kind, key, doc.Name, fmt.Sprintf("changed since the demo wrote it (now version %d)", cur.Version))
+		ld.rep.add(doc.Kind, Created)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("demo %s: %w", key, err)
+	}
+	stored, err := core.ParseConfigDoc(doc.Kind, cur.Body)
+	if err != nil {
+		// Not even valid today: certainly not what the demo wrote.
+		ld.rep.edited(doc.Kind, key, doc.Name, "changed since the demo wrote it")
+		return nil
+	}
+	switch {
+	case bytes.Equal(stored.Body, doc.Body):
+		ld.rep.add(doc.Kind, Unchanged)
+	case ld.d.history[key][hash(stored.Body)]:
+		if err := ld.putConfig(ctx, doc, cur.Version); err != nil {
+			return err
 		}
+		ld.rep.add(doc.Kind, Updated)
+	default:
+		ld.rep.edited(doc.Kind, key, doc.Name, fmt.Sprintf("changed since the demo wrote it (now version %d)", cur.Version))
 	}
 	return nil
 }
@@ -251,6 +260,7 @@ func (ld *loader) knownFiles(ctx context.Context) error {
 			} else if err != nil {
 				return fmt.Errorf("demo file %s: %w", id, err)
 			}
+			ld.fileHash[f.ID] = f.Hash
 			if _, ok := byHash[f.Hash]; !ok {
 				byHash[f.Hash] = f.ID
 			}
@@ -263,6 +273,55 @@ func (ld *loader) knownFiles(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sameFiles returns fields with every file reference that has the content
+// of a demo file replaced by the file this load uses for it: two file
+// entities with the same bytes (two loads that ran at once each stored
+// one) are the same file to the demo.
+func (ld *loader) sameFiles(t *core.ItemType, fields json.RawMessage) json.RawMessage {
+	if len(ld.fileHash) == 0 {
+		return fields
+	}
+	var m map[string]any
+	if json.Unmarshal(fields, &m) != nil {
+		return fields
+	}
+	swap := func(v any) {
+		ref, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		id, _ := ref["id"].(string)
+		u, err := core.ParseID(id)
+		if err != nil {
+			return
+		}
+		for _, f := range ld.d.Files {
+			if f.Hash == ld.fileHash[u] {
+				if use, ok := ld.fileIDs[f.Name]; ok {
+					ref["id"] = use.String()
+				}
+			}
+		}
+	}
+	for _, fd := range t.Fields {
+		if fd.Type != core.FieldImage && fd.Type != core.FieldFile {
+			continue
+		}
+		if list, ok := m[fd.Name].([]any); ok {
+			for _, v := range list {
+				swap(v)
+			}
+		} else {
+			swap(m[fd.Name])
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fields
+	}
+	return b
 }
 
 // missingFiles returns the demo files an item needs that are not stored.
@@ -308,9 +367,24 @@ func (ld *loader) storeFiles(ctx context.Context, names []string) error {
 	return nil
 }
 
+// again runs step, and once more when it fails with a conflict: another
+// writer (a user, or a second load) changed the entity while this load was
+// looking at it, so the step looks again and decides anew.
+func again(step func() error) error {
+	err := step()
+	if core.ErrorCode(err) == core.EConflict {
+		err = step()
+	}
+	return err
+}
+
 // staged upserts one entity of a staged kind other than items. same
 // compares the stored document with the demo's.
 func (ld *loader) staged(ctx context.Context, kind string, id core.ID, label string, doc any, same func(stored json.RawMessage) bool) error {
+	return again(func() error { return ld.stagedOnce(ctx, kind, id, label, doc, same) })
+}
+
+func (ld *loader) stagedOnce(ctx context.Context, kind string, id core.ID, label string, doc any, same func(stored json.RawMessage) bool) error {
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("demo %s %s: %w", kind, id, err)
@@ -420,7 +494,7 @@ func (ld *loader) menuLinks(ctx context.Context) error {
 
 func (ld *loader) items(ctx context.Context) error {
 	for i := range ld.d.Items {
-		if err := ld.item(ctx, &ld.d.Items[i]); err != nil {
+		if err := again(func() error { return ld.item(ctx, &ld.d.Items[i]) }); err != nil {
 			return fmt.Errorf("demo item %s (%s): %w", ld.d.Items[i].ID, ld.d.Items[i].Title, err)
 		}
 	}
@@ -476,7 +550,7 @@ func (ld *loader) item(ctx context.Context, it *Item) error {
 			return err
 		}
 		if cur.Title == it.Title && cur.Status == it.Status && cur.Promote == it.Promote && cur.Sticky == it.Sticky &&
-			cur.Language == it.Language && cur.Type == it.Type && len(core.DiffFields(cur.Fields, fields)) == 0 {
+			cur.Language == it.Language && cur.Type == it.Type && len(core.DiffFields(ld.sameFiles(ld.d.types[it.Type], cur.Fields), fields)) == 0 {
 			ld.rep.add(core.KindItem, Unchanged)
 			return nil
 		}
