@@ -11,10 +11,12 @@ import (
 	"github.com/trovato/trovato/core"
 )
 
-// itemContent is an item in full as render trees: meta line, then each
-// field of its type in the type's order. Each field is its own tree, so a
-// field that does not validate is dropped alone.
-func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) ([]core.Node, error) {
+// itemContent is an item in full as one render tree: the meta line, then
+// each field of its type in the type's order. Each field is validated on
+// its own first, so a field that does not validate is dropped (and
+// logged) alone. image is the path of the first image's large
+// derivative (for social tags), or "".
+func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (article core.Node, image string, err error) {
 	classes := "item item--" + it.Type + " item--full"
 	if it.Status != core.StatusPublished {
 		classes += " item--unpublished"
@@ -23,7 +25,7 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 	if author, err := s.k.Store.Users().FindUserByID(ctx, it.AuthorID); err == nil {
 		meta.Children = append(meta.Children, core.Node{Type: core.ElemText, Text: "By " + author.Name + " · "})
 	} else if core.ErrorCode(err) != core.ENotFound {
-		return nil, err
+		return article, "", err
 	}
 	meta.Children = append(meta.Children, core.Node{Type: core.ElemTime,
 		Datetime: it.CreatedAt.UTC().Format(time.RFC3339), Text: it.CreatedAt.UTC().Format("2 January 2006")})
@@ -32,23 +34,22 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 		children = append(children, core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "item__status", "role": "note"},
 			Text: "This item is not published: only editors see it."})
 	}
-	article := core.Node{Type: core.ElemContainer, Tag: "article", Attrs: map[string]string{"class": classes},
-		Suggestions: []string{"item--" + it.Type + "--full", "item--" + it.Type}, Children: children}
+	article = core.Node{Type: core.ElemContainer, Tag: "article", Attrs: map[string]string{"class": classes},
+		Suggestions: []string{"item--" + it.Type + "--full", "item--" + it.Type}}
 
 	typ, err := s.itemType(ctx, it.Type)
 	if err != nil {
 		if core.ErrorCode(err) != core.ENotFound {
-			return nil, err
+			return article, "", err
 		}
 		typ = &core.ItemType{Name: it.Type} // type deleted: the title and meta still show
 	}
 	var fields map[string]json.RawMessage
 	if len(it.Fields) > 0 {
 		if err := json.Unmarshal(it.Fields, &fields); err != nil {
-			return nil, fmt.Errorf("item %s fields: %w", it.ID, err)
+			return article, "", fmt.Errorf("item %s fields: %w", it.ID, err)
 		}
 	}
-	out := []core.Node{article}
 	for i := range typ.Fields {
 		fd := &typ.Fields[i]
 		raw, ok := fields[fd.Name]
@@ -66,7 +67,7 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 		}
 		nodes, err := s.fieldNodes(ctx, st, it, fd, vals)
 		if err != nil {
-			return nil, err
+			return article, "", err
 		}
 		if len(nodes) == 0 {
 			continue
@@ -82,9 +83,32 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 		} else {
 			f.Children = append(f.Children, nodes...)
 		}
-		out = append(out, f)
+		opts := core.TreeOptions{AllowFullHTML: fd.Type == core.FieldLongText}
+		if err := core.ValidateTree(f, opts); err != nil {
+			s.log.Warn("field dropped from the page", "item", it.ID, "field", fd.Name, "reason", err)
+			continue
+		}
+		if image == "" && fd.Type == core.FieldImage {
+			image = firstImage(f)
+		}
+		children = append(children, f)
 	}
-	return out, nil
+	article.Children = children
+	return article, image, nil
+}
+
+// firstImage finds the first image in a tree and returns its large
+// derivative's path.
+func firstImage(n core.Node) string {
+	if n.Type == core.ElemImage {
+		return strings.Replace(n.Src, "/files/styles/medium/", "/files/styles/large/", 1)
+	}
+	for _, c := range n.Children {
+		if src := firstImage(c); src != "" {
+			return src
+		}
+	}
+	return ""
 }
 
 // cssName keeps a machine name usable in a class.

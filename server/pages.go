@@ -273,7 +273,7 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 	if err != nil {
 		return err
 	}
-	content, err := s.itemContent(ctx, st, it)
+	article, image, err := s.itemContent(ctx, st, it)
 	if err != nil {
 		return err
 	}
@@ -282,12 +282,16 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		lang = it.Language
 	}
 	p := render.Page{
-		Title: it.Title, Lang: lang, CanonicalURL: ss.canonical(public),
-		Regions:     map[string][]core.Node{"content": content},
+		Title: it.Title, Lang: lang, CanonicalURL: ss.canonical(public), Kind: "article",
+		Regions:     map[string][]core.Node{"content": {article}},
 		Suggestions: []string{"page--item--" + it.Type, "page--item"},
 		BodyClasses: []string{"page-item", "page-item--" + it.Type},
 	}
+	if image != "" {
+		p.ImageURL = ss.canonical(image)
+	}
 	if public == "/" {
+		p.Kind = "website"
 		p.Suggestions = append([]string{"page--front"}, p.Suggestions...)
 		p.BodyClasses = append(p.BodyClasses, "page-front")
 	}

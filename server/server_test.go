@@ -216,6 +216,9 @@ func TestItemPages(t *testing.T) {
 			`data-island="user-menu"`,
 			`aria-current="page"`, // the menu link of this page
 			`aria-label="Breadcrumb"`,
+			`<meta property="og:image" content="https://example.org/files/styles/large/`+s.file.Hash+`.png">`,
+			`<meta property="og:type" content="article">`,
+			`<article class="item item--article item--full"><p class="item__meta">By admin`,
 		)
 		wantLacks(t, body, "<script>alert", "https://example.org/item/")
 		if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
@@ -226,6 +229,9 @@ func TestItemPages(t *testing.T) {
 		}
 		if cc := res.Header.Get("Cache-Control"); cc != "public, no-cache" {
 			t.Errorf("Cache-Control %q", cc)
+		}
+		if strings.Index(body, "</article>") < strings.Index(body, "<strong>bold</strong>") {
+			t.Error("the fields are not inside the article")
 		}
 		// The breadcrumb follows the menu trail: Home > Blog > the page.
 		i, j := strings.Index(body, `aria-label="Breadcrumb"`), strings.Index(body, `>Blog<`)

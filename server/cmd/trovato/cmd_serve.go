@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/demo"
 	"github.com/trovato/trovato/core/memory"
 	"github.com/trovato/trovato/core/redis"
 	"github.com/trovato/trovato/server"
@@ -45,9 +46,19 @@ func (a *app) runCmd() *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Start everything for a first look: migrate, start the services, serve",
-		Args:  cobra.NoArgs,
+		Short: "Start everything for a first look: migrate, load the demo site, serve",
+		Long: `Open (and migrate) the database, load or update the demo content as --as
+(admin by default; it never overwrites what you edited), then serve as
+` + "`trovato serve`" + ` does and print the site's address.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := a.loadDemo(cmd.Context(), demo.Options{})
+			if err != nil {
+				return fmt.Errorf("load the demo: %w", err)
+			}
+			if rep.Changed() {
+				fmt.Fprintf(a.stdout, "Demo %d loaded.\n", rep.Version)
+			}
 			return a.serve(cmd.Context(), addr, func(url string) {
 				fmt.Fprintf(a.stdout, "Trovato is running at %s (press Ctrl+C to stop)\n", url)
 			})
