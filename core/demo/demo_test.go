@@ -80,6 +80,7 @@ func wantCounts(d *demo.Demo) map[string]int {
 }
 
 func TestLoadCreatesEverything(t *testing.T) {
+	t.Parallel()
 	st := newSite(t)
 	d := mustDemo(t)
 	rep := st.mustLoad(t, demo.Options{})
@@ -139,6 +140,7 @@ func kinds(rep *demo.Report) string {
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestLoadTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
 	st := newSite(t)
 	d := mustDemo(t)
 	st.mustLoad(t, demo.Options{})
@@ -233,6 +235,7 @@ func mustID(t *testing.T, s string) core.ID {
 }
 
 func TestUserEditsAreReportedNotOverwritten(t *testing.T) {
+	t.Parallel()
 	st := newSite(t)
 	st.mustLoad(t, demo.Options{})
 	about := mustID(t, aboutID)
@@ -340,6 +343,7 @@ path: /item/01900000-0000-7000-8000-000000000106
 }
 
 func TestNewerDemoUpdatesWhatItWrote(t *testing.T) {
+	t.Parallel()
 	st := newSite(t)
 	st.mustLoad(t, demo.Options{})
 	site, err := st.s.Config().FindConfig(st.ctx, "site", "site")
@@ -401,6 +405,7 @@ func TestNewerDemoUpdatesWhatItWrote(t *testing.T) {
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	st := newSite(t)
 	d := mustDemo(t)
 	feed := st.rows(t, `SELECT count(*) FROM change_feed`)
@@ -419,6 +424,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 }
 
 func TestLoadNeedsPermissions(t *testing.T) {
+	t.Parallel()
 	st := newSite(t)
 	_, err := demo.Load(context.Background(), st.l, demo.Options{})
 	if code := core.ErrorCode(err); code != core.EForbidden && code != core.EUnauthorized {
@@ -432,6 +438,7 @@ func TestLoadNeedsPermissions(t *testing.T) {
 // Two loads at once (two terminals running make run) both succeed and
 // leave one copy of everything.
 func TestConcurrentLoads(t *testing.T) {
+	t.Parallel()
 	st := newSite(t)
 	d := mustDemo(t)
 	errs := make(chan error, 2)

@@ -14,6 +14,7 @@ import (
 // The demo is what a new user sees first: it must be valid, complete and
 // realistic.
 func TestDemoDocuments(t *testing.T) {
+	t.Parallel()
 	d := mustDemo(t)
 	for _, c := range d.Config {
 		if _, err := core.CheckConfigDocument(c.Kind, c.Name, c.Body); err != nil {
@@ -78,6 +79,7 @@ func TestDemoDocuments(t *testing.T) {
 // Links inside the demo's texts lead to demo pages: a visitor of the demo
 // never meets a 404.
 func TestDemoLinksResolve(t *testing.T) {
+	t.Parallel()
 	d := mustDemo(t)
 	paths := map[string]bool{"/": true}
 	for _, a := range d.Aliases {
@@ -109,6 +111,7 @@ func TestDemoLinksResolve(t *testing.T) {
 // Every kind of mistake in a document is reported with its file and line,
 // all at once.
 func TestDemoDocumentErrors(t *testing.T) {
+	t.Parallel()
 	const article = "content/articles/01-staging-a-whole-site.yaml"
 	for _, tc := range []struct {
 		name string
@@ -174,6 +177,7 @@ func lineOf(t *testing.T, p, s string) int {
 // TestConfigHashes prints the hash of every config document, for
 // demo.yaml's config_history (README.md, "Changing the demo").
 func TestConfigHashes(t *testing.T) {
+	t.Parallel()
 	d := mustDemo(t)
 	hashes := d.ConfigHashes()
 	if len(hashes) != len(d.Config) {
