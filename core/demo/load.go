@@ -146,16 +146,18 @@ type loader struct {
 }
 
 // Load upserts the demo into live as the user in ctx, by fixed id:
-// config documents and item types, files, terms, items, aliases and menu
-// links, in that order. It creates what is missing; it updates an entity
-// only when its current revision was written by the demo loader (log
-// "demo N") and the demo's document differs; it never overwrites an entity
-// someone else edited, or recreates one someone deleted — those are
-// listed in Report.Edited. A second load reports everything unchanged.
+// config documents (item types last), terms, items with the files they
+// use, aliases and menu links, in that order. It creates what is missing;
+// it updates an entity only when its current revision was written by the
+// demo loader (log "demo N") and the demo's document differs; it never
+// overwrites an entity someone else edited, or recreates one someone
+// deleted — those are listed in Report.Edited. A second load reports
+// everything unchanged. An entity that changes while the load looks at it
+// (ECONFLICT) is looked at once more.
 //
-// It returns EINVALID when the documents are not valid, and the store's
-// errors (EFORBIDDEN without the permissions, ECONFLICT when an entity
-// changes under it) wrapped with the entity they concern.
+// It returns EINVALID when the documents are not valid, and otherwise the
+// store's errors (EFORBIDDEN without the permissions) wrapped with the
+// entity they concern, with the report of what was done until then.
 func Load(ctx context.Context, l Loader, opts Options) (*Report, error) {
 	fsys := opts.FS
 	if fsys == nil {
