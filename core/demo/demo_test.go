@@ -313,17 +313,21 @@ func TestUserEditsAreReportedNotOverwritten(t *testing.T) {
 // v2 is a newer demo: version 2, a changed article body and title, a
 // changed tag, an alias moved, the site slogan changed (with version 1's
 // body in the config history), and a new page with its alias.
-func v2(t *testing.T, v1Site string) fstest.MapFS {
+func v2(t *testing.T, v1Site, v1Article string) fstest.MapFS {
 	t.Helper()
 	return demoFS(t, map[string]func(string) string{
 		"demo.yaml": func(string) string {
-			return "version: 2\nconfig_history:\n  site/site: [" + v1Site + "]\n"
+			return "version: 2\nconfig_history:\n  site/site: [" + v1Site + "]\n  item_type/article: [" + v1Article + "]\n"
 		},
-		"config/site.yaml": replace("slogan: Content, staged.", "slogan: Content, staged and shipped."),
-		"content/articles/01-staging-a-whole-site.yaml": replace("title: Staging a whole site, not just a page", "title: Stage the whole site"),
-		"content/terms.yaml":                            replace("description: The language the kernel is written in.", "description: The kernel's language."),
-		"content/aliases.yaml":                          replace("alias: /colophon", "alias: /how-this-site-is-made"),
-		"content/menus.yaml":                            func(s string) string { return strings.ReplaceAll(s, "path: /colophon", "path: /how-this-site-is-made") },
+		"config/types.yaml": replace("  - {name: category,", "  - {name: subtitle, type: text, max_length: 120}\n  - {name: category,"),
+		"config/site.yaml":  replace("slogan: Content, staged.", "slogan: Content, staged and shipped."),
+		"content/articles/01-staging-a-whole-site.yaml": func(s string) string {
+			s = replace("title: Staging a whole site, not just a page", "title: Stage the whole site")(s)
+			return replace("fields:\n", "fields:\n  subtitle: Publish many changes at once\n")(s)
+		},
+		"content/terms.yaml":   replace("description: The language the kernel is written in.", "description: The kernel's language."),
+		"content/aliases.yaml": replace("alias: /colophon", "alias: /how-this-site-is-made"),
+		"content/menus.yaml":   func(s string) string { return strings.ReplaceAll(s, "path: /colophon", "path: /how-this-site-is-made") },
 		"content/pages-v2.yaml": func(string) string {
 			return `kind: item
 id: 01900000-0000-7000-8000-000000000106
@@ -368,10 +372,11 @@ func TestNewerDemoUpdatesWhatItWrote(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fsys := v2(t, hex.EncodeToString(sum[:]))
+	fsys := v2(t, hex.EncodeToString(sum[:]), mustDemo(t).ConfigHashes()["item_type/article"])
 	rep := st.mustLoad(t, demo.Options{FS: fsys})
 	for kind, want := range map[string]demo.KindCount{
 		"site":            {Updated: 1},
+		"item_type":       {Updated: 1},
 		core.KindItem:     {Created: 1, Updated: 1},
 		core.KindTerm:     {Edited: 1},
 		core.KindAlias:    {Created: 1, Updated: 1},
@@ -383,7 +388,7 @@ func TestNewerDemoUpdatesWhatItWrote(t *testing.T) {
 		}
 	}
 	it, err := st.s.Items().FindItemByID(st.ctx, core.LiveStageID, mustID(t, stagingID))
-	if err != nil || it.Title != "Stage the whole site" {
+	if err != nil || it.Title != "Stage the whole site" || !strings.Contains(string(it.Fields), "Publish many changes at once") {
 		t.Fatalf("updated article: %+v, %v", it, err)
 	}
 	revs, err := st.s.Items().FindRevisions(st.ctx, it.ID)
