@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/render"
@@ -17,7 +15,7 @@ const MainMenu = "main"
 // trail, breadcrumbs and the preview banner. current are the paths that
 // mean this page (its public path and its internal path).
 func (s *Server) frame(ctx context.Context, st *reqState, p *render.Page, current ...string) error {
-	ss, err := s.settings(ctx)
+	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -51,7 +49,7 @@ func (s *Server) frame(ctx context.Context, st *reqState, p *render.Page, curren
 		}
 		p.Preview = &render.Preview{Stage: label, ExitURL: "/_preview/exit"}
 	}
-	return nil
+	return s.aliasLinks(ctx, st, p.Regions)
 }
 
 // userMenuIsland is the same placeholder on every page: a link to sign
@@ -74,47 +72,24 @@ type crumb struct{ title, href string }
 
 // mainMenu builds the main menu as nested lists, marks the link of the
 // current page (aria-current) and its ancestors, and returns the trail
-// above the current page for the breadcrumbs.
+// above the current page for the breadcrumbs. Links keep their internal
+// paths; aliasLinks rewrites them with the rest of the page.
 func (s *Server) mainMenu(ctx context.Context, st *reqState, current []string) (*core.Node, []crumb, error) {
-	docs, err := s.k.Store.Staged().FindStagedDocs(ctx, core.KindMenuLink, st.stage)
-	if err != nil {
+	links, err := s.k.Store.Site().FindMenuLinks(ctx, st.stage, MainMenu)
+	if err != nil || len(links) == 0 {
 		return nil, nil, err
 	}
-	var links []*menuEntry
-	byID := map[core.ID]*menuEntry{}
-	var internal []string
-	for _, d := range docs {
-		var l core.MenuLink
-		if err := json.Unmarshal(d.Doc, &l); err != nil {
-			s.log.Warn("menu link does not decode", "id", d.ID, "err", err)
-			continue
-		}
-		if l.Menu != MainMenu {
-			continue
-		}
-		l.ID = d.ID
-		e := &menuEntry{link: l, href: l.Path}
-		links = append(links, e)
-		byID[l.ID] = e
-		if strings.HasPrefix(l.Path, "/") {
-			internal = append(internal, l.Path)
-		}
-	}
-	if len(links) == 0 {
-		return nil, nil, nil
-	}
-	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, internal)
-	if err != nil {
-		return nil, nil, err
+	byID := make(map[core.ID]*menuEntry, len(links))
+	entries := make([]*menuEntry, len(links))
+	for i, l := range links {
+		entries[i] = &menuEntry{link: *l, href: l.Path}
+		byID[l.ID] = entries[i]
 	}
 	var roots []*menuEntry
 	var active *menuEntry
-	for _, e := range links {
-		if strings.HasPrefix(e.link.Path, "/") {
-			e.href = linkTo(aliases, e.link.Path)
-		}
+	for _, e := range entries {
 		for _, c := range current {
-			if active == nil && (c == e.link.Path || href(c) == e.href) {
+			if active == nil && c == e.link.Path {
 				e.active, active = true, e
 			}
 		}
@@ -136,6 +111,59 @@ func (s *Server) mainMenu(ctx context.Context, st *reqState, current []string) (
 	n := menuList(roots, inTrail, 0)
 	n.Attrs = map[string]string{"class": "menu menu--main"}
 	return &n, trail, nil
+}
+
+// aliasLinks replaces the internal paths (/item/ID, /term/ID) that links
+// in the trees point to with their aliases in the request's stage, in one
+// query for the whole page.
+func (s *Server) aliasLinks(ctx context.Context, st *reqState, regions map[string][]core.Node) error {
+	seen := map[string]bool{}
+	var paths []string
+	visit := func(n *core.Node) {
+		if n.Type == core.ElemLink && !seen[n.Href] {
+			if _, _, ok := parseInternal(n.Href); ok {
+				seen[n.Href] = true
+				paths = append(paths, n.Href)
+			}
+		}
+	}
+	for _, nodes := range regions {
+		walkNodes(nodes, visit)
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, paths)
+	if err != nil || len(aliases) == 0 {
+		return err
+	}
+	for _, nodes := range regions {
+		walkNodes(nodes, func(n *core.Node) {
+			if n.Type == core.ElemLink {
+				if a, ok := aliases[n.Href]; ok {
+					n.Href = href(a)
+				}
+			}
+		})
+	}
+	return nil
+}
+
+// walkNodes calls fn on every node of the trees, depth first.
+func walkNodes(nodes []core.Node, fn func(*core.Node)) {
+	for i := range nodes {
+		n := &nodes[i]
+		fn(n)
+		walkNodes(n.Children, fn)
+		walkNodes(n.Items, fn)
+		for _, rows := range [][]core.Row{n.Head, n.Body} {
+			for r := range rows {
+				for c := range rows[r].Cells {
+					walkNodes(rows[r].Cells[c].Children, fn)
+				}
+			}
+		}
+	}
 }
 
 // menuList renders one level of the menu.

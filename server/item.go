@@ -118,6 +118,9 @@ func cssName(s string) string { return strings.ReplaceAll(s, "_", "-") }
 // reference to something gone or hidden) is left out.
 func (s *Server) fieldNodes(ctx context.Context, st *reqState, it *core.Item, fd *core.FieldDef, vals []json.RawMessage) ([]core.Node, error) {
 	var out []core.Node
+	if fd.Type == core.FieldTermRef {
+		return s.termLinks(ctx, st, vals)
+	}
 	for _, raw := range vals {
 		n, ok, err := s.fieldValue(ctx, st, it, fd, raw)
 		if err != nil {
@@ -210,31 +213,7 @@ func (s *Server) fieldValue(ctx context.Context, st *reqState, it *core.Item, fd
 		} else if err != nil {
 			return core.Node{}, false, err
 		}
-		link, err := s.linkOf(ctx, st, itemPath(target.ID))
-		if err != nil {
-			return core.Node{}, false, err
-		}
-		return core.Node{Type: core.ElemLink, Href: link, Text: target.Title}, true, nil
-	case core.FieldTermRef:
-		var ref refValue
-		if json.Unmarshal(raw, &ref) != nil {
-			return core.Node{}, false, nil
-		}
-		doc, err := s.k.Store.Staged().FindStaged(ctx, core.KindTerm, st.stage, ref.ID)
-		if core.ErrorCode(err) == core.ENotFound {
-			return core.Node{}, false, nil
-		} else if err != nil {
-			return core.Node{}, false, err
-		}
-		var t core.Term
-		if err := json.Unmarshal(doc.Doc, &t); err != nil {
-			return core.Node{}, false, err
-		}
-		link, err := s.linkOf(ctx, st, termPath(ref.ID))
-		if err != nil {
-			return core.Node{}, false, err
-		}
-		return core.Node{Type: core.ElemLink, Href: link, Text: t.Name, Attrs: map[string]string{"rel": "tag"}}, true, nil
+		return core.Node{Type: core.ElemLink, Href: itemPath(target.ID), Text: target.Title}, true, nil
 	case core.FieldFile, core.FieldImage:
 		var ref refValue
 		if json.Unmarshal(raw, &ref) != nil {
@@ -287,13 +266,27 @@ func (s *Server) textFormat(ctx context.Context, it *core.Item, fd *core.FieldDe
 	return core.FormatFilteredHTML, nil
 }
 
-// linkOf is the URL of one internal path in the request's stage.
-func (s *Server) linkOf(ctx context.Context, st *reqState, internal string) (string, error) {
-	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, []string{internal})
-	if err != nil {
-		return "", err
+// termLinks renders category references as links to the terms' pages,
+// reading every term in one query.
+func (s *Server) termLinks(ctx context.Context, st *reqState, vals []json.RawMessage) ([]core.Node, error) {
+	ids := make([]core.ID, 0, len(vals))
+	for _, raw := range vals {
+		var ref refValue
+		if json.Unmarshal(raw, &ref) == nil {
+			ids = append(ids, ref.ID)
+		}
 	}
-	return linkTo(aliases, internal), nil
+	terms, err := s.k.Store.Site().FindTerms(ctx, st.stage, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.Node
+	for _, id := range ids {
+		if t := terms[id]; t != nil {
+			out = append(out, core.Node{Type: core.ElemLink, Href: termPath(id), Text: t.Name, Attrs: map[string]string{"rel": "tag"}})
+		}
+	}
+	return out, nil
 }
 
 // FileURL is where a file is served: /files/{hash}/{name}.

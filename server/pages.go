@@ -24,8 +24,12 @@ type siteSettings struct {
 	PerPage   int    `json:"items_per_page"`
 }
 
-// settings reads the site document; without one the site is "Trovato".
-func (s *Server) settings(ctx context.Context) (siteSettings, error) {
+// settings reads the site document, once per request; without one the
+// site is "Trovato".
+func (s *Server) settings(ctx context.Context, st *reqState) (siteSettings, error) {
+	if st.settings != nil {
+		return *st.settings, nil
+	}
 	out := siteSettings{Name: "Trovato", Language: "en", PerPage: 10}
 	doc, err := s.k.Store.Config().FindConfig(ctx, "site", "site")
 	if core.ErrorCode(err) == core.ENotFound {
@@ -42,6 +46,7 @@ func (s *Server) settings(ctx context.Context) (siteSettings, error) {
 	if out.PerPage <= 0 {
 		out.PerPage = 10
 	}
+	st.settings = &out
 	return out, nil
 }
 
@@ -99,7 +104,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) error {
 // promoted published items.
 func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	ctx := r.Context()
-	ss, err := s.settings(ctx)
+	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -119,28 +124,14 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 	var (
 		teasers []core.Node
 		lastMod time.Time
-		paths   []string
 	)
 	for _, it := range items {
 		if it.Promote && len(teasers) < ss.PerPage {
-			paths = append(paths, itemPath(it.ID))
-			teasers = append(teasers, core.Node{}) // filled below, once aliases are known
+			teasers = append(teasers, teaser(it, itemPath(it.ID)))
 			if it.ChangedAt.After(lastMod) {
 				lastMod = it.ChangedAt
 			}
 		}
-	}
-	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, paths)
-	if err != nil {
-		return err
-	}
-	i := 0
-	for _, it := range items {
-		if !it.Promote || i >= len(teasers) {
-			continue
-		}
-		teasers[i] = teaser(it, linkTo(aliases, itemPath(it.ID)))
-		i++
 	}
 	content := []core.Node{}
 	if len(teasers) == 0 {
@@ -173,14 +164,6 @@ func teaser(it *core.Item, link string) core.Node {
 				{Type: core.ElemTime, Datetime: it.CreatedAt.UTC().Format(time.RFC3339), Text: it.CreatedAt.UTC().Format("2 January 2006")},
 			}},
 		}}
-}
-
-// linkTo is the URL of an internal path: its alias when it has one.
-func linkTo(aliases map[string]string, internal string) string {
-	if a, ok := aliases[internal]; ok {
-		return href(a)
-	}
-	return internal
 }
 
 // parseInternal splits an internal path (/item/ID, /term/ID).
@@ -269,7 +252,7 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 	if err != nil {
 		return err
 	}
-	ss, err := s.settings(ctx)
+	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -305,15 +288,15 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 // of the term's items come with gathers.
 func (s *Server) termPage(w http.ResponseWriter, r *http.Request, st *reqState, id core.ID, public string) error {
 	ctx := r.Context()
-	doc, err := s.k.Store.Staged().FindStaged(ctx, core.KindTerm, st.stage, id)
+	terms, err := s.k.Store.Site().FindTerms(ctx, st.stage, []core.ID{id})
 	if err != nil {
 		return err
 	}
-	var t core.Term
-	if err := json.Unmarshal(doc.Doc, &t); err != nil {
-		return err
+	t := terms[id]
+	if t == nil {
+		return core.Errorf(core.ENotFound, "page not found")
 	}
-	ss, err := s.settings(ctx)
+	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err
 	}

@@ -206,6 +206,7 @@ type reqState struct {
 	preview *core.Stage // the previewed stage, nil for live
 	// previewDenied: the session names a stage the user may not view.
 	previewDenied bool
+	settings      *siteSettings // read once per request
 }
 
 type stateKey struct{}

@@ -36,7 +36,7 @@ const articleType = `{"kind":"item_type","name":"article","label":"Article","fie
 // site is a kernel on its own database with a little content, and a
 // server on it with Redis sessions, rate limits and cache.
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	k      *kernel.Kernel
 	redis  *goredis.Client
 	prefix string
@@ -49,7 +49,7 @@ type site struct {
 	hidden *core.Item // unpublished
 }
 
-func newSite(t *testing.T, opts server.Options) *site {
+func newSite(t testing.TB, opts server.Options) *site {
 	t.Helper()
 	ctx := context.Background()
 	cfg := kernel.DefaultConfig(t.TempDir())

@@ -110,3 +110,58 @@ func (si *Site) FindFileMIME(ctx context.Context, hash string) (string, error) {
 	}
 	return mime, nil
 }
+
+// FindTerms returns the terms with the ids as stage shows them, by id;
+// ids that do not exist there are absent.
+func (si *Site) FindTerms(ctx context.Context, stage core.ID, ids []core.ID) (map[core.ID]*core.Term, error) {
+	out := make(map[core.ID]*core.Term, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q := `SELECT id, vocabulary, name, description, weight, revision_id FROM term WHERE $1::uuid IS NOT NULL AND id = ANY($2)`
+	if stage != core.NilID && stage != core.LiveStageID {
+		q = `SELECT ov.entity_id, r.doc->>'vocabulary', r.doc->>'name', COALESCE(r.doc->>'description', ''),
+			COALESCE((r.doc->>'weight')::int, 0), r.id
+			FROM ` + overlay(core.KindTerm) + ` ov JOIN revision r ON r.id = ov.revision_id WHERE ov.entity_id = ANY($2)`
+	}
+	rows, err := si.s.pool.Query(ctx, q, stageOrLive(stage), ids)
+	if err != nil {
+		return nil, fmt.Errorf("find terms: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t := &core.Term{}
+		if err := rows.Scan(&t.ID, &t.Vocabulary, &t.Name, &t.Description, &t.Weight, &t.RevisionID); err != nil {
+			return nil, fmt.Errorf("find terms: %w", err)
+		}
+		out[t.ID] = t
+	}
+	return out, rows.Err()
+}
+
+// FindMenuLinks returns the links of a menu as stage shows them, ordered
+// by weight and title.
+func (si *Site) FindMenuLinks(ctx context.Context, stage core.ID, menu string) ([]*core.MenuLink, error) {
+	q := `SELECT id, menu, title, path, parent_id, weight, revision_id FROM menu_link
+		WHERE $1::uuid IS NOT NULL AND menu = $2 ORDER BY weight, title, id`
+	if stage != core.NilID && stage != core.LiveStageID {
+		q = `SELECT ov.entity_id, r.doc->>'menu', r.doc->>'title', r.doc->>'path', (r.doc->>'parent_id')::uuid,
+			COALESCE((r.doc->>'weight')::int, 0), r.id
+			FROM ` + overlay(core.KindMenuLink) + ` ov JOIN revision r ON r.id = ov.revision_id
+			WHERE r.doc->>'menu' = $2 ORDER BY 6, 3, 1`
+	}
+	rows, err := si.s.pool.Query(ctx, q, stageOrLive(stage), menu)
+	if err != nil {
+		return nil, fmt.Errorf("find menu links: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	var out []*core.MenuLink
+	for rows.Next() {
+		l := &core.MenuLink{}
+		if err := rows.Scan(&l.ID, &l.Menu, &l.Title, &l.Path, &l.ParentID, &l.Weight, &l.RevisionID); err != nil {
+			return nil, fmt.Errorf("find menu links: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
