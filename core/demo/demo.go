@@ -118,12 +118,12 @@ func Log(version int) string { return fmt.Sprintf("demo %d", version) }
 // demoVersionOf returns the demo version a revision log names, or 0 when
 // the revision was not written by the demo loader.
 func demoVersionOf(log string) int {
-	var v int
 	rest, ok := strings.CutPrefix(log, "demo ")
 	if !ok {
 		return 0
 	}
-	if _, err := fmt.Sscanf(rest, "%d", &v); err != nil || fmt.Sprint(v) != rest || v <= 0 {
+	v, err := strconv.Atoi(rest)
+	if err != nil || strconv.Itoa(v) != rest || v <= 0 {
 		return 0
 	}
 	return v
@@ -143,7 +143,7 @@ func (d *Demo) ConfigHashes() map[string]string {
 // Default parses the embedded demo.
 func Default() (*Demo, error) { return Parse(embedded) }
 
-// Hash returns the hex SHA-256 of b.
+// hash returns the hex SHA-256 of b.
 func hash(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
