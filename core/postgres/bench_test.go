@@ -162,7 +162,8 @@ func benchListStage50(b *testing.B) {
 func benchRevisionDiff8KB(b *testing.B) {
 	s, ctx, ids := mustBenchSite(b)
 	it, _ := s.Items().FindItemByID(ctx, core.LiveStageID, ids[1])
-	f, _ := json.Marshal(map[string]any{"body": strings.Replace(benchBody(1), "lazy", "sleepy", 20), "rating": 4})
+	// The sub-benchmark runs more than once: make each run's edit unique.
+	f, _ := json.Marshal(map[string]any{"body": strings.Replace(benchBody(1), "lazy", fmt.Sprintf("sleepy-%d", time.Now().UnixNano()), 20), "rating": 4})
 	up, err := s.Items().UpdateItem(ctx, core.LiveStageID, it.ID, core.ItemUpdate{Fields: f})
 	if err != nil {
 		b.Fatal(err)

@@ -94,21 +94,7 @@ func scanItem(row pgx.Row) (*core.Item, error) {
 	return it, nil
 }
 
-// stageItems is the one SQL shape for items as a stage shows them: live's
-// projection, replaced by the stage's overrides, minus its tombstones,
-// plus its creations. $1 is the stage id.
-const stageItems = `(
-	SELECT ` + itemColumns + ` FROM item i
-	WHERE NOT EXISTS (SELECT 1 FROM head h WHERE h.stage_id = $1 AND h.kind = 'item' AND h.entity_id = i.id)
-	UNION ALL
-	SELECT h.entity_id, r.doc->>'type', r.doc->>'title', r.doc->>'status', (r.doc->>'author_id')::uuid, (r.doc->>'created_at')::timestamptz,
-		r.created_at, (r.doc->>'promote')::boolean, (r.doc->>'sticky')::boolean, r.doc->>'language', (r.doc->>'translation_group_id')::uuid,
-		COALESCE(r.doc->'fields', '{}'), r.id, r.type_version
-	FROM head h JOIN revision r ON r.id = h.revision_id
-	WHERE h.stage_id = $1 AND h.kind = 'item' AND NOT h.deleted
-)`
-
-// stageOf loads a stage for a read or write and checks the user may do op
+// stageFor loads a stage for a read or write and checks the user may do op
 // there. NilID means live.
 func (s *Store) stageFor(ctx context.Context, q querier, id core.ID, op string) (*core.Stage, error) {
 	if id == core.NilID {
@@ -127,7 +113,9 @@ func (s *Store) stageFor(ctx context.Context, q querier, id core.ID, op string) 
 	return st, nil
 }
 
-// FindItemByID implements core.ItemService.
+// FindItemByID implements core.ItemService. A live read is one query on
+// the live projection; a stage read is one query over the stage row and its
+// overlay.
 func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Item, error) {
 	var it *core.Item
 	if stage == core.NilID || stage == core.LiveStageID {
@@ -139,14 +127,34 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 			return nil, fmt.Errorf("find item %s: %w", id, TranslateError(err))
 		}
 	} else {
-		if _, err := is.s.stageFor(ctx, is.s.pool, stage, core.OpView); err != nil {
+		st := &core.Stage{}
+		var (
+			revID, entity, author *core.ID
+			created               *time.Time
+			typeVersion           *int
+			doc                   []byte
+			deleted               *bool
+		)
+		err := is.s.pool.QueryRow(ctx, `SELECT s.id, s.name, s.state, x.id, x.entity_id, x.author_id, x.created_at, x.type_version, x.doc, x.deleted
+			FROM stage s LEFT JOIN LATERAL (
+				SELECT r.id, r.entity_id, r.author_id, r.created_at, r.type_version, r.doc, h.deleted
+				FROM head h JOIN revision r ON r.id = h.revision_id
+				WHERE h.kind = 'item' AND h.entity_id = $2 AND h.stage_id IN (s.id, $3)
+				ORDER BY h.stage_id = $3 LIMIT 1) x ON true
+			WHERE s.id = $1`, stage, id, core.LiveStageID).
+			Scan(&st.ID, &st.Name, &st.State, &revID, &entity, &author, &created, &typeVersion, &doc, &deleted)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, core.Errorf(core.ENotFound, "stage %s not found", stage)
+		} else if err != nil {
+			return nil, fmt.Errorf("find item %s: %w", id, TranslateError(err))
+		}
+		if err := is.s.authz.Authorize(ctx, core.UserFromContext(ctx), core.OpView, st); err != nil {
 			return nil, err
 		}
-		r, _, err := readStaged(ctx, is.s.pool, core.KindItem, stage, id, false)
-		if err != nil {
-			return nil, err
+		if revID == nil || *deleted {
+			return nil, core.Errorf(core.ENotFound, "item %s not found", id)
 		}
-		if it, err = itemFromRevision(r); err != nil {
+		if it, err = itemFromRevision(&revision{ID: *revID, EntityID: *entity, AuthorID: *author, CreatedAt: *created, TypeVersion: *typeVersion, Doc: doc}); err != nil {
 			return nil, err
 		}
 	}
@@ -156,8 +164,29 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 	return it, nil
 }
 
-// FindItems implements core.ItemService. Access is decided in SQL, never
-// per row in Go.
+// itemKeys are the narrow columns items are filtered and sorted by, as a
+// stage shows them: live's projection replaced by the stage's overrides,
+// minus its tombstones, plus its creations (rev is NULL for rows read from
+// the live projection). $1 is the stage id.
+const stageItemKeys = `(
+	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at FROM item i
+	WHERE NOT EXISTS (SELECT 1 FROM head h WHERE h.stage_id = $1 AND h.kind = 'item' AND h.entity_id = i.id)
+	UNION ALL
+	SELECT h.entity_id, r.id, r.doc->>'type', r.doc->>'status', (r.doc->>'author_id')::uuid, r.doc->>'language',
+		(r.doc->>'sticky')::boolean, (r.doc->>'created_at')::timestamptz
+	FROM head h JOIN revision r ON r.id = h.revision_id
+	WHERE h.stage_id = $1 AND h.kind = 'item' AND NOT h.deleted
+)`
+
+// liveItemKeys is the same shape for live: the projection alone.
+const liveItemKeys = `(SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at FROM item i WHERE $1::uuid IS NOT NULL)`
+
+const itemFilterSQL = `($2 = '' OR k.type = $2) AND ($3 = '' OR k.status = $3) AND ($4::uuid IS NULL OR k.author_id = $4) AND ($5 = '' OR k.language = $5)
+	AND ($6 OR (k.status = 'published' AND $7) OR k.type = ANY($8) OR (k.author_id = $9 AND k.type = ANY($10)))`
+
+// FindItems implements core.ItemService. Filtering, sorting and paging run
+// on narrow key columns; only the page's rows are read whole. Access is
+// decided in SQL, never per row in Go.
 func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item, int, error) {
 	if f.StageID == core.NilID {
 		f.StageID = core.LiveStageID
@@ -181,17 +210,19 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 	if err != nil {
 		return nil, 0, err
 	}
-	src := "item"
+	keys := liveItemKeys
 	if f.StageID != core.LiveStageID {
-		src = stageItems
+		keys = stageItemKeys
 	}
 	u := core.UserFromContext(ctx)
-	sql := `SELECT ` + itemColumns + `, count(*) OVER () FROM ` + src + ` i
-		WHERE $1::uuid IS NOT NULL AND ($2 = '' OR i.type = $2) AND ($3 = '' OR i.status = $3) AND ($4::uuid IS NULL OR i.author_id = $4) AND ($5 = '' OR i.language = $5)
-		  AND ($6 OR (i.status = 'published' AND $7) OR i.type = ANY($8) OR (i.author_id = $9 AND i.type = ANY($10)))
-		ORDER BY i.sticky DESC, i.created_at DESC, i.id DESC LIMIT $11 OFFSET $12`
-	rows, err := is.s.pool.Query(ctx, sql, f.StageID, f.Type, f.Status, f.AuthorID, f.Language,
-		acc.all, acc.published, acc.unpublishedTypes, u.ID, acc.ownTypes, f.Limit, f.Offset)
+	rows, err := is.s.pool.Query(ctx, `WITH page AS (
+			SELECT k.id, k.rev, k.sticky, k.created_at, count(*) OVER () AS total FROM `+keys+` k
+			WHERE `+itemFilterSQL+`
+			ORDER BY k.sticky DESC, k.created_at DESC, k.id DESC LIMIT $11 OFFSET $12)
+		SELECT p.total, p.rev, `+itemColumns+`, r.entity_id, r.author_id, r.created_at, r.type_version, r.doc
+		FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id LEFT JOIN revision r ON r.id = p.rev
+		ORDER BY p.sticky DESC, p.created_at DESC, p.id DESC`,
+		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.published, acc.unpublishedTypes, u.ID, acc.ownTypes, f.Limit, f.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find items: %w", TranslateError(err))
 	}
@@ -201,21 +232,40 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 		total int
 	)
 	for rows.Next() {
-		it := &core.Item{}
-		var fields []byte
-		if err := rows.Scan(&it.ID, &it.Type, &it.Title, &it.Status, &it.AuthorID, &it.CreatedAt, &it.ChangedAt, &it.Promote, &it.Sticky,
-			&it.Language, &it.TGroupID, &fields, &it.RevisionID, &it.TypeVersion, &total); err != nil {
+		var (
+			rev                                         *core.ID
+			id, rentity, rauthor, iauthor, tgroup, irev *core.ID
+			typ, title, status, language                *string
+			icreated, ichanged, rcreated                *time.Time
+			promote, sticky                             *bool
+			fields, doc                                 []byte
+			itv, rtv                                    *int
+		)
+		if err := rows.Scan(&total, &rev, &id, &typ, &title, &status, &iauthor, &icreated, &ichanged, &promote, &sticky, &language, &tgroup,
+			&fields, &irev, &itv, &rentity, &rauthor, &rcreated, &rtv, &doc); err != nil {
 			return nil, 0, fmt.Errorf("find items: %w", err)
 		}
-		it.Fields = fields
-		out = append(out, it)
+		if rev != nil {
+			it, err := itemFromRevision(&revision{ID: *rev, EntityID: *rentity, AuthorID: *rauthor, CreatedAt: *rcreated, TypeVersion: *rtv, Doc: doc})
+			if err != nil {
+				return nil, 0, err
+			}
+			out = append(out, it)
+			continue
+		}
+		if id == nil {
+			continue // the live row vanished between the two halves of the query
+		}
+		out = append(out, &core.Item{ID: *id, Type: *typ, Title: *title, Status: *status, AuthorID: *iauthor, CreatedAt: *icreated,
+			ChangedAt: *ichanged, Promote: *promote, Sticky: *sticky, Language: *language, TGroupID: *tgroup, Fields: fields,
+			RevisionID: *irev, TypeVersion: *itv})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("find items: %w", TranslateError(err))
 	}
 	if len(out) == 0 && f.Offset > 0 {
 		// count(*) OVER () is empty past the end; count separately.
-		total, err = is.count(ctx, src, f, acc, u.ID)
+		total, err = is.count(ctx, keys, f, acc, u.ID)
 	}
 	return out, total, err
 }
@@ -639,11 +689,11 @@ func (rc *refChecker) ItemTypesOf(ctx context.Context, ids []core.ID) (map[core.
 	if len(ids) == 0 {
 		return out, nil
 	}
-	src := "item"
+	keys := liveItemKeys
 	if rc.stage != core.LiveStageID {
-		src = stageItems
+		keys = stageItemKeys
 	}
-	rows, err := rc.q.Query(ctx, `SELECT i.id, i.type FROM `+src+` i WHERE $1::uuid IS NOT NULL AND i.id = ANY($2)`, rc.stage, ids)
+	rows, err := rc.q.Query(ctx, `SELECT k.id, k.type FROM `+keys+` k WHERE k.id = ANY($2)`, rc.stage, ids)
 	if err != nil {
 		return nil, fmt.Errorf("resolve item references: %w", TranslateError(err))
 	}
