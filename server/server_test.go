@@ -633,6 +633,8 @@ func TestCSRF(t *testing.T) {
 	}
 	res := s.do(http.MethodPost, "/blog/hello-world", form, strings.NewReader(""))
 	wantStatus(t, res, http.StatusForbidden)
+	body, _ := io.ReadAll(res.Body)
+	wantContains(t, string(body), "<title>Access denied | Test Site</title>", `<link rel="stylesheet" href="/assets/`)
 }
 
 func TestRateLimit(t *testing.T) {
@@ -714,4 +716,77 @@ func TestIsland(t *testing.T) {
 	if cc := res.Header.Get("Cache-Control"); cc != "private, no-cache" {
 		t.Fatalf("signed-in page Cache-Control %q", cc)
 	}
+}
+
+func TestSignInCookie(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, server.Options{})
+	ctx := context.Background()
+
+	// A new visitor gets a session and an HttpOnly, SameSite=Lax cookie;
+	// Secure only over TLS.
+	for _, tls := range []bool{false, true} {
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		if tls {
+			req = httptest.NewRequest(http.MethodPost, "https://example.org/", nil)
+		}
+		rec := httptest.NewRecorder()
+		sess, err := s.srv.SignIn(rec, req, core.AdminUserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookies := rec.Result().Cookies()
+		if len(cookies) != 1 {
+			t.Fatalf("%d cookies", len(cookies))
+		}
+		c := cookies[0]
+		if c.Name != server.SessionCookie || c.Value != sess.ID || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tls || c.Path != "/" {
+			t.Fatalf("tls=%v: cookie %+v", tls, c)
+		}
+	}
+
+	// Signing in with a session rotates its id.
+	old, hdr := s.session(core.NilID, core.NilID)
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	req.Header.Set("Cookie", hdr["Cookie"])
+	rec := httptest.NewRecorder()
+	sess, err := s.srv.SignIn(rec, req, core.AdminUserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.ID == old.ID {
+		t.Fatal("session id not rotated on sign-in")
+	}
+	if _, err := s.srv.Sessions().GetSession(ctx, old.ID); core.ErrorCode(err) != core.ENotFound {
+		t.Fatalf("old session id still valid: %v", err)
+	}
+	_, body := s.get("/_island/user-menu", map[string]string{"Cookie": server.SessionCookie + "=" + sess.ID})
+	wantContains(t, body, "Signed in as admin")
+
+	// Signing out ends it.
+	req = httptest.NewRequest(http.MethodPost, "/", nil)
+	req.Header.Set("Cookie", server.SessionCookie+"="+sess.ID)
+	rec = httptest.NewRecorder()
+	if err := s.srv.SignOut(rec, req); err != nil {
+		t.Fatal(err)
+	}
+	if c := rec.Result().Cookies(); len(c) != 1 || c[0].MaxAge >= 0 {
+		t.Fatalf("sign-out cookie %+v", c)
+	}
+	_, body = s.get("/_island/user-menu", map[string]string{"Cookie": server.SessionCookie + "=" + sess.ID})
+	wantContains(t, body, `href="/user/login"`)
+	wantLacks(t, body, "Signed in")
+}
+
+func TestServerErrorPage(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, server.Options{})
+	s.k.Pool.Close() // the database goes away
+	res, body := s.get("/blog/hello-world", nil)
+	wantStatus(t, res, http.StatusInternalServerError)
+	wantContains(t, body, "<title>Error</title>", `<link rel="stylesheet" href="/assets/`, "Something went wrong on our side")
+	wantLacks(t, body, "closed pool", "pgx")
+	res, body = s.get("/readyz", nil)
+	wantStatus(t, res, http.StatusServiceUnavailable)
+	wantContains(t, body, "database")
 }

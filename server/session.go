@@ -70,6 +70,45 @@ func (s *Server) loadSession(r *http.Request, st *reqState) {
 	}
 }
 
+// SignIn makes the visitor's session belong to user: an existing session
+// moves to a new id and CSRF secret (RotateSession: every privilege change
+// rotates), a visitor without one gets a new session. It sets the cookie
+// and returns the session.
+func (s *Server) SignIn(w http.ResponseWriter, r *http.Request, user core.ID) (*core.Session, error) {
+	ctx := r.Context()
+	var sess *core.Session
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if old, err := s.sessions.GetSession(ctx, c.Value); err == nil {
+			sess = old
+		}
+	}
+	if sess != nil {
+		sess.UserID = user
+		if err := s.sessions.RotateSession(ctx, sess); err != nil {
+			return nil, err
+		}
+	} else {
+		sess = &core.Session{UserID: user}
+		if err := s.sessions.SaveSession(ctx, sess); err != nil {
+			return nil, err
+		}
+	}
+	s.setSessionCookie(w, r, sess)
+	return sess, nil
+}
+
+// SignOut deletes the visitor's session and expires the cookie.
+func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := s.sessions.DeleteSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || s.secure})
+	return nil
+}
+
 // setSessionCookie sends the session cookie: HttpOnly, SameSite=Lax,
 // Secure over TLS, for the session's absolute lifetime.
 func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sess *core.Session) {
