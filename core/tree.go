@@ -354,6 +354,7 @@ type treeValidator struct {
 	errs     []FieldError
 	full     bool
 	slab     []treePath
+	forms    int // forms enclosing the node being checked
 }
 
 func treeJoin(path, field string) string {
@@ -455,6 +456,13 @@ func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) 
 				v.fail(path.f(name), "not allowed on a %s element", n.Type)
 			}
 		}
+	}
+	if n.Type == ElemForm {
+		if v.forms > 0 {
+			v.fail(path.f("type"), "a form cannot contain another form")
+		}
+		v.forms++
+		defer func() { v.forms-- }()
 	}
 	if phrasing && !n.IsPhrasing() {
 		v.fail(path.f("type"), "a %s element cannot appear here: only phrasing content (inline text, link, image, inline code, time) is allowed", describeNode(n))

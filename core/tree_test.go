@@ -98,6 +98,9 @@ func TestValidateTree(t *testing.T) {
 		{name: "ErrSuggestion", tree: Node{Type: ElemContainer, Suggestions: []string{"item--article", "../etc/passwd"}}, want: []string{"suggestions[1]: must look like"}},
 		{name: "ErrInputNoLabel", tree: Node{Type: ElemInput, Name: "x", InputType: "file"}, opts: TreeOptions{AllowForms: true},
 			want: []string{"label: is required", "input_type: must be one of"}},
+		{name: "ErrNestedForm", tree: Node{Type: ElemForm, Children: []Node{{Type: ElemList, Items: []Node{{Type: ElemForm, Children: []Node{treeText("x")}}}}}}, opts: TreeOptions{AllowForms: true},
+			want: []string{"children[0].items[0].type: a form cannot contain another form"}},
+		{name: "OK sibling forms", tree: Node{Type: ElemContainer, Children: []Node{{Type: ElemForm, Children: []Node{treeText("x")}}, {Type: ElemForm, Children: []Node{treeText("y")}}}}, opts: TreeOptions{AllowForms: true}},
 		{name: "ErrFormAction", tree: Node{Type: ElemForm, Action: "javascript:x", Method: "put"}, opts: TreeOptions{AllowForms: true},
 			want: []string{"action: URL scheme", "method: must be one of get, post"}},
 	}
