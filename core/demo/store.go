@@ -79,10 +79,7 @@ func (sl *StoreLoader) PutStaged(ctx context.Context, kind string, stage, id cor
 	return sl.s.Staged().PutStaged(ctx, kind, stage, id, doc, ifRevision, log)
 }
 
-// RevisionLog implements Loader. The item service reads item revisions
-// with its access checks. The store has no reader for revisions of the
-// other staged kinds yet, so for those it reads the log column directly;
-// terms, aliases and menu links are public, and only their log is read.
+// RevisionLog implements Loader.
 func (sl *StoreLoader) RevisionLog(ctx context.Context, kind string, rev core.ID) (string, error) {
 	if kind == core.KindItem {
 		r, err := sl.s.Items().FindRevisionByID(ctx, rev)
@@ -91,34 +88,26 @@ func (sl *StoreLoader) RevisionLog(ctx context.Context, kind string, rev core.ID
 		}
 		return r.Log, nil
 	}
-	var log string
-	err := sl.s.Pool().QueryRow(ctx, `SELECT log FROM revision WHERE id = $1 AND kind = $2`, rev, kind).Scan(&log)
+	r, err := sl.s.Staged().FindStagedRevision(ctx, kind, rev)
 	if err != nil {
-		err = postgres.TranslateError(err)
-		if core.ErrorCode(err) == core.ENotFound {
-			return "", core.Errorf(core.ENotFound, "%s revision %s not found", kind, rev)
-		}
-		return "", fmt.Errorf("read %s revision %s: %w", kind, rev, err)
+		return "", err
 	}
-	return log, nil
+	return r.Log, nil
 }
 
 // HasRevisions implements Loader.
 func (sl *StoreLoader) HasRevisions(ctx context.Context, kind string, id core.ID) (bool, error) {
+	var err error
 	if kind == core.KindItem {
-		_, err := sl.s.Items().FindRevisions(ctx, id)
-		switch core.ErrorCode(err) {
-		case "":
-			return true, nil
-		case core.ENotFound:
-			return false, nil
-		}
-		return false, err
+		_, err = sl.s.Items().FindRevisions(ctx, id)
+	} else {
+		_, err = sl.s.Staged().FindStagedRevisions(ctx, kind, id)
 	}
-	var ok bool
-	err := sl.s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revision WHERE kind = $1 AND entity_id = $2)`, kind, id).Scan(&ok)
-	if err != nil {
-		return false, fmt.Errorf("read %s %s revisions: %w", kind, id, postgres.TranslateError(err))
+	switch core.ErrorCode(err) {
+	case "":
+		return true, nil
+	case core.ENotFound:
+		return false, nil
 	}
-	return ok, nil
+	return false, err
 }

@@ -536,3 +536,48 @@ func projectMenuLink(ctx context.Context, tx *txn, id core.ID, r *revision) erro
 	}
 	return nil
 }
+
+// FindStagedRevisions lists the revisions of an entity of a staged kind
+// other than items, newest first; ENOTFOUND when it has none. Terms,
+// aliases and menu links are public, so anyone may read their history.
+func (st *Staged) FindStagedRevisions(ctx context.Context, kind string, id core.ID) ([]*core.Revision, error) {
+	if _, err := st.spec(kind); err != nil {
+		return nil, err
+	}
+	rows, err := st.s.pool.Query(ctx, `SELECT `+revisionColumns+` FROM revision r WHERE r.kind = $1 AND r.entity_id = $2 ORDER BY r.created_at DESC, r.id DESC`, kind, id)
+	if err != nil {
+		return nil, fmt.Errorf("find %s revisions: %w", kind, TranslateError(err))
+	}
+	defer rows.Close()
+	var out []*core.Revision
+	for rows.Next() {
+		r, err := scanRevision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find %s revisions: %w", kind, err)
+		}
+		out = append(out, r.core())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find %s revisions: %w", kind, TranslateError(err))
+	}
+	if len(out) == 0 {
+		return nil, core.Errorf(core.ENotFound, "%s %s not found", kind, id)
+	}
+	return out, nil
+}
+
+// FindStagedRevision returns one revision of a staged kind other than
+// items; ENOTFOUND if it does not exist or is of another kind.
+func (st *Staged) FindStagedRevision(ctx context.Context, kind string, rev core.ID) (*core.Revision, error) {
+	if _, err := st.spec(kind); err != nil {
+		return nil, err
+	}
+	r, err := findRevision(ctx, st.s.pool, rev)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind != kind {
+		return nil, core.Errorf(core.ENotFound, "%s revision %s not found", kind, rev)
+	}
+	return r.core(), nil
+}
