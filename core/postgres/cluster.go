@@ -390,10 +390,16 @@ func parseMajor(s string) (string, error) {
 
 // initdb creates the cluster.
 func (c *Cluster) initdb(ctx context.Context) error {
-	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+	// initdb into a side directory renamed into place when complete, so an
+	// interrupted initdb never leaves a half-made cluster behind.
+	tmp := c.dataDir + ".init"
+	if err := os.RemoveAll(tmp); err != nil {
 		return notWritable(c.dir, err)
 	}
-	if err := c.chown(c.dataDir); err != nil {
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return notWritable(c.dir, err)
+	}
+	if err := c.chown(tmp); err != nil {
 		return err
 	}
 	locale := "C"
@@ -401,12 +407,13 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		locale = "C.UTF-8"
 	}
 	start := time.Now()
-	out, err := c.pg(ctx, "initdb", "-D", c.dataDir, "-U", ClusterUser, "--auth=trust",
+	out, err := c.pg(ctx, "initdb", "-D", tmp, "-U", ClusterUser, "--auth=trust",
 		"-E", "UTF8", "--locale="+locale, "--no-sync", "--no-instructions")
 	if err != nil {
+		_ = os.RemoveAll(tmp)
 		return fmt.Errorf("initdb %s: %w: %s", c.dataDir, err, lastLines(out, 3))
 	}
-	f, err := os.OpenFile(filepath.Join(c.dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(tmp, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("initdb %s: %w", c.dataDir, err)
 	}
@@ -415,6 +422,13 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		err = cerr
 	}
 	if err != nil {
+		return fmt.Errorf("initdb %s: %w", c.dataDir, err)
+	}
+	// readPGVersion made sure dataDir is missing or empty.
+	if err := os.Remove(c.dataDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("initdb %s: %w", c.dataDir, err)
+	}
+	if err := os.Rename(tmp, c.dataDir); err != nil {
 		return fmt.Errorf("initdb %s: %w", c.dataDir, err)
 	}
 	c.log.Info("postgres cluster created", "version", c.major, "locale", locale, "took", time.Since(start).Round(time.Millisecond))

@@ -206,6 +206,10 @@ func TestCluster(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(MustTempDir(t), "pg")
 	cfg := ClusterConfig{Dir: dir, FsyncOff: true, Logger: testLogger(t)}
+	// What an initdb killed half way leaves behind.
+	if err := os.MkdirAll(filepath.Join(dir, "data.init", "base"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("TwoProcessesStartTogether", func(t *testing.T) {
 		a, b := spawnHelper(t, dir), spawnHelper(t, dir)
@@ -216,6 +220,9 @@ func TestCluster(t *testing.T) {
 		}
 		if a.postmaster != b.postmaster {
 			t.Fatalf("two postmasters: %d and %d", a.postmaster, b.postmaster)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "data.init")); err == nil {
+			t.Error("the interrupted initdb's directory is still there")
 		}
 		a.close(t)
 		if !isRunning(t, dir) {
