@@ -210,6 +210,7 @@ func TestCluster(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "data.init", "base"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	os.Chmod(dir, 0o755)
 
 	t.Run("TwoProcessesStartTogether", func(t *testing.T) {
 		a, b := spawnHelper(t, dir), spawnHelper(t, dir)
