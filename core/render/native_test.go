@@ -1,6 +1,10 @@
 package render
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/trovato/trovato/core"
@@ -21,9 +25,9 @@ func templatesOnly(tb testing.TB) *Renderer {
 func TestNativeMatchesTemplates(t *testing.T) {
 	t.Parallel()
 	native, tmpl := MustRenderer(t), templatesOnly(t)
-	for _, typ := range ElementTypes {
+	for _, typ := range append(slices.Clone(ElementTypes), nativePageKey) {
 		if !native.native[typ] {
-			t.Errorf("element %s is not rendered natively with the default theme", typ)
+			t.Errorf("%s is not rendered natively with the default theme", typ)
 		}
 	}
 	compare := func(t *testing.T, label string, n core.Node) {
@@ -65,7 +69,21 @@ func TestNativeMatchesTemplates(t *testing.T) {
 		compare(t, c.name, c.node)
 	}
 
+	comparePage := func(t *testing.T, label string, p Page) {
+		t.Helper()
+		var a, b bytes.Buffer
+		errA := native.RenderPage(context.Background(), &a, p)
+		errB := tmpl.RenderPage(context.Background(), &b, p)
+		if (errA == nil) != (errB == nil) || a.String() != b.String() {
+			t.Fatalf("page %s: native and template output differ\nnative:   %q (%v)\ntemplate: %q (%v)", label, a.String(), errA, b.String(), errB)
+		}
+	}
+	comparePage(t, "article", articlePage())
+	comparePage(t, "empty", Page{})
+	comparePage(t, "canonical only", Page{CanonicalURL: "https://example.com/a b?c=d&e", Description: "d", SiteName: "s"})
+
 	for i, v := range loadXSSVectors(t) {
+		comparePage(t, fmt.Sprintf("vector %d", i), xssPage(v.Vector))
 		for _, e := range xssEntries {
 			if e.page {
 				continue

@@ -113,12 +113,20 @@ func (r *Renderer) RenderPage(ctx context.Context, w io.Writer, p Page) error {
 		}
 	}
 	var buf bytes.Buffer
-	if err := r.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+	if name == "page.html" && r.native[nativePageKey] {
+		if err := nativePage(v, &buf); err != nil {
+			return fmt.Errorf("render page: %w", err)
+		}
+	} else if err := r.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
 		return fmt.Errorf("render page: %w", err)
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
 }
+
+// nativePageKey marks, in Renderer.native, that page.html is the default
+// theme's and runs natively (native_page.go).
+const nativePageKey = "page.html"
 
 // PageView is what a page template receives: the Page's fields plus
 // methods for regions, assets and checked head values.

@@ -197,11 +197,13 @@ func nativeTypes(files map[string]fs.FS) map[string]bool {
 	}
 	native := map[string]bool{}
 	if !same("partials.html") {
+		native[nativePageKey] = same("page.html")
 		return native
 	}
 	for _, typ := range ElementTypes {
 		native[typ] = nativeElement(typ) != nil && same("element--"+typ+".html")
 	}
+	native[nativePageKey] = same("page.html")
 	return native
 }
 

@@ -135,15 +135,20 @@ var xssEntries = []xssEntry{
 	})},
 	{name: "page title and head", page: true, run: func(r *Renderer, v string) (string, bool) {
 		var buf bytes.Buffer
-		err := r.RenderPage(context.Background(), &buf, Page{
-			Title: v, SiteName: v, Lang: v, Dir: v, Description: v, CanonicalURL: v, ImageURL: v, Kind: v,
-			Feeds:       []FeedLink{{Title: v, Href: v, Type: "application/rss+xml"}},
-			BodyClasses: []string{v}, Suggestions: []string{v}, Styles: []string{v}, Scripts: []string{v},
-			Preview: &Preview{Stage: v, ExitURL: v},
-			Regions: map[string][]core.Node{"content": {{Type: core.ElemText, Text: v}}, v: {{Type: core.ElemText, Text: v}}},
-		})
+		err := r.RenderPage(context.Background(), &buf, xssPage(v))
 		return buf.String(), err == nil
 	}},
+}
+
+// xssPage puts v in every field of a page.
+func xssPage(v string) Page {
+	return Page{
+		Title: v, SiteName: v, Lang: v, Dir: v, Description: v, CanonicalURL: v, ImageURL: v, Kind: v,
+		Feeds:       []FeedLink{{Title: v, Href: v, Type: "application/rss+xml"}},
+		BodyClasses: []string{v}, Suggestions: []string{v}, Styles: []string{v}, Scripts: []string{v},
+		Preview: &Preview{Stage: v, ExitURL: v},
+		Regions: map[string][]core.Node{"content": {{Type: core.ElemText, Text: v}}, v: {{Type: core.ElemText, Text: v}}},
+	}
 }
 
 // TestXSSVectors renders every vector of testdata/xss/vectors.json through
