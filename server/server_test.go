@@ -675,6 +675,7 @@ func TestBadInput(t *testing.T) {
 		"DotSegments":        {http.MethodGet, "/blog/../blog/hello-world", http.StatusMovedPermanently},
 		"LongAliasPath":      {http.MethodGet, "/" + strings.Repeat("b", 1500), http.StatusNotFound},
 		"Method":             {"DELETE", "/", http.StatusMethodNotAllowed},
+		"Head":               {http.MethodHead, "/blog/hello-world", http.StatusOK},
 		"UnknownIsland":      {http.MethodGet, "/_island/nothing", http.StatusNotFound},
 		"IslandBadPath":      {http.MethodGet, "/_island/user-menu?path=http://evil", http.StatusBadRequest},
 		"IslandOK":           {http.MethodGet, "/_island/user-menu?path=%2Fblog", http.StatusOK},
