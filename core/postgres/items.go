@@ -407,7 +407,18 @@ func (is *Items) CreateItem(ctx context.Context, stage core.ID, it *core.Item, l
 	if it.TGroupID == core.NilID {
 		it.TGroupID = it.ID
 	}
-	if it.CreatedAt.IsZero() {
+	// Only content administrators (imports, the demo) may backdate an
+	// item; its first revision then carries the same time, so pages built
+	// from imported content are stable.
+	if !it.CreatedAt.IsZero() {
+		if ok, err := is.s.authz.HasPermission(ctx, u, core.PermAdministerContent); err != nil {
+			return err
+		} else if !ok {
+			it.CreatedAt = time.Time{}
+		}
+	}
+	backdated := !it.CreatedAt.IsZero()
+	if !backdated {
 		it.CreatedAt = is.s.now()
 	}
 	it.CreatedAt = it.CreatedAt.UTC().Truncate(time.Microsecond)
@@ -431,7 +442,11 @@ func (is *Items) CreateItem(ctx context.Context, stage core.ID, it *core.Item, l
 		if err != nil {
 			return err
 		}
-		r, err := tx.putStaged(ctx, stagedWrite{Kind: core.KindItem, Stage: st.ID, EntityID: it.ID, Doc: docOf(it), TypeVersion: version, Log: log})
+		w := stagedWrite{Kind: core.KindItem, Stage: st.ID, EntityID: it.ID, Doc: docOf(it), TypeVersion: version, Log: log}
+		if backdated {
+			w.CreatedAt = it.CreatedAt
+		}
+		r, err := tx.putStaged(ctx, w)
 		if err != nil {
 			return err
 		}
