@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -83,6 +84,48 @@ func projectItem(ctx context.Context, tx *txn, id core.ID, r *revision) error {
 
 const itemColumns = `i.id, i.type, i.title, i.status, i.author_id, i.created_at, i.changed_at, i.promote, i.sticky, i.language, i.tgroup_id, i.fields, i.revision_id, i.type_version`
 
+// revItemColumns reads the same columns as itemColumns from an item
+// revision r, letting PostgreSQL take the document apart.
+const revItemColumns = `r.entity_id AS id, r.doc->>'type' AS type, r.doc->>'title' AS title, r.doc->>'status' AS status,
+	(r.doc->>'author_id')::uuid AS author_id, (r.doc->>'created_at')::timestamptz AS created_at, r.created_at AS changed_at,
+	COALESCE((r.doc->>'promote')::boolean, false) AS promote, COALESCE((r.doc->>'sticky')::boolean, false) AS sticky,
+	COALESCE(r.doc->>'language', 'und') AS language, (r.doc->>'translation_group_id')::uuid AS tgroup_id,
+	COALESCE(r.doc->'fields', '{}') AS fields, r.id AS revision_id, r.type_version`
+
+// nullItem scans itemColumns that may all be NULL (an outer join).
+type nullItem struct {
+	id, author, tgroup, rev      *core.ID
+	typ, title, status, language *string
+	created, changed             *time.Time
+	promote, sticky              *bool
+	fields                       []byte
+	typeVersion                  *int
+}
+
+func (n *nullItem) columns(alias string) string {
+	cols := []string{"id", "type", "title", "status", "author_id", "created_at", "changed_at", "promote", "sticky", "language", "tgroup_id", "fields", "revision_id", "type_version"}
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+func (n *nullItem) dest() []any {
+	return []any{&n.id, &n.typ, &n.title, &n.status, &n.author, &n.created, &n.changed, &n.promote, &n.sticky, &n.language, &n.tgroup, &n.fields, &n.rev, &n.typeVersion}
+}
+
+func (n *nullItem) valid() bool { return n.id != nil }
+
+func (n *nullItem) item() *core.Item {
+	it := &core.Item{ID: *n.id, Type: *n.typ, Title: *n.title, Status: *n.status, AuthorID: *n.author, CreatedAt: *n.created,
+		ChangedAt: *n.changed, Promote: *n.promote, Sticky: *n.sticky, Language: *n.language, TGroupID: *n.tgroup, Fields: n.fields,
+		RevisionID: *n.rev, TypeVersion: *n.typeVersion}
+	if len(it.Fields) == 0 {
+		it.Fields = json.RawMessage(`{}`)
+	}
+	return it
+}
+
 func scanItem(row pgx.Row) (*core.Item, error) {
 	it := &core.Item{}
 	var fields []byte
@@ -128,21 +171,16 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 		}
 	} else {
 		st := &core.Stage{}
-		var (
-			revID, entity, author *core.ID
-			created               *time.Time
-			typeVersion           *int
-			doc                   []byte
-			deleted               *bool
-		)
-		err := is.s.pool.QueryRow(ctx, `SELECT s.id, s.name, s.state, x.id, x.entity_id, x.author_id, x.created_at, x.type_version, x.doc, x.deleted
+		var deleted *bool
+		var n nullItem
+		err := is.s.pool.QueryRow(ctx, `SELECT s.id, s.name, s.state, x.deleted, `+n.columns("x")+`
 			FROM stage s LEFT JOIN LATERAL (
-				SELECT r.id, r.entity_id, r.author_id, r.created_at, r.type_version, r.doc, h.deleted
+				SELECT h.deleted, `+revItemColumns+`
 				FROM head h JOIN revision r ON r.id = h.revision_id
 				WHERE h.kind = 'item' AND h.entity_id = $2 AND h.stage_id IN (s.id, $3)
 				ORDER BY h.stage_id = $3 LIMIT 1) x ON true
 			WHERE s.id = $1`, stage, id, core.LiveStageID).
-			Scan(&st.ID, &st.Name, &st.State, &revID, &entity, &author, &created, &typeVersion, &doc, &deleted)
+			Scan(append([]any{&st.ID, &st.Name, &st.State, &deleted}, n.dest()...)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, core.Errorf(core.ENotFound, "stage %s not found", stage)
 		} else if err != nil {
@@ -151,12 +189,10 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 		if err := is.s.authz.Authorize(ctx, core.UserFromContext(ctx), core.OpView, st); err != nil {
 			return nil, err
 		}
-		if revID == nil || *deleted {
+		if deleted == nil || *deleted {
 			return nil, core.Errorf(core.ENotFound, "item %s not found", id)
 		}
-		if it, err = itemFromRevision(&revision{ID: *revID, EntityID: *entity, AuthorID: *author, CreatedAt: *created, TypeVersion: *typeVersion, Doc: doc}); err != nil {
-			return nil, err
-		}
+		it = n.item()
 	}
 	if err := is.s.authz.Authorize(ctx, core.UserFromContext(ctx), core.OpView, it); err != nil {
 		return nil, err
@@ -215,12 +251,14 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 		keys = stageItemKeys
 	}
 	u := core.UserFromContext(ctx)
+	var live, staged nullItem
 	rows, err := is.s.pool.Query(ctx, `WITH page AS (
 			SELECT k.id, k.rev, k.sticky, k.created_at, count(*) OVER () AS total FROM `+keys+` k
 			WHERE `+itemFilterSQL+`
 			ORDER BY k.sticky DESC, k.created_at DESC, k.id DESC LIMIT $11 OFFSET $12)
-		SELECT p.total, p.rev, `+itemColumns+`, r.entity_id, r.author_id, r.created_at, r.type_version, r.doc
-		FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id LEFT JOIN revision r ON r.id = p.rev
+		SELECT p.total, `+live.columns("i")+`, `+staged.columns("x")+`
+		FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id
+		LEFT JOIN LATERAL (SELECT `+revItemColumns+` FROM revision r WHERE r.id = p.rev) x ON true
 		ORDER BY p.sticky DESC, p.created_at DESC, p.id DESC`,
 		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.published, acc.unpublishedTypes, u.ID, acc.ownTypes, f.Limit, f.Offset)
 	if err != nil {
@@ -232,33 +270,17 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 		total int
 	)
 	for rows.Next() {
-		var (
-			rev                                         *core.ID
-			id, rentity, rauthor, iauthor, tgroup, irev *core.ID
-			typ, title, status, language                *string
-			icreated, ichanged, rcreated                *time.Time
-			promote, sticky                             *bool
-			fields, doc                                 []byte
-			itv, rtv                                    *int
-		)
-		if err := rows.Scan(&total, &rev, &id, &typ, &title, &status, &iauthor, &icreated, &ichanged, &promote, &sticky, &language, &tgroup,
-			&fields, &irev, &itv, &rentity, &rauthor, &rcreated, &rtv, &doc); err != nil {
+		live, staged = nullItem{}, nullItem{}
+		if err := rows.Scan(append(append([]any{&total}, live.dest()...), staged.dest()...)...); err != nil {
 			return nil, 0, fmt.Errorf("find items: %w", err)
 		}
-		if rev != nil {
-			it, err := itemFromRevision(&revision{ID: *rev, EntityID: *rentity, AuthorID: *rauthor, CreatedAt: *rcreated, TypeVersion: *rtv, Doc: doc})
-			if err != nil {
-				return nil, 0, err
-			}
-			out = append(out, it)
-			continue
+		switch {
+		case staged.valid():
+			out = append(out, staged.item())
+		case live.valid():
+			out = append(out, live.item())
 		}
-		if id == nil {
-			continue // the live row vanished between the two halves of the query
-		}
-		out = append(out, &core.Item{ID: *id, Type: *typ, Title: *title, Status: *status, AuthorID: *iauthor, CreatedAt: *icreated,
-			ChangedAt: *ichanged, Promote: *promote, Sticky: *sticky, Language: *language, TGroupID: *tgroup, Fields: fields,
-			RevisionID: *irev, TypeVersion: *itv})
+		// Neither: the live row vanished between the query's halves.
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("find items: %w", TranslateError(err))
