@@ -75,7 +75,12 @@ func startReaper(dir string) (*os.File, error) {
 		return nil, err
 	}
 	defer r.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	exe, err := os.Executable()
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("start reaper: %w", err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), reaperEnv+"="+dir)
 	cmd.Stdin = r
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
