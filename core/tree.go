@@ -1,14 +1,13 @@
 package core
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -976,24 +975,15 @@ func treeClip(s string) string {
 }
 
 // DecodeTree decodes a render tree from JSON strictly and validates it
-// with opts. Invalid UTF-8, unknown or mis-cased field names, trailing
-// data, nesting beyond the depth limit and input above MaxTreeBytes are
-// errors. Errors are *Error: ETooLarge for oversized input, EInvalid
-// otherwise, with field paths where they can be named.
+// with opts. Invalid UTF-8, invalid JSON, unknown or mis-cased field
+// names, values of the wrong JSON type, trailing data, nesting beyond the
+// depth limit and input above MaxTreeBytes are errors; null is the zero
+// value, as in encoding/json. Errors are *Error: ETooLarge for oversized
+// input, EInvalid otherwise, with field paths where they can be named.
 func DecodeTree(data []byte, opts TreeOptions) (Node, error) {
-	if len(data) > MaxTreeBytes {
-		return Node{}, Errorf(ETooLarge, "render tree is larger than %d bytes", MaxTreeBytes)
-	}
-	if !utf8.Valid(data) {
-		return Node{}, Errorf(EInvalid, "render tree is not valid UTF-8")
-	}
-	if err := checkTreeKeys(data, opts.maxDepth()); err != nil {
+	n, err := decodeNode(data, opts.maxDepth())
+	if err != nil {
 		return Node{}, err
-	}
-	var n Node
-	// checkTreeKeys refused unknown keys and trailing data already.
-	if err := json.Unmarshal(data, &n); err != nil {
-		return Node{}, jsonError(err)
 	}
 	if err := ValidateTree(n, opts); err != nil {
 		return Node{}, err
@@ -1001,214 +991,674 @@ func DecodeTree(data []byte, opts TreeOptions) (Node, error) {
 	return n, nil
 }
 
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		path := te.Field
-		if path == "" {
-			path = "."
-		}
-		return InvalidFields("invalid render tree", []FieldError{{Path: path, Message: "must be " + jsonKind(te.Type.Kind().String())}})
+// decodeNode is the decoder of DecodeTree without validation. It is a
+// small recursive-descent parser that fills Node directly: encoding/json
+// matches keys regardless of case and spends most of its time in
+// reflection, and a render tree crosses this function on every plugin
+// call. FuzzDecodeNode holds it to encoding/json's results.
+func decodeNode(data []byte, maxDepth int) (Node, error) {
+	if len(data) > MaxTreeBytes {
+		return Node{}, Errorf(ETooLarge, "render tree is larger than %d bytes", MaxTreeBytes)
 	}
-	return Errorf(EInvalid, "render tree is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "int", "int64":
-		return "an integer"
-	case "bool":
-		return "true or false"
-	case "slice":
-		return "an array"
-	case "struct", "map":
-		return "an object"
+	if !utf8.Valid(data) {
+		return Node{}, Errorf(EInvalid, "render tree is not valid UTF-8")
 	}
-	return "a " + k
-}
-
-// schema of object keys, for checkTreeKeys: which keys an object holds and
-// the schema of each key's value.
-type keySchema struct {
-	keys map[string]*keySchema
-	// elem is the schema of array elements or map values.
-	elem *keySchema
-	// depth says a value of this schema is one level deeper in the tree.
-	depth bool
-}
-
-// scalarSchema is any JSON value without known keys; treeSchema the root node.
-var (
-	scalarSchema = &keySchema{}
-	treeSchema   = newTreeSchema()
-)
-
-// newTreeSchema builds the key schema of a node, which refers to itself
-// through children, items and table cells.
-func newTreeSchema() *keySchema {
-	node := &keySchema{depth: true}
-	nodes := &keySchema{elem: node}
-	cell := &keySchema{keys: map[string]*keySchema{"children": nodes}}
-	for _, k := range []string{"header", "scope", "colspan", "rowspan", "text"} {
-		cell.keys[k] = scalarSchema
-	}
-	row := &keySchema{keys: map[string]*keySchema{"cells": {elem: cell}}}
-	option := &keySchema{keys: map[string]*keySchema{"value": scalarSchema, "label": scalarSchema, "selected": scalarSchema}}
-	node.keys = map[string]*keySchema{
-		"type": scalarSchema, "weight": scalarSchema, "attrs": {elem: scalarSchema},
-		"suggestions": {elem: scalarSchema}, "children": nodes, "items": nodes,
-		"head": {elem: row}, "body": {elem: row}, "options": {elem: option},
-	}
-	for _, k := range fieldNames {
-		if _, ok := node.keys[k]; !ok {
-			node.keys[k] = scalarSchema
+	d := treeDecoder{data: data, maxDepth: maxDepth}
+	var n Node
+	d.ws()
+	d.node(&n, nil, 1)
+	if d.err == nil {
+		d.ws()
+		if d.pos < len(d.data) {
+			d.syntax("data after the root node")
 		}
 	}
-	return node
+	if d.err != nil {
+		return Node{}, d.err
+	}
+	return n, nil
 }
 
-// checkTreeKeys walks the JSON once, before decoding into Node, so that
-// unknown and mis-cased keys (encoding/json matches keys regardless of
-// case) are reported with their path, and so that nesting is bounded
-// before any allocation proportional to it. It is a small hand-written
-// walker because json.Decoder.Token allocates an error per scalar.
-func checkTreeKeys(data []byte, maxDepth int) error {
-	if !json.Valid(data) {
-		var v any
-		return jsonError(json.Unmarshal(data, &v))
-	}
-	w := keyWalker{data: data, maxDepth: maxDepth, maxNest: 8*maxDepth + 8}
-	w.skipSpace()
-	if err := w.value(treeSchema, "", 0); err != nil {
-		return err
-	}
-	w.skipSpace()
-	if w.pos != len(w.data) {
-		return Errorf(EInvalid, "render tree has data after the root node")
-	}
-	return nil
-}
-
-// keyWalker walks JSON already known to be valid.
-type keyWalker struct {
+type treeDecoder struct {
 	data     []byte
 	pos      int
-	nest     int
 	maxDepth int
-	maxNest  int
+	err      error
+	slab     []treePath
 }
 
-func (w *keyWalker) skipSpace() {
-	for w.pos < len(w.data) {
-		switch w.data[w.pos] {
+func (d *treeDecoder) path(parent *treePath, field string, index int) *treePath {
+	if len(d.slab) == cap(d.slab) {
+		d.slab = make([]treePath, 0, 64)
+	}
+	d.slab = append(d.slab, treePath{parent: parent, field: field, index: index})
+	return &d.slab[len(d.slab)-1]
+}
+
+// syntax records a JSON syntax error at the current offset.
+func (d *treeDecoder) syntax(msg string) {
+	if d.err != nil {
+		return
+	}
+	if d.pos >= len(d.data) {
+		d.err = Errorf(EInvalid, "render tree is not valid JSON: unexpected end of input")
+		return
+	}
+	d.err = Errorf(EInvalid, "render tree is not valid JSON: %s at offset %d", msg, d.pos)
+}
+
+// wrong records a value of the wrong type (or an unknown field) at fp.
+func (d *treeDecoder) wrong(fp fieldPath, msg string) {
+	if d.err == nil {
+		d.err = InvalidFields("invalid render tree", []FieldError{{Path: fp.String(), Message: msg}})
+	}
+}
+
+func (d *treeDecoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
-			w.pos++
+			d.pos++
 		default:
 			return
 		}
 	}
 }
 
-// str reads a string starting at its opening quote.
-func (w *keyWalker) str() string {
-	start := w.pos
-	w.pos++
-	escaped := false
-	for w.data[w.pos] != '"' {
-		if w.data[w.pos] == '\\' {
-			escaped = true
-			w.pos++
-		}
-		w.pos++
+func (d *treeDecoder) peek() byte {
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
 	}
-	w.pos++
-	raw := w.data[start:w.pos]
-	if !escaped {
-		return string(raw[1 : len(raw)-1])
-	}
-	var s string
-	_ = json.Unmarshal(raw, &s)
-	return s
+	return 0
 }
 
-func (w *keyWalker) value(s *keySchema, path string, depth int) error {
-	if s.depth {
-		depth++
-		if depth > w.maxDepth {
-			return InvalidFields("invalid render tree", []FieldError{{Path: treePathOrDot(path), Message: fmt.Sprintf("tree is deeper than %d levels", w.maxDepth)}})
+// literal consumes null, true or false if it is next.
+func (d *treeDecoder) literal(word string) bool {
+	if len(d.data)-d.pos >= len(word) && string(d.data[d.pos:d.pos+len(word)]) == word {
+		end := d.pos + len(word)
+		if end == len(d.data) || !isJSONWordByte(d.data[end]) {
+			d.pos = end
+			return true
 		}
 	}
-	switch c := w.data[w.pos]; c {
-	case '"':
-		w.str()
-		return nil
-	case '{', '[':
-		if w.nest++; w.nest > w.maxNest {
-			return Errorf(EInvalid, "render tree is nested too deeply at %s", treePathOrDot(path))
+	return false
+}
+
+func isJSONWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// null consumes a null literal.
+func (d *treeDecoder) null() bool { return d.peek() == 'n' && d.literal("null") }
+
+// object parses an object, calling field for each key with the decoder
+// positioned at the value; field must consume the value.
+func (d *treeDecoder) object(field func(key string)) {
+	d.pos++ // '{'
+	d.ws()
+	if d.peek() == '}' {
+		d.pos++
+		return
+	}
+	for d.err == nil {
+		if d.peek() != '"' {
+			d.syntax("expected a string key")
+			return
 		}
-		defer func() { w.nest-- }()
-		w.pos++
-		w.skipSpace()
-		if c == '{' {
-			for w.data[w.pos] != '}' {
-				key := w.str()
-				w.skipSpace()
-				w.pos++ // ':'
-				w.skipSpace()
-				child := scalarSchema
-				if s.keys != nil {
-					if child = s.keys[key]; child == nil {
-						return InvalidFields("invalid render tree", []FieldError{{Path: treeJoin(path, treeQuoteKey(key)), Message: "unknown field"}})
+		key, ok := d.str()
+		if !ok {
+			return
+		}
+		d.ws()
+		if d.peek() != ':' {
+			d.syntax("expected ':' after a key")
+			return
+		}
+		d.pos++
+		d.ws()
+		field(key)
+		if d.err != nil {
+			return
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.pos++
+			d.ws()
+		case '}':
+			d.pos++
+			return
+		default:
+			d.syntax("expected ',' or '}'")
+			return
+		}
+	}
+}
+
+// array parses an array, calling elem for each element.
+func (d *treeDecoder) array(elem func(i int)) {
+	d.pos++ // '['
+	d.ws()
+	if d.peek() == ']' {
+		d.pos++
+		return
+	}
+	for i := 0; d.err == nil; i++ {
+		elem(i)
+		if d.err != nil {
+			return
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.pos++
+			d.ws()
+		case ']':
+			d.pos++
+			return
+		default:
+			d.syntax("expected ',' or ']'")
+			return
+		}
+	}
+}
+
+// str parses a string at its opening quote, unescaping as encoding/json
+// does (lone surrogates become U+FFFD).
+func (d *treeDecoder) str() (string, bool) {
+	d.pos++ // '"'
+	start := d.pos
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			s := string(d.data[start:d.pos])
+			d.pos++
+			return s, true
+		case c == '\\':
+			return d.strSlow(start)
+		case c < 0x20:
+			d.syntax("control character in string")
+			return "", false
+		}
+		d.pos++
+	}
+	d.syntax("unterminated string")
+	return "", false
+}
+
+func (d *treeDecoder) strSlow(start int) (string, bool) {
+	b := append([]byte(nil), d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return string(b), true
+		case c < 0x20:
+			d.syntax("control character in string")
+			return "", false
+		case c != '\\':
+			b = append(b, c)
+			d.pos++
+			continue
+		}
+		d.pos++ // '\\'
+		if d.pos >= len(d.data) {
+			break
+		}
+		e := d.data[d.pos]
+		d.pos++
+		switch e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				d.syntax("invalid \\u escape")
+				return "", false
+			}
+			if utf16.IsSurrogate(r) {
+				save := d.pos
+				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+					d.pos += 2
+					if r2, ok := d.hex4(); ok {
+						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+							b = utf8.AppendRune(b, dec)
+							continue
+						}
 					}
-				} else if s.elem != nil {
-					child = s.elem
 				}
-				if child == scalarSchema && w.data[w.pos] != '{' && w.data[w.pos] != '[' {
-					w.value(child, "", depth) // a scalar: cannot fail, needs no path
-				} else if err := w.value(child, treeJoin(path, key), depth); err != nil {
-					return err
-				}
-				w.skipSpace()
-				if w.data[w.pos] == ',' {
-					w.pos++
-					w.skipSpace()
-				}
+				d.pos = save
+				r = utf8.RuneError
 			}
-		} else {
-			elem := s.elem
-			if elem == nil {
-				elem = scalarSchema
-			}
-			for i := 0; w.data[w.pos] != ']'; i++ {
-				if elem == scalarSchema && w.data[w.pos] != '{' && w.data[w.pos] != '[' {
-					w.value(elem, "", depth)
-				} else if err := w.value(elem, path+"["+strconv.Itoa(i)+"]", depth); err != nil {
-					return err
-				}
-				w.skipSpace()
-				if w.data[w.pos] == ',' {
-					w.pos++
-					w.skipSpace()
-				}
-			}
+			b = utf8.AppendRune(b, r)
+		default:
+			d.pos--
+			d.syntax("invalid escape in string")
+			return "", false
 		}
-		w.pos++
-		return nil
+	}
+	d.syntax("unterminated string")
+	return "", false
+}
+
+func (d *treeDecoder) hex4() (rune, bool) {
+	if len(d.data)-d.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.pos : d.pos+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r*16 + rune(c)
+	}
+	d.pos += 4
+	return r, true
+}
+
+// skipNumber consumes a JSON number and reports whether it was an integer
+// (no fraction or exponent) and its text.
+func (d *treeDecoder) number() (text string, integer, ok bool) {
+	start := d.pos
+	if d.peek() == '-' {
+		d.pos++
+	}
+	switch c := d.peek(); {
+	case c == '0':
+		d.pos++
+	case c >= '1' && c <= '9':
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+		}
 	default:
-		for w.pos < len(w.data) {
-			switch w.data[w.pos] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return nil
-			}
-			w.pos++
+		d.syntax("invalid number")
+		return "", false, false
+	}
+	integer = true
+	if d.peek() == '.' {
+		integer = false
+		d.pos++
+		if c := d.peek(); c < '0' || c > '9' {
+			d.syntax("invalid number")
+			return "", false, false
 		}
-		return nil
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+		}
+	}
+	if c := d.peek(); c == 'e' || c == 'E' {
+		integer = false
+		d.pos++
+		if c := d.peek(); c == '+' || c == '-' {
+			d.pos++
+		}
+		if c := d.peek(); c < '0' || c > '9' {
+			d.syntax("invalid number")
+			return "", false, false
+		}
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+		}
+	}
+	return string(d.data[start:d.pos]), integer, true
+}
+
+// skipValue consumes any JSON value of the wrong type so that a syntax
+// error after it is still found first; the caller reports the type error.
+func (d *treeDecoder) valueKind() string {
+	switch c := d.peek(); {
+	case c == '"':
+		return "a string"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == 't' || c == 'f':
+		return "true or false"
+	case c == '-' || c >= '0' && c <= '9':
+		return "a number"
+	}
+	return "a value"
+}
+
+// The typed value readers below leave the target unchanged for null,
+// as encoding/json does.
+
+func (d *treeDecoder) stringValue(dst *string, fp fieldPath) {
+	switch c := d.peek(); {
+	case c == '"':
+		if s, ok := d.str(); ok {
+			*dst = s
+		}
+	case d.null():
+	default:
+		d.typeError(fp, "a string")
 	}
 }
 
-func treePathOrDot(p string) string {
-	if p == "" {
-		return "."
+func (d *treeDecoder) intValue(dst *int, fp fieldPath) {
+	switch c := d.peek(); {
+	case c == '-' || c >= '0' && c <= '9':
+		text, integer, ok := d.number()
+		if !ok {
+			return
+		}
+		v, err := strconv.Atoi(text)
+		if !integer || err != nil {
+			d.wrong(fp, "must be an integer")
+			return
+		}
+		*dst = v
+	case d.null():
+	default:
+		d.typeError(fp, "an integer")
 	}
-	return p
+}
+
+func (d *treeDecoder) boolValue(dst *bool, fp fieldPath) {
+	switch {
+	case d.literal("true"):
+		*dst = true
+	case d.literal("false"):
+		*dst = false
+	case d.null():
+	default:
+		d.typeError(fp, "true or false")
+	}
+}
+
+// typeError reports a value of the wrong type, or a syntax error if the
+// value is not JSON at all.
+func (d *treeDecoder) typeError(fp fieldPath, want string) {
+	switch c := d.peek(); {
+	case c == '"' || c == '{' || c == '[' || c == '-' || c >= '0' && c <= '9' || d.literal("true") || d.literal("false"):
+		d.wrong(fp, "must be "+want+", not "+d.valueKind())
+	default:
+		d.syntax("invalid value")
+	}
+}
+
+// nodes parses an array of nodes (or null) into dst.
+func (d *treeDecoder) nodes(dst *[]Node, parent *treePath, field string, depth int) {
+	switch d.peek() {
+	case '[':
+		out := []Node{}
+		d.array(func(i int) {
+			out = append(out, Node{})
+			d.node(&out[len(out)-1], d.path(parent, field, i), depth)
+		})
+		*dst = out
+	default:
+		if !d.null() {
+			d.typeError(parent.f(field), "an array")
+		}
+	}
+}
+
+func (d *treeDecoder) node(n *Node, path *treePath, depth int) {
+	if depth > d.maxDepth {
+		d.wrong(path.f(""), fmt.Sprintf("tree is deeper than %d levels", d.maxDepth))
+		return
+	}
+	if d.peek() != '{' {
+		if !d.null() {
+			d.typeError(path.f(""), "an object")
+		}
+		return
+	}
+	d.object(func(key string) {
+		fp := path.f(key)
+		switch key {
+		case "type":
+			d.stringValue(&n.Type, fp)
+		case "weight":
+			d.intValue(&n.Weight, fp)
+		case "attrs":
+			d.attrs(n, fp)
+		case "suggestions":
+			d.strings(&n.Suggestions, fp)
+		case "children":
+			d.nodes(&n.Children, path, "children", depth+1)
+		case "items":
+			d.nodes(&n.Items, path, "items", depth+1)
+		case "head":
+			d.rows(&n.Head, path, "head", depth)
+		case "body":
+			d.rows(&n.Body, path, "body", depth)
+		case "options":
+			d.options(&n.Options, path)
+		case "text":
+			d.stringValue(&n.Text, fp)
+		case "format":
+			d.stringValue(&n.Format, fp)
+		case "id_prefix":
+			d.stringValue(&n.IDPrefix, fp)
+		case "level":
+			d.intValue(&n.Level, fp)
+		case "tag":
+			d.stringValue(&n.Tag, fp)
+		case "href":
+			d.stringValue(&n.Href, fp)
+		case "src":
+			d.stringValue(&n.Src, fp)
+		case "alt":
+			d.stringValue(&n.Alt, fp)
+		case "width":
+			d.intValue(&n.Width, fp)
+		case "height":
+			d.intValue(&n.Height, fp)
+		case "caption":
+			d.stringValue(&n.Caption, fp)
+		case "summary":
+			d.stringValue(&n.Summary, fp)
+		case "open":
+			d.boolValue(&n.Open, fp)
+		case "ordered":
+			d.boolValue(&n.Ordered, fp)
+		case "language":
+			d.stringValue(&n.Language, fp)
+		case "inline":
+			d.boolValue(&n.Inline, fp)
+		case "datetime":
+			d.stringValue(&n.Datetime, fp)
+		case "cite":
+			d.stringValue(&n.Cite, fp)
+		case "name":
+			d.stringValue(&n.Name, fp)
+		case "label":
+			d.stringValue(&n.Label, fp)
+		case "description":
+			d.stringValue(&n.Description, fp)
+		case "error":
+			d.stringValue(&n.Error, fp)
+		case "action":
+			d.stringValue(&n.Action, fp)
+		case "method":
+			d.stringValue(&n.Method, fp)
+		case "input_type":
+			d.stringValue(&n.InputType, fp)
+		case "button_type":
+			d.stringValue(&n.ButtonType, fp)
+		case "value":
+			d.stringValue(&n.Value, fp)
+		case "placeholder":
+			d.stringValue(&n.Placeholder, fp)
+		case "required":
+			d.boolValue(&n.Required, fp)
+		case "disabled":
+			d.boolValue(&n.Disabled, fp)
+		case "checked":
+			d.boolValue(&n.Checked, fp)
+		case "multiple":
+			d.boolValue(&n.Multiple, fp)
+		case "rows":
+			d.intValue(&n.Rows, fp)
+		case "max_length":
+			d.intValue(&n.MaxLength, fp)
+		default:
+			d.wrong(path.f(treeQuoteKey(key)), "unknown field")
+		}
+	})
+}
+
+func (d *treeDecoder) attrs(n *Node, fp fieldPath) {
+	switch d.peek() {
+	case '{':
+		if n.Attrs == nil {
+			n.Attrs = map[string]string{}
+		}
+		d.object(func(key string) {
+			v := n.Attrs[key]
+			d.stringValue(&v, fieldPath{fp.node, fp.field + "." + treeQuoteKey(key)})
+			n.Attrs[key] = v
+		})
+	default:
+		if !d.null() {
+			d.typeError(fp, "an object")
+		}
+	}
+}
+
+func (d *treeDecoder) strings(dst *[]string, fp fieldPath) {
+	switch d.peek() {
+	case '[':
+		out := []string{}
+		d.array(func(i int) {
+			var s string
+			d.stringValue(&s, fieldPath{fp.node, fp.field + "[" + strconv.Itoa(i) + "]"})
+			out = append(out, s)
+		})
+		*dst = out
+	default:
+		if !d.null() {
+			d.typeError(fp, "an array")
+		}
+	}
+}
+
+func (d *treeDecoder) rows(dst *[]Row, path *treePath, field string, depth int) {
+	switch d.peek() {
+	case '[':
+		out := []Row{}
+		d.array(func(i int) {
+			out = append(out, Row{})
+			r := &out[len(out)-1]
+			rp := d.path(path, field, i)
+			if d.peek() != '{' {
+				if !d.null() {
+					d.typeError(rp.f(""), "an object")
+				}
+				return
+			}
+			d.object(func(key string) {
+				if key != "cells" {
+					d.wrong(rp.f(treeQuoteKey(key)), "unknown field")
+					return
+				}
+				d.cells(&r.Cells, rp, depth)
+			})
+		})
+		*dst = out
+	default:
+		if !d.null() {
+			d.typeError(path.f(field), "an array")
+		}
+	}
+}
+
+func (d *treeDecoder) cells(dst *[]Cell, rp *treePath, depth int) {
+	switch d.peek() {
+	case '[':
+		out := []Cell{}
+		d.array(func(i int) {
+			out = append(out, Cell{})
+			c := &out[len(out)-1]
+			cp := d.path(rp, "cells", i)
+			if d.peek() != '{' {
+				if !d.null() {
+					d.typeError(cp.f(""), "an object")
+				}
+				return
+			}
+			d.object(func(key string) {
+				fp := cp.f(key)
+				switch key {
+				case "header":
+					d.boolValue(&c.Header, fp)
+				case "scope":
+					d.stringValue(&c.Scope, fp)
+				case "colspan":
+					d.intValue(&c.Colspan, fp)
+				case "rowspan":
+					d.intValue(&c.Rowspan, fp)
+				case "text":
+					d.stringValue(&c.Text, fp)
+				case "children":
+					d.nodes(&c.Children, cp, "children", depth+1)
+				default:
+					d.wrong(cp.f(treeQuoteKey(key)), "unknown field")
+				}
+			})
+		})
+		*dst = out
+	default:
+		if !d.null() {
+			d.typeError(rp.f("cells"), "an array")
+		}
+	}
+}
+
+func (d *treeDecoder) options(dst *[]Option, path *treePath) {
+	switch d.peek() {
+	case '[':
+		out := []Option{}
+		d.array(func(i int) {
+			out = append(out, Option{})
+			o := &out[len(out)-1]
+			op := d.path(path, "options", i)
+			if d.peek() != '{' {
+				if !d.null() {
+					d.typeError(op.f(""), "an object")
+				}
+				return
+			}
+			d.object(func(key string) {
+				fp := op.f(key)
+				switch key {
+				case "value":
+					d.stringValue(&o.Value, fp)
+				case "label":
+					d.stringValue(&o.Label, fp)
+				case "selected":
+					d.boolValue(&o.Selected, fp)
+				default:
+					d.wrong(op.f(treeQuoteKey(key)), "unknown field")
+				}
+			})
+		})
+		*dst = out
+	default:
+		if !d.null() {
+			d.typeError(path.f("options"), "an array")
+		}
+	}
 }

@@ -1,11 +1,16 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func treeText(s string) Node { return Node{Type: ElemText, Text: s} }
@@ -209,12 +214,18 @@ func TestDecodeTree(t *testing.T) {
 		{name: "ErrMisCasedField", json: `{"type":"link","HREF":"/","text":"x"}`, code: EInvalid, want: "HREF: unknown field"},
 		{name: "ErrUnknownCellField", json: `{"type":"table","body":[{"cells":[{"html":"<b>"}]}]}`, code: EInvalid, want: "body[0].cells[0].html: unknown field"},
 		{name: "ErrInvalidUTF8", json: "{\"type\":\"text\",\"text\":\"\xff\"}", code: EInvalid, want: "not valid UTF-8"},
-		{name: "ErrTrailing", json: `{"type":"text","text":"x"} {"type":"text"}`, code: EInvalid, want: "after top-level value"},
+		{name: "ErrTrailing", json: `{"type":"text","text":"x"} {"type":"text"}`, code: EInvalid, want: "data after the root node"},
 		{name: "ErrSyntax", json: `{"type":"text",`, code: EInvalid, want: "not valid JSON"},
 		{name: "ErrWrongType", json: `{"type":"heading","level":"2","text":"x"}`, code: EInvalid, want: "level: must be an integer"},
 		{name: "ErrTooDeep", json: deep, code: EInvalid, want: "tree is deeper than 32 levels"},
-		{name: "ErrNestedScalar", json: `{"type":"text","text":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`, code: EInvalid, want: "nested too deeply"},
+		{name: "ErrNestedScalar", json: `{"type":"text","text":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`, code: EInvalid, want: "text: must be a string, not an array"},
 		{name: "ErrTooLarge", json: `{"type":"text","text":"` + strings.Repeat("a", MaxTreeBytes) + `"}`, code: ETooLarge, want: "larger than"},
+		{name: "OK nulls are zero values", json: `{"type":"paragraph","text":"x","children":null,"attrs":null,"weight":null}`},
+		{name: "OK escapes", json: `{"type":"text","text":"a\"b\\c\/d\n\r\t\u00e9\ud83d\ude00"}`},
+		{name: "ErrFloatWeight", json: `{"type":"text","text":"x","weight":1.5}`, code: EInvalid, want: "weight: must be an integer"},
+		{name: "ErrBadEscape", json: `{"type":"text","text":"\x"}`, code: EInvalid, want: "invalid escape"},
+		{name: "ErrControlInString", json: "{\"type\":\"text\",\"text\":\"a\u0001b\"}", code: EInvalid, want: "control character"},
+		{name: "ErrRowNotObject", json: `{"type":"table","body":[1]}`, code: EInvalid, want: "body[0]: must be an object, not a number"},
 		{name: "ErrValidation", json: `{"type":"link","href":"javascript:alert(1)","text":"x"}`, code: EInvalid, want: "href: URL scheme"},
 		{name: "ErrFormFromPlugin", json: `{"type":"hidden","name":"a","value":"b"}`, code: EInvalid, want: "may only be added by kernel forms"},
 	}
@@ -289,15 +300,6 @@ func BenchmarkValidateTree(b *testing.B) {
 	}
 }
 
-func BenchmarkCheckTreeKeys(b *testing.B) {
-	data, _ := json.Marshal(benchTree())
-	for b.Loop() {
-		if err := checkTreeKeys(data, 32); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func BenchmarkUnmarshalTree(b *testing.B) {
 	data, _ := json.Marshal(benchTree())
 	for b.Loop() {
@@ -341,6 +343,69 @@ func FuzzDecodeTree(f *testing.F) {
 		}
 		if _, err := DecodeTree(again, opts); err != nil {
 			t.Fatalf("re-encoded tree %s does not decode: %v", again, err)
+		}
+	})
+}
+
+// smallTree is about what an item_view tap returns: an article of twenty
+// fields, about 2 KB of JSON.
+func smallTree() Node {
+	n := Node{Type: ElemContainer, Tag: "article", Attrs: map[string]string{"class": "item item--article"}}
+	n.Children = append(n.Children, Node{Type: ElemHeading, Level: 2, Text: "A test item"})
+	for i := range 19 {
+		n.Children = append(n.Children, Node{Type: ElemParagraph, Weight: i, Children: []Node{
+			{Type: ElemText, Text: fmt.Sprintf("Field %d: ", i)}, {Type: ElemLink, Href: fmt.Sprintf("/tags/%d", i), Text: "value"}}})
+	}
+	return n
+}
+
+func BenchmarkDecodeTreeSmall(b *testing.B) {
+	data, _ := json.Marshal(smallTree())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeTree(data, TreeOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzDecodeNode holds the hand-written decoder to encoding/json: what it
+// accepts, encoding/json (refusing unknown fields) accepts with the same
+// result; what encoding/json refuses, it refuses.
+func FuzzDecodeNode(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"paragraph","weight":-3,"attrs":{"class":"lead","a":null},"children":[{"type":"text","text":"hi"}]}`,
+		`{"type":"table","head":[{"cells":[{"header":true,"text":"a"}]}],"body":[{"cells":[{"colspan":2,"children":[]}]},null]}`,
+		`{"type":"select","options":[{"value":"1","label":"one","selected":true},null],"suggestions":["a",null]}`,
+		`{"type":"text","text":"\ud800\u0041\ud83d\ude00\"\\"}`, `{"type":"text","weight":1e2}`, `{"weight":-0}`,
+		`{"type":"a","type":"b","attrs":{"x":"1"},"attrs":{"y":"2"},"children":[{}],"children":[{},{}]}`,
+		`null`, `{}`, ` {"open":true,"inline":false} `, `{"level":9223372036854775808}`, `{"text":"a"}x`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !utf8.Valid(data) {
+			return
+		}
+		got, err := decodeNode(data, 1<<20)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		var want Node
+		stdErr := dec.Decode(&want)
+		if stdErr == nil {
+			if _, e := dec.Token(); e != io.EOF {
+				stdErr = errors.New("trailing data")
+			}
+		}
+		switch {
+		case err == nil && stdErr != nil:
+			t.Fatalf("decodeNode accepted what encoding/json refuses (%v): %q", stdErr, data)
+		case err == nil && !reflect.DeepEqual(got, want):
+			t.Fatalf("decodeNode and encoding/json differ on %q:\n%#v\n%#v", data, got, want)
+		case err != nil && stdErr == nil && !strings.Contains(err.Error(), "unknown field"):
+			// encoding/json matches keys regardless of case; nothing else may differ.
+			t.Fatalf("decodeNode refused what encoding/json accepts: %v: %q", err, data)
 		}
 	})
 }
