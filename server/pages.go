@@ -111,7 +111,7 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 	if fp := ss.FrontPage; fp != "" && fp != "/" {
 		internal := fp
 		if _, _, ok := parseInternal(fp); !ok {
-			if internal, err = s.k.Store.Site().ResolveAlias(ctx, st.stage, fp); err != nil {
+			if internal, _, err = s.k.Store.Site().ResolveAlias(ctx, st.stage, fp); err != nil {
 				return err
 			}
 		}
@@ -215,20 +215,16 @@ func (s *Server) aliasPage(w http.ResponseWriter, r *http.Request, st *reqState)
 	}
 	ctx := r.Context()
 	site := s.k.Store.Site()
-	internal, err := site.ResolveAlias(ctx, st.stage, p)
+	internal, preferred, err := site.ResolveAlias(ctx, st.stage, p)
 	if core.ErrorCode(err) == core.ENotFound && r.URL.RawPath != "" {
 		p = r.URL.EscapedPath()
-		internal, err = site.ResolveAlias(ctx, st.stage, p)
+		internal, preferred, err = site.ResolveAlias(ctx, st.stage, p)
 	}
 	if err != nil {
 		return err
 	}
-	aliases, err := site.AliasesOf(ctx, st.stage, []string{internal})
-	if err != nil {
-		return err
-	}
-	if a, ok := aliases[internal]; ok && a != p {
-		return redirect(w, r, a) // one URL per page: the preferred alias
+	if preferred != p {
+		return redirect(w, r, preferred) // one URL per page: the preferred alias
 	}
 	return s.serveInternal(w, r, st, internal, p)
 }

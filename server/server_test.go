@@ -291,6 +291,18 @@ func TestItemPages(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("PreferredAlias", func(t *testing.T) {
+		s.staged(core.KindAlias, core.LiveStageID, `{"alias":"/hi","path":"/item/`+s.item.ID.String()+`"}`)
+		res, _ := s.get(alias, nil)
+		wantStatus(t, res, http.StatusMovedPermanently)
+		if loc := res.Header.Get("Location"); loc != "/hi" {
+			t.Fatalf("Location %q, want /hi", loc)
+		}
+		res, body := s.get("/hi", nil)
+		wantStatus(t, res, http.StatusOK)
+		wantContains(t, body, `<link rel="canonical" href="https://example.org/hi">`)
+	})
 }
 
 func TestHeadersAndEncoding(t *testing.T) {

@@ -38,17 +38,20 @@ func stageOrLive(stage core.ID) core.ID {
 }
 
 // ResolveAlias returns the internal path an alias points to in stage
-// (language-neutral aliases first). ENOTFOUND when no alias matches.
-func (si *Site) ResolveAlias(ctx context.Context, stage core.ID, alias string) (string, error) {
-	var p string
-	err := si.s.pool.QueryRow(ctx, `SELECT path FROM `+aliasSource(stage)+` a WHERE alias = $2
-		ORDER BY language = 'und' DESC, language LIMIT 1`, stageOrLive(stage), alias).Scan(&p)
+// (language-neutral aliases first), and the preferred alias of that path
+// (language-neutral first, then the shortest), which may be another one.
+// ENOTFOUND when no alias matches.
+func (si *Site) ResolveAlias(ctx context.Context, stage core.ID, alias string) (path, preferred string, err error) {
+	src := aliasSource(stage)
+	err = si.s.pool.QueryRow(ctx, `SELECT a.path, (SELECT b.alias FROM `+src+` b WHERE b.path = a.path
+			ORDER BY b.language = 'und' DESC, length(b.alias), b.alias LIMIT 1)
+		FROM `+src+` a WHERE a.alias = $2 ORDER BY a.language = 'und' DESC, a.language LIMIT 1`, stageOrLive(stage), alias).Scan(&path, &preferred)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", core.Errorf(core.ENotFound, "page %s not found", alias)
+		return "", "", core.Errorf(core.ENotFound, "page %s not found", alias)
 	} else if err != nil {
-		return "", fmt.Errorf("resolve alias: %w", TranslateError(err))
+		return "", "", fmt.Errorf("resolve alias: %w", TranslateError(err))
 	}
-	return p, nil
+	return path, preferred, nil
 }
 
 // AliasesOf maps each internal path that has an alias in stage to its
