@@ -253,14 +253,18 @@ func (h *Host) call(ctx context.Context, p *loaded, tap string, input []byte) Re
 	}
 	ce := f.callError(p.sb.name, tap)
 	r.Err = ce
-	if f.reason == ReasonCanceled || f.reason == ReasonPluginError {
-		// The caller gave up, or the plugin reported an error of its own:
-		// neither says the plugin is broken.
+	if f.reason == ReasonCanceled {
+		// The caller gave up; that says nothing about the plugin.
 		return r
 	}
 	p.failures.Add(1)
-	n := p.consecutive.Add(1)
 	p.sb.logger.Warn("plugin call failed", "tap", tap, "reason", string(f.reason), "err", f.msg)
+	if f.reason == ReasonPluginError {
+		// An error the plugin reported itself is counted but does not
+		// make it a candidate for disabling.
+		return r
+	}
+	n := p.consecutive.Add(1)
 	if h.maxFails > 0 && n >= int64(h.maxFails) {
 		h.disableForFailures(p, ce, n)
 	}

@@ -193,11 +193,11 @@ func hostResultRead(st *callState, mod api.Module, p []uint32) int32 {
 		return st.fail(core.Errorf(core.ENotFound, "no pending result"))
 	}
 	res := st.pending
-	st.pending = nil
 	if uint32(len(res)) > p[1] {
-		st.pending = res
-		return st.fail(core.Errorf(core.ETooLarge, "result of %d bytes does not fit a buffer of %d", len(res), p[1]))
+		// The result stays for a retry with a large enough buffer.
+		return statusTooLarge
 	}
+	st.pending = nil
 	b := st.read(mod, "buffer", p[0], p[1])
 	copy(b, res)
 	return int32(len(res))

@@ -130,7 +130,7 @@ func newSandbox(ctx context.Context, eng *engine, m *Manifest, bin []byte, lim L
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(eng.cache).
 		WithMemoryLimitPages(lim.MemoryPages).
-		WithCloseOnContextDone(true).
+		// Not WithCloseOnContextDone: see wasmcode.go for the stop flag.
 		WithCoreFeatures(api.CoreFeaturesV2)
 	s.runtime = wazero.NewRuntimeWithConfig(ctx, cfg)
 	ok := false
@@ -244,9 +244,15 @@ type instance struct {
 	snapData    []byte  // the non-zero chunks, back to back
 	snapGlobals []uint64
 
+	stop   api.MutableGlobal // the stop flag (wasmcode.go)
+	stopMu sync.Mutex
+	armed  bool // a call is running and may be stopped
+	fired  bool // the stop flag was raised during this call
+
 	stack  [2]uint64
 	st     callState
 	cctx   context.Context // the current call's context, carrying &st
+	unarm  func() bool     // stops the context.AfterFunc that raises the stop flag
 	broken bool            // a call trapped or was canceled: never reuse
 	stderr headBuffer
 }
@@ -284,6 +290,9 @@ func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
 			return nil, fail(ReasonBadModule, "global %d is not exported as mutable", g.Index)
 		}
 		in.globals = append(in.globals, mg)
+		if g.Export == s.wasm.StopGlobal {
+			in.stop = mg
+		}
 	}
 
 	setup := func() *failure {
@@ -398,6 +407,18 @@ func (in *instance) classify(err error) *failure {
 	in.broken = true
 	if in.st.fault != nil {
 		return in.st.fault
+	}
+	in.stopMu.Lock()
+	fired := in.fired
+	in.stopMu.Unlock()
+	if fired {
+		if in.st.parent != nil && errors.Is(in.st.parent.Err(), context.Canceled) {
+			return fail(ReasonCanceled, "the request was canceled")
+		}
+		if in.st.parent != nil && in.st.parent.Err() != nil {
+			return fail(ReasonDeadline, "the request's deadline passed")
+		}
+		return fail(ReasonDeadline, "exceeded the deadline of %s", in.sb.limits.Deadline)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
@@ -515,10 +536,29 @@ func (in *instance) restore() bool {
 func (in *instance) begin(cctx, parent context.Context) {
 	in.st = callState{sb: in.sb, inst: in, ctx: cctx, parent: parent}
 	in.cctx = context.WithValue(cctx, callStateKey{}, &in.st)
+	in.stopMu.Lock()
+	in.armed, in.fired = true, false
+	in.stopMu.Unlock()
+	in.unarm = context.AfterFunc(cctx, in.raiseStop)
+}
+
+// raiseStop sets the stop flag: the guest traps at its next loop
+// iteration.
+func (in *instance) raiseStop() {
+	in.stopMu.Lock()
+	defer in.stopMu.Unlock()
+	if in.armed {
+		in.fired = true
+		in.stop.Set(1)
+	}
 }
 
 func (in *instance) end() {
-	in.st.ctx, in.st.parent, in.cctx = nil, nil, nil
+	in.unarm()
+	in.stopMu.Lock()
+	in.armed = false
+	in.stopMu.Unlock()
+	in.st.ctx, in.st.parent, in.cctx, in.unarm = nil, nil, nil, nil
 	in.st.pending = nil
 }
 

@@ -70,7 +70,9 @@ type wasmGlobal struct {
 // wasmModule is what the host needs to know about a guest binary.
 type wasmModule struct {
 	Binary        []byte       // the rewritten binary
-	Globals       []wasmGlobal // every module-defined mutable global
+	Globals       []wasmGlobal // every module-defined mutable global, and the stop flag last
+	StopGlobal    string       // export name of the stop flag
+	Loops         int          // loops instrumented with the stop check
 	Memory        string       // export name of memory 0 ("" if the module has none)
 	FuncExports   []string     // exported function names
 	ImportedFuncs []wasmImport // imported functions (module, name)
@@ -225,10 +227,12 @@ type wasmSection struct {
 	body       int // offset of the content
 }
 
-// parseWasm reads a module's sections and rewrites its export section so
-// that every mutable global and memory 0 are exported. It rejects modules
-// whose state the pool could not restore (mutable v128 or reference
-// globals, more than one memory).
+// parseWasm reads a module's sections and rewrites it: every mutable
+// global and memory 0 are exported (so the pool can restore them), a stop
+// flag global is added and every loop checks it (wasmcode.go). It rejects
+// modules whose state the pool could not restore (mutable v128 or
+// reference globals, more than one memory) and features the host does not
+// support (start functions, tail calls, exceptions, threads).
 func parseWasm(bin []byte) (*wasmModule, error) {
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
 		return nil, errors.New("not a WebAssembly binary (bad magic)")
@@ -256,14 +260,15 @@ func parseWasm(bin []byte) (*wasmModule, error) {
 	}
 
 	m := &wasmModule{}
-	var importedGlobals, importedMemories, definedMemories uint32
+	var importedGlobals, importedMemories, definedMemories, definedGlobals uint32
+	var typeParams, funcParams []uint32
+	globalSection := -1
 	type export struct {
 		name  string
 		kind  byte
 		index uint32
 	}
 	var exports []export
-	exportSection := -1
 	for i, s := range sections {
 		sr := &wasmReader{b: bin[:s.end], pos: s.body}
 		var err error
@@ -327,12 +332,66 @@ func parseWasm(bin []byte) (*wasmModule, error) {
 			var n uint32
 			n, err = sr.u32()
 			definedMemories += n
-		case secGlobal:
+		case secStart:
+			err = errors.New("a start function is not allowed; export _initialize instead")
+		case secType:
 			err = func() error {
 				n, err := sr.u32()
 				if err != nil {
 					return err
 				}
+				for i := range n {
+					form, err := sr.byte()
+					if err != nil {
+						return err
+					}
+					if form != 0x60 {
+						return fmt.Errorf("type %d: unsupported type form 0x%02x", i, form)
+					}
+					np, err := sr.u32()
+					if err != nil {
+						return err
+					}
+					if err := sr.skip(int(np)); err != nil {
+						return err
+					}
+					nr, err := sr.u32()
+					if err != nil {
+						return err
+					}
+					if err := sr.skip(int(nr)); err != nil {
+						return err
+					}
+					typeParams = append(typeParams, np)
+				}
+				return nil
+			}()
+		case secFunction:
+			err = func() error {
+				n, err := sr.u32()
+				if err != nil {
+					return err
+				}
+				for range n {
+					t, err := sr.u32()
+					if err != nil {
+						return err
+					}
+					if int(t) >= len(typeParams) {
+						return fmt.Errorf("function type index %d out of range", t)
+					}
+					funcParams = append(funcParams, typeParams[t])
+				}
+				return nil
+			}()
+		case secGlobal:
+			globalSection = i
+			err = func() error {
+				n, err := sr.u32()
+				if err != nil {
+					return err
+				}
+				definedGlobals = n
 				for i := range n {
 					typ, err := sr.byte()
 					if err != nil {
@@ -361,7 +420,6 @@ func parseWasm(bin []byte) (*wasmModule, error) {
 				return nil
 			}()
 		case secExport:
-			exportSection = i
 			err = func() error {
 				n, err := sr.u32()
 				if err != nil {
@@ -385,7 +443,7 @@ func parseWasm(bin []byte) (*wasmModule, error) {
 				return nil
 			}()
 		}
-		if err == nil && s.id != secCustom && sr.pos != s.end && (s.id == secImport || s.id == secGlobal || s.id == secExport) {
+		if err == nil && s.id != secCustom && sr.pos != s.end && (s.id == secType || s.id == secFunction || s.id == secImport || s.id == secGlobal || s.id == secExport) {
 			err = errors.New("section size mismatch")
 		}
 		if err != nil {
@@ -413,8 +471,10 @@ func parseWasm(bin []byte) (*wasmModule, error) {
 		case extFunc:
 			m.FuncExports = append(m.FuncExports, e.name)
 		}
+		if e.name == stopExportName || (len(e.name) > len(globalExportPrefix) && e.name[:len(globalExportPrefix)] == globalExportPrefix) {
+			return nil, fmt.Errorf("export name %q is reserved", e.name)
+		}
 	}
-	added := 0
 	for i := range m.Globals {
 		g := &m.Globals[i]
 		if name, ok := byGlobal[g.Index]; ok {
@@ -423,48 +483,83 @@ func parseWasm(bin []byte) (*wasmModule, error) {
 		}
 		g.Export = globalExportPrefix + strconv.FormatUint(uint64(g.Index), 10)
 		exports = append(exports, export{g.Export, extGlobal, g.Index})
-		added++
 	}
 	if m.Memory == "" && definedMemories == 1 {
 		m.Memory = memoryExportName
 		exports = append(exports, export{m.Memory, extMemory, 0})
-		added++
 	}
-	if added == 0 {
-		m.Binary = bin
-		return m, nil
-	}
+	// The stop flag: a new mutable i32 global after all others, exported
+	// and restored like them.
+	stopIdx := importedGlobals + definedGlobals
+	m.Globals = append(m.Globals, wasmGlobal{Index: stopIdx, Type: valI32, Export: stopExportName})
+	m.StopGlobal = stopExportName
+	exports = append(exports, export{stopExportName, extGlobal, stopIdx})
 
-	var content []byte
-	content = appendU32(content, uint32(len(exports)))
+	var exportContent []byte
+	exportContent = appendU32(exportContent, uint32(len(exports)))
 	for _, e := range exports {
-		content = appendU32(content, uint32(len(e.name)))
-		content = append(content, e.name...)
-		content = append(content, e.kind)
-		content = appendU32(content, e.index)
+		exportContent = appendU32(exportContent, uint32(len(e.name)))
+		exportContent = append(exportContent, e.name...)
+		exportContent = append(exportContent, e.kind)
+		exportContent = appendU32(exportContent, e.index)
 	}
-	section := []byte{secExport}
-	section = appendU32(section, uint32(len(content)))
-	section = append(section, content...)
-
-	out := make([]byte, 0, len(bin)+len(section))
-	if exportSection >= 0 {
-		s := sections[exportSection]
-		out = append(out, bin[:s.start]...)
-		out = append(out, section...)
-		out = append(out, bin[s.end:]...)
+	var globalContent []byte
+	if globalSection >= 0 {
+		gs := sections[globalSection]
+		gr := &wasmReader{b: bin[:gs.end], pos: gs.body}
+		gr.u32()
+		globalContent = appendU32(nil, definedGlobals+1)
+		globalContent = append(globalContent, bin[gr.pos:gs.end]...)
 	} else {
-		// Insert before the first section that must follow exports.
-		at := len(bin)
-		for _, s := range sections {
-			if s.id == secStart || s.id == secElement || s.id == secDataCount || s.id == secCode || s.id == secData {
-				at = s.start
-				break
-			}
+		globalContent = appendU32(nil, 1)
+	}
+	globalContent = append(globalContent, valI32, 0x01, 0x41, 0x00, 0x0B)
+
+	section := func(out []byte, id byte, content []byte) []byte {
+		out = append(out, id)
+		out = appendU32(out, uint32(len(content)))
+		return append(out, content...)
+	}
+	afterGlobal := func(id byte) bool {
+		return id == secExport || id == secStart || id == secElement || id == secDataCount || id == secCode || id == secData
+	}
+	out := make([]byte, 0, len(bin)+len(bin)/8+len(exportContent))
+	out = append(out, bin[:8]...)
+	globalDone, exportDone := false, false
+	for _, sec := range sections {
+		if sec.id != secCustom && !globalDone && afterGlobal(sec.id) {
+			out = section(out, secGlobal, globalContent)
+			globalDone = true
 		}
-		out = append(out, bin[:at]...)
-		out = append(out, section...)
-		out = append(out, bin[at:]...)
+		if sec.id != secCustom && !exportDone && afterGlobal(sec.id) && sec.id != secExport {
+			out = section(out, secExport, exportContent)
+			exportDone = true
+		}
+		switch sec.id {
+		case secGlobal:
+			if !globalDone {
+				out = section(out, secGlobal, globalContent)
+				globalDone = true
+			}
+		case secExport:
+			out = section(out, secExport, exportContent)
+			exportDone = true
+		case secCode:
+			code, loops, err := instrumentCode(bin[sec.body:sec.end], stopIdx, funcParams)
+			if err != nil {
+				return nil, fmt.Errorf("code section: %w", err)
+			}
+			m.Loops = loops
+			out = section(out, secCode, code)
+		default:
+			out = append(out, bin[sec.start:sec.end]...)
+		}
+	}
+	if !globalDone {
+		out = section(out, secGlobal, globalContent)
+	}
+	if !exportDone {
+		out = section(out, secExport, exportContent)
 	}
 	m.Binary = out
 	return m, nil

@@ -3,7 +3,10 @@ package plugin
 import (
 	"context"
 	"math"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -29,7 +32,8 @@ func TestParseWasmExportsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Globals) != 2 || m.Globals[0].Index != 0 || m.Globals[0].Type != valI32 || m.Globals[1].Index != 2 || m.Globals[1].Type != valF64 {
+	if len(m.Globals) != 3 || m.Globals[0].Index != 0 || m.Globals[0].Type != valI32 || m.Globals[1].Index != 2 || m.Globals[1].Type != valF64 ||
+		m.Globals[2].Index != 3 || m.Globals[2].Export != stopExportName {
 		t.Fatalf("globals = %+v", m.Globals)
 	}
 	if m.Memory != memoryExportName {
@@ -58,15 +62,17 @@ func TestParseWasmExportsState(t *testing.T) {
 	if mod.ExportedMemory(memoryExportName) == nil {
 		t.Fatal("memory not exported")
 	}
+	if stop, ok := mod.ExportedGlobal(stopExportName).(api.MutableGlobal); !ok || stop.Get() != 0 {
+		t.Fatal("stop flag not exported as a mutable global")
+	}
 }
 
 func TestParseWasmKeepsExistingExports(t *testing.T) {
-	bin := MustWAT(t, "leak")
-	m, err := parseWasm(bin)
+	m, err := parseWasm(MustWAT(t, "leak"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Memory != "memory" || len(m.Globals) != 1 || m.Globals[0].Export != globalExportPrefix+"0" {
+	if m.Memory != "memory" || len(m.Globals) != 2 || m.Globals[0].Export != globalExportPrefix+"0" || m.StopGlobal != stopExportName {
 		t.Fatalf("module = %+v", m)
 	}
 	want := map[string]bool{"trovato_alloc": true, "tap_item_view": true}
@@ -76,14 +82,62 @@ func TestParseWasmKeepsExistingExports(t *testing.T) {
 	if len(want) != 0 {
 		t.Fatalf("function exports %v, missing %v", m.FuncExports, want)
 	}
-	// A module that needs no rewrite is returned as is.
-	m2, err := parseWasm(MustWAT(t, "trap"))
+}
+
+// TestStopFlagEndsLoop runs the instrumented infinite loop in a bare
+// runtime and raises the flag from another goroutine while a garbage
+// collection is pending: the loop's periodic exit lets the collection
+// run, and the flag makes it trap.
+func TestStopFlagEndsLoop(t *testing.T) {
+	m, err := parseWasm(MustWAT(t, "loop"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m2.Globals) != 0 || &m2.Binary[0] != &MustWAT(t, "trap")[0] {
-		t.Fatal("unchanged module was copied")
+	if m.Loops != 1 {
+		t.Fatalf("instrumented %d loops, want 1", m.Loops)
 	}
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	mod, err := r.Instantiate(ctx, m.Binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := mod.ExportedGlobal(stopExportName).(api.MutableGlobal)
+	done := make(chan error, 1)
+	go func() {
+		_, err := mod.ExportedFunction("tap_item_view").Call(ctx, 0, 0)
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	runtime.GC()
+	stop.Set(1)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("loop ended with %v, want a trap", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop did not stop")
+	}
+}
+
+// reachStop: (func (global.set 0 (i32.const 0))) in a module with no globals.
+var reachStop = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+	0x03, 0x02, 0x01, 0x00,
+	0x05, 0x03, 0x01, 0x00, 0x01,
+	0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0x24, 0x00, 0x0b,
+}
+
+// tailCall: (func (return_call 0)).
+var tailCall = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+	0x03, 0x02, 0x01, 0x00,
+	0x05, 0x03, 0x01, 0x00, 0x01,
+	0x0a, 0x06, 0x01, 0x04, 0x00, 0x12, 0x00, 0x0b,
 }
 
 func TestParseWasmRejects(t *testing.T) {
@@ -102,6 +156,10 @@ func TestParseWasmRejects(t *testing.T) {
 		{name: "SectionPastEnd", bin: []byte("\x00asm\x01\x00\x00\x00\x01\x10\x00")},
 		{name: "OverlongLEB", bin: []byte("\x00asm\x01\x00\x00\x00\x01\xff\xff\xff\xff\xff\x7f")},
 		{name: "MutableV128Global", bin: v128Global},
+		{name: "StartSection", bin: []byte("\x00asm\x01\x00\x00\x00\x08\x01\x00")},
+		// Code that reaches for global 0, which the rewrite would add as the stop flag.
+		{name: "ReachesForStopFlag", bin: reachStop},
+		{name: "TailCall", bin: tailCall},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package plugin
+
+import "time"
+
+func threadCPU() time.Duration { return 0 }
