@@ -208,9 +208,12 @@ const stageItemKeys = `(
 	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at FROM item i
 	WHERE NOT EXISTS (SELECT 1 FROM head h WHERE h.stage_id = $1 AND h.kind = 'item' AND h.entity_id = i.id)
 	UNION ALL
-	SELECT h.entity_id, r.id, r.doc->>'type', r.doc->>'status', (r.doc->>'author_id')::uuid, r.doc->>'language',
-		(r.doc->>'sticky')::boolean, (r.doc->>'created_at')::timestamptz
-	FROM head h JOIN revision r ON r.id = h.revision_id
+	-- OFFSET 0 keeps the planner from pushing filters on the documents down
+	-- to a scan of every revision: each override is looked up by id.
+	SELECT h.entity_id, x.* FROM head h CROSS JOIN LATERAL (
+		SELECT r.id, r.doc->>'type', r.doc->>'status', (r.doc->>'author_id')::uuid, r.doc->>'language',
+			(r.doc->>'sticky')::boolean, (r.doc->>'created_at')::timestamptz
+		FROM revision r WHERE r.id = h.revision_id OFFSET 0) x
 	WHERE h.stage_id = $1 AND h.kind = 'item' AND NOT h.deleted
 )`
 
@@ -253,10 +256,10 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 	u := core.UserFromContext(ctx)
 	var live, staged nullItem
 	rows, err := is.s.pool.Query(ctx, `WITH page AS (
-			SELECT k.id, k.rev, k.sticky, k.created_at, count(*) OVER () AS total FROM `+keys+` k
+			SELECT k.id, k.rev, k.sticky, k.created_at FROM `+keys+` k
 			WHERE `+itemFilterSQL+`
 			ORDER BY k.sticky DESC, k.created_at DESC, k.id DESC LIMIT $11 OFFSET $12)
-		SELECT p.total, `+live.columns("i")+`, `+staged.columns("x")+`
+		SELECT `+live.columns("i")+`, `+staged.columns("x")+`
 		FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id
 		LEFT JOIN LATERAL (SELECT `+revItemColumns+` FROM revision r WHERE r.id = p.rev) x ON true
 		ORDER BY p.sticky DESC, p.created_at DESC, p.id DESC`,
@@ -265,13 +268,10 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 		return nil, 0, fmt.Errorf("find items: %w", TranslateError(err))
 	}
 	defer rows.Close()
-	var (
-		out   []*core.Item
-		total int
-	)
+	var out []*core.Item
 	for rows.Next() {
 		live, staged = nullItem{}, nullItem{}
-		if err := rows.Scan(append(append([]any{&total}, live.dest()...), staged.dest()...)...); err != nil {
+		if err := rows.Scan(append(live.dest(), staged.dest()...)...); err != nil {
 			return nil, 0, fmt.Errorf("find items: %w", err)
 		}
 		switch {
@@ -285,8 +285,10 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("find items: %w", TranslateError(err))
 	}
-	if len(out) == 0 && f.Offset > 0 {
-		// count(*) OVER () is empty past the end; count separately.
+	// A short page ends the list, so it gives the count; otherwise count
+	// on the keys.
+	total := f.Offset + len(out)
+	if len(out) == f.Limit || (len(out) == 0 && f.Offset > 0) {
 		total, err = is.count(ctx, keys, f, acc, u.ID)
 	}
 	return out, total, err

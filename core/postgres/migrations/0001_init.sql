@@ -178,6 +178,7 @@ CREATE TABLE item (
 );
 CREATE INDEX item_type_created ON item (type, status, created_at DESC);
 CREATE INDEX item_changed ON item (changed_at DESC);
+CREATE INDEX item_list ON item (sticky DESC, created_at DESC, id DESC);
 CREATE INDEX item_author ON item (author_id);
 CREATE INDEX item_tgroup ON item (tgroup_id);
 
