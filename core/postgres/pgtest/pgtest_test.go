@@ -265,3 +265,12 @@ func TestReaperCleansUpAfterKill(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutMainOrURL(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "")
+	var fresh harness
+	_, _, _, err := fresh.get(context.Background(), true)
+	if err == nil || !strings.Contains(err.Error(), "pgtest.Main") || !strings.Contains(err.Error(), EnvDatabaseURL) {
+		t.Fatalf("got %v, want an error naming pgtest.Main and %s", err, EnvDatabaseURL)
+	}
+}

@@ -123,3 +123,12 @@ func TestReaperCleansUpAfterKill(t *testing.T) {
 		t.Errorf("redis-server %d still runs", pid)
 	}
 }
+
+func TestWithoutMainOrURL(t *testing.T) {
+	t.Setenv(EnvRedisURL, "")
+	var fresh harness
+	_, err := fresh.get(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "redistest.Main") || !strings.Contains(err.Error(), EnvRedisURL) {
+		t.Fatalf("got %v, want an error naming redistest.Main and %s", err, EnvRedisURL)
+	}
+}
