@@ -246,8 +246,9 @@ type instance struct {
 
 	stop   api.MutableGlobal // the stop flag (wasmcode.go)
 	stopMu sync.Mutex
-	armed  bool // a call is running and may be stopped
-	fired  bool // the stop flag was raised during this call
+	armed  bool   // a call is running and may be stopped
+	gen    uint64 // counts calls, for raiseStop
+	fired  bool   // the stop flag was raised during this call
 
 	stack  [2]uint64
 	st     callState
@@ -538,16 +539,19 @@ func (in *instance) begin(cctx, parent context.Context) {
 	in.cctx = context.WithValue(cctx, callStateKey{}, &in.st)
 	in.stopMu.Lock()
 	in.armed, in.fired = true, false
+	in.gen++
+	gen := in.gen
 	in.stopMu.Unlock()
-	in.unarm = context.AfterFunc(cctx, in.raiseStop)
+	in.unarm = context.AfterFunc(cctx, func() { in.raiseStop(gen) })
 }
 
-// raiseStop sets the stop flag: the guest traps at its next loop
-// iteration.
-func (in *instance) raiseStop() {
+// raiseStop sets the stop flag: the guest traps within a few thousand
+// loop iterations. gen names the call that armed it: an AfterFunc of an
+// earlier call that runs late must not stop a later one.
+func (in *instance) raiseStop(gen uint64) {
 	in.stopMu.Lock()
 	defer in.stopMu.Unlock()
-	if in.armed {
+	if in.armed && in.gen == gen {
 		in.fired = true
 		in.stop.Set(1)
 	}

@@ -342,3 +342,16 @@ func (f *fakeVariables) SetVariable(ctx context.Context, plugin, name string, va
 	f.vals[plugin+"/"+name] = value
 	return nil
 }
+
+// TestNoSpuriousStop: the stop flag of one call (raised late by its
+// canceled context) must never stop a later call on the same instance.
+func TestNoSpuriousStop(t *testing.T) {
+	h, _ := MustHost(t, HostConfig{})
+	MustLoad(t, h, testManifest("sdkguest", []string{"item_view"}), MustSDKGuest(t), Limits{PoolSize: 1})
+	input := []byte(`{"item":` + string(testItem(8<<10)) + `}`)
+	for i := range 300 {
+		if r := h.Invoke(context.Background(), "item_view", input); r[0].Err != nil {
+			t.Fatalf("call %d: %v", i, r[0].Err)
+		}
+	}
+}
