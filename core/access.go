@@ -426,3 +426,38 @@ func (a *Authorizer) authorizeStage(ctx context.Context, u *User, op string, s *
 	}
 	return nil
 }
+
+// Grant is one row of list access for an item (Drupal's node access): a
+// user holding (Realm, GID) may view, update or delete the item in
+// listings, feeds, search and exports.
+type Grant struct {
+	Realm  string `json:"realm"`
+	GID    string `json:"gid"`
+	View   bool   `json:"view"`
+	Update bool   `json:"update"`
+	Delete bool   `json:"delete"`
+}
+
+// Default grant realms, used when no plugin provides grants for an item:
+// published items carry (all, all) for view, and users holding
+// content.access hold (all, all).
+const (
+	RealmAll = "all"
+	GIDAll   = "all"
+)
+
+// GrantsProvider lets plugins decide list access (the item_grants and
+// user_grants taps). ok=false means no plugin answered, and the kernel's
+// default realms apply.
+type GrantsProvider interface {
+	ItemGrants(ctx context.Context, it *Item, stage ID) (grants []Grant, ok bool, err error)
+	UserGrants(ctx context.Context, u *User, op string) (grants map[string][]string, ok bool, err error)
+}
+
+// DefaultItemGrants are the grants of an item when no plugin provides any.
+func DefaultItemGrants(it *Item) []Grant {
+	if it.Status == StatusPublished {
+		return []Grant{{Realm: RealmAll, GID: GIDAll, View: true}}
+	}
+	return nil
+}

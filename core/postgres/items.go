@@ -205,12 +205,12 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 // minus its tombstones, plus its creations (rev is NULL for rows read from
 // the live projection). $1 is the stage id.
 const stageItemKeys = `(
-	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at FROM item i
+	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, '`+liveID+`'::uuid AS gst FROM item i
 	WHERE NOT EXISTS (SELECT 1 FROM head h WHERE h.stage_id = $1 AND h.kind = 'item' AND h.entity_id = i.id)
 	UNION ALL
 	-- OFFSET 0 keeps the planner from pushing filters on the documents down
 	-- to a scan of every revision: each override is looked up by id.
-	SELECT h.entity_id, x.* FROM head h CROSS JOIN LATERAL (
+	SELECT h.entity_id, x.*, $1 FROM head h CROSS JOIN LATERAL (
 		SELECT r.id, r.doc->>'type', r.doc->>'status', (r.doc->>'author_id')::uuid, r.doc->>'language',
 			(r.doc->>'sticky')::boolean, (r.doc->>'created_at')::timestamptz
 		FROM revision r WHERE r.id = h.revision_id OFFSET 0) x
@@ -218,10 +218,17 @@ const stageItemKeys = `(
 )`
 
 // liveItemKeys is the same shape for live: the projection alone.
-const liveItemKeys = `(SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at FROM item i WHERE $1::uuid IS NOT NULL)`
+const liveItemKeys = `(SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, $1::uuid AS gst FROM item i)`
 
+const liveID = "01000000-0000-7000-8000-000000000010"
+
+// itemFilterSQL filters keys k. List access: content administrators see
+// everything; others see what a grant row of the stage the row comes from
+// gives them ($7: the user's grants as realm:gid), plus unpublished items
+// their role permissions open ($8: types, $10: own items of types).
 const itemFilterSQL = `($2 = '' OR k.type = $2) AND ($3 = '' OR k.status = $3) AND ($4::uuid IS NULL OR k.author_id = $4) AND ($5 = '' OR k.language = $5)
-	AND ($6 OR (k.status = 'published' AND $7) OR k.type = ANY($8) OR (k.author_id = $9 AND k.type = ANY($10)))`
+	AND ($6 OR k.type = ANY($8) OR (k.author_id = $9 AND k.type = ANY($10))
+		OR EXISTS (SELECT 1 FROM item_grant g WHERE g.item_id = k.id AND g.stage_id = k.gst AND g.grant_view AND g.realm || ':' || g.gid = ANY($7)))`
 
 // FindItems implements core.ItemService. Filtering, sorting and paging run
 // on narrow key columns; only the page's rows are read whole. Access is
@@ -263,7 +270,7 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 		FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id
 		LEFT JOIN LATERAL (SELECT `+revItemColumns+` FROM revision r WHERE r.id = p.rev) x ON true
 		ORDER BY p.sticky DESC, p.created_at DESC, p.id DESC`,
-		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.published, acc.unpublishedTypes, u.ID, acc.ownTypes, f.Limit, f.Offset)
+		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes, f.Limit, f.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find items: %w", TranslateError(err))
 	}
@@ -299,7 +306,7 @@ func (is *Items) count(ctx context.Context, src string, f core.ItemFilter, acc *
 	err := is.s.pool.QueryRow(ctx, `SELECT count(*) FROM `+src+` i
 		WHERE $1::uuid IS NOT NULL AND ($2 = '' OR i.type = $2) AND ($3 = '' OR i.status = $3) AND ($4::uuid IS NULL OR i.author_id = $4) AND ($5 = '' OR i.language = $5)
 		  AND ($6 OR (i.status = 'published' AND $7) OR i.type = ANY($8) OR (i.author_id = $9 AND i.type = ANY($10)))`,
-		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.published, acc.unpublishedTypes, me, acc.ownTypes).Scan(&n)
+		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.grants, acc.unpublishedTypes, me, acc.ownTypes).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count items: %w", TranslateError(err))
 	}
@@ -309,19 +316,19 @@ func (is *Items) count(ctx context.Context, src string, f core.ItemFilter, acc *
 // listAccess is what a user may list, as SQL parameters.
 type listAccess struct {
 	all              bool     // content.administer
-	published        bool     // content.access
+	grants           []string // realm:gid the user holds for view
 	unpublishedTypes []string // view_unpublished or edit_any
 	ownTypes         []string // edit_own: own unpublished items
 }
 
 func (s *Store) listAccess(ctx context.Context) (*listAccess, error) {
 	u := core.UserFromContext(ctx)
-	acc := &listAccess{unpublishedTypes: []string{}, ownTypes: []string{}}
+	acc := &listAccess{grants: []string{}, unpublishedTypes: []string{}, ownTypes: []string{}}
 	var err error
 	if acc.all, err = s.authz.HasPermission(ctx, u, core.PermAdministerContent); err != nil || acc.all {
 		return acc, err
 	}
-	if acc.published, err = s.authz.HasPermission(ctx, u, core.PermAccessContent); err != nil {
+	if acc.grants, err = s.userGrants(ctx, u, core.OpView); err != nil {
 		return nil, err
 	}
 	types, err := s.Config().FindConfigs(ctx, "item_type")
@@ -475,7 +482,7 @@ func (is *Items) CreateItem(ctx context.Context, stage core.ID, it *core.Item, l
 			return err
 		}
 		it.RevisionID, it.TypeVersion, it.ChangedAt = r.ID, version, r.CreatedAt
-		return nil
+		return tx.writeGrants(ctx, st.ID, it)
 	})
 }
 
@@ -537,7 +544,7 @@ func (is *Items) UpdateItem(ctx context.Context, stage, id core.ID, upd core.Ite
 		}
 		it.RevisionID, it.TypeVersion, it.ChangedAt = r.ID, version, r.CreatedAt
 		out = it
-		return nil
+		return tx.writeGrants(ctx, st.ID, it)
 	})
 	return out, err
 }
@@ -608,6 +615,9 @@ func (is *Items) DeleteItem(ctx context.Context, stage, id core.ID) error {
 			return err
 		}
 		if err := is.s.authz.Authorize(ctx, u, core.OpDelete, it); err != nil {
+			return err
+		}
+		if err := tx.dropGrants(ctx, st.ID, id); err != nil {
 			return err
 		}
 		return tx.deleteStaged(ctx, core.KindItem, st.ID, id)

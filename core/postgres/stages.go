@@ -264,6 +264,9 @@ func (ss *Stages) DiscardStage(ctx context.Context, stage core.ID) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1`, st.ID); err != nil {
 			return fmt.Errorf("discard stage: %w", TranslateError(err))
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM item_grant WHERE stage_id = $1`, st.ID); err != nil {
+			return fmt.Errorf("discard stage: %w", TranslateError(err))
+		}
 		if _, err := tx.Exec(ctx, `UPDATE stage SET state = 'discarded', publish_at = NULL, changed_at = $2 WHERE id = $1`, st.ID, ss.s.now()); err != nil {
 			return fmt.Errorf("discard stage: %w", TranslateError(err))
 		}
@@ -455,6 +458,9 @@ func (ss *Stages) publish(ctx context.Context, tx *txn, st *core.Stage, opts cor
 	if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1`, st.ID); err != nil {
 		return nil, fmt.Errorf("close stage: %w", TranslateError(err))
 	}
+	if _, err := tx.Exec(ctx, `DELETE FROM item_grant WHERE stage_id = $1`, st.ID); err != nil {
+		return nil, fmt.Errorf("close stage: %w", TranslateError(err))
+	}
 	if _, err := tx.Exec(ctx, `UPDATE stage SET state = 'published', publish_at = NULL, changed_at = $2 WHERE id = $1`, st.ID, rel.CreatedAt); err != nil {
 		return nil, fmt.Errorf("close stage: %w", TranslateError(err))
 	}
@@ -508,6 +514,11 @@ func (tx *txn) applyHead(ctx context.Context, h *stageHead) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, core.LiveStageID, h.Kind, h.EntityID); err != nil {
 			return fmt.Errorf("publish %s %s: %w", h.Kind, h.EntityID, TranslateError(err))
 		}
+		if h.Kind == core.KindItem {
+			if err := tx.dropGrants(ctx, core.LiveStageID, h.EntityID); err != nil {
+				return err
+			}
+		}
 		if p := projectors[h.Kind]; p != nil {
 			return p(ctx, tx, h.EntityID, nil)
 		}
@@ -523,7 +534,16 @@ func (tx *txn) applyHead(ctx context.Context, h *stageHead) error {
 		if err != nil {
 			return err
 		}
-		return p(ctx, tx, h.EntityID, r)
+		if err := p(ctx, tx, h.EntityID, r); err != nil {
+			return err
+		}
+		if h.Kind == core.KindItem {
+			it, err := itemFromRevision(r)
+			if err != nil {
+				return err
+			}
+			return tx.writeGrants(ctx, core.LiveStageID, it)
+		}
 	}
 	return nil
 }

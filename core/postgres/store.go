@@ -25,6 +25,7 @@ type Store struct {
 	authz    *core.Authorizer
 	perms    *core.Permissions
 	validate ConfigValidator
+	grants   core.GrantsProvider
 	now      func() time.Time
 	// afterCommit, when set, is told about every committed change (the
 	// writing node bumps cache tags right after commit).

@@ -105,6 +105,13 @@ func (s *Store) ApplyType(ctx context.Context, body json.RawMessage, dryRun bool
 			if rw.stage == core.LiveStageID {
 				moved[rw.rev] = r.ID
 			}
+			it, err := itemFromRevision(r)
+			if err != nil {
+				return err
+			}
+			if err := tx.writeGrants(ctx, rw.stage, it); err != nil {
+				return err
+			}
 		}
 		for oldRev, newRev := range moved {
 			if _, err := tx.Exec(ctx, `UPDATE head SET base_revision_id = $2 WHERE base_revision_id = $1 AND stage_id <> $3`, oldRev, newRev, core.LiveStageID); err != nil {

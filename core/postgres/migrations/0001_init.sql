@@ -182,6 +182,21 @@ CREATE INDEX item_list ON item (sticky DESC, created_at DESC, id DESC);
 CREATE INDEX item_author ON item (author_id);
 CREATE INDEX item_tgroup ON item (tgroup_id);
 
+-- List access (Drupal's node access): grant rows per item and stage,
+-- written in the same transaction as saves and publishes; listings join
+-- them in SQL and never call a plugin per row.
+CREATE TABLE item_grant (
+    stage_id     uuid NOT NULL,
+    item_id      uuid NOT NULL,
+    realm        text NOT NULL,
+    gid          text NOT NULL,
+    grant_view   boolean NOT NULL DEFAULT false,
+    grant_update boolean NOT NULL DEFAULT false,
+    grant_delete boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (stage_id, item_id, realm, gid)
+);
+CREATE INDEX item_grant_view ON item_grant (item_id, stage_id) WHERE grant_view;
+
 -- Live projections of the other kernel kinds.
 CREATE TABLE path_alias (
     id          uuid PRIMARY KEY,

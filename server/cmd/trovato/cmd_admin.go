@@ -735,3 +735,24 @@ func (a *app) roleCmd() *cobra.Command {
 	cmd.AddCommand(list, create, del, change("grant", true), change("revoke", false), perms)
 	return cmd
 }
+
+func (a *app) accessCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "access", Short: "List access (grants)"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rebuild",
+		Short: "Recompute the grant rows of every item in live and open stages",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, k, err := a.acting(cmd.Context())
+			if err != nil {
+				return err
+			}
+			n, err := k.Store.RebuildGrants(ctx)
+			if err != nil {
+				return err
+			}
+			return a.show(map[string]int{"items": n}, fmt.Sprintf("rebuilt grants of %d items", n))
+		},
+	})
+	return cmd
+}

@@ -76,7 +76,7 @@ func (a *app) root() *cobra.Command {
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log what happens")
 	root.AddCommand(a.migrateCmd(), a.servicesCmd(), a.configCmd(), a.typeCmd(), a.userCmd(), a.roleCmd(),
 		a.itemCmd(), a.fileCmd(), a.stageCmd(), a.releaseCmd(), a.schedulerCmd(),
-		a.categoryCmd(), a.aliasCmd(), a.menuCmd(), a.feedCmd())
+		a.categoryCmd(), a.aliasCmd(), a.menuCmd(), a.feedCmd(), a.accessCmd())
 	for _, c := range a.extraCommands() {
 		root.AddCommand(c)
 	}
