@@ -205,7 +205,7 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 // minus its tombstones, plus its creations (rev is NULL for rows read from
 // the live projection). $1 is the stage id.
 const stageItemKeys = `(
-	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, '`+liveID+`'::uuid AS gst FROM item i
+	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, '` + liveID + `'::uuid AS gst FROM item i
 	WHERE NOT EXISTS (SELECT 1 FROM head h WHERE h.stage_id = $1 AND h.kind = 'item' AND h.entity_id = i.id)
 	UNION ALL
 	-- OFFSET 0 keeps the planner from pushing filters on the documents down
