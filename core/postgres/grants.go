@@ -99,7 +99,7 @@ func (s *Store) RebuildGrants(ctx context.Context) (int, error) {
 	}
 	n := 0
 	err := s.inTx(ctx, func(tx *txn) error {
-		rows, err := tx.Query(ctx, `SELECT h.stage_id, `+revItemColumns+` FROM head h JOIN revision r ON r.id = h.revision_id
+		rows, err := tx.Query(ctx, `SELECT h.stage_id, `+revItemColumns+` FROM head h JOIN revision r ON r.id = h.revision_id `+revItemDoc+`
 			JOIN stage s ON s.id = h.stage_id AND s.state IN ('live', 'open')
 			WHERE h.kind = 'item' AND NOT h.deleted ORDER BY h.stage_id, h.entity_id`)
 		if err != nil {

@@ -84,13 +84,15 @@ func projectItem(ctx context.Context, tx *txn, id core.ID, r *revision) error {
 
 const itemColumns = `i.id, i.type, i.title, i.status, i.author_id, i.created_at, i.changed_at, i.promote, i.sticky, i.language, i.tgroup_id, i.fields, i.revision_id, i.type_version`
 
-// revItemColumns reads the same columns as itemColumns from an item
-// revision r, letting PostgreSQL take the document apart.
-const revItemColumns = `r.entity_id AS id, r.doc->>'type' AS type, r.doc->>'title' AS title, r.doc->>'status' AS status,
-	(r.doc->>'author_id')::uuid AS author_id, (r.doc->>'created_at')::timestamptz AS created_at, r.created_at AS changed_at,
-	COALESCE((r.doc->>'promote')::boolean, false) AS promote, COALESCE((r.doc->>'sticky')::boolean, false) AS sticky,
-	COALESCE(r.doc->>'language', 'und') AS language, (r.doc->>'translation_group_id')::uuid AS tgroup_id,
-	COALESCE(r.doc->'fields', '{}') AS fields, r.id AS revision_id, r.type_version`
+// revItemDoc takes an item revision r's document apart in one call (each
+// ->> on a large document would decompress it again); revItemColumns then
+// reads the same columns as itemColumns.
+const revItemDoc = `CROSS JOIN LATERAL jsonb_to_record(r.doc) AS d(type text, title text, status text, author_id uuid,
+	created_at timestamptz, promote boolean, sticky boolean, language text, translation_group_id uuid, fields jsonb)`
+
+const revItemColumns = `r.entity_id AS id, d.type, d.title, d.status, d.author_id, d.created_at, r.created_at AS changed_at,
+	COALESCE(d.promote, false) AS promote, COALESCE(d.sticky, false) AS sticky, COALESCE(d.language, 'und') AS language,
+	d.translation_group_id AS tgroup_id, COALESCE(d.fields, '{}') AS fields, r.id AS revision_id, r.type_version`
 
 // nullItem scans itemColumns that may all be NULL (an outer join).
 type nullItem struct {
@@ -176,7 +178,7 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 		err := is.s.pool.QueryRow(ctx, `SELECT s.id, s.name, s.state, x.deleted, `+n.columns("x")+`
 			FROM stage s LEFT JOIN LATERAL (
 				SELECT h.deleted, `+revItemColumns+`
-				FROM head h JOIN revision r ON r.id = h.revision_id
+				FROM head h JOIN revision r ON r.id = h.revision_id `+revItemDoc+`
 				WHERE h.kind = 'item' AND h.entity_id = $2 AND h.stage_id IN (s.id, $3)
 				ORDER BY h.stage_id = $3 LIMIT 1) x ON true
 			WHERE s.id = $1`, stage, id, core.LiveStageID).
@@ -211,9 +213,8 @@ const stageItemKeys = `(
 	-- OFFSET 0 keeps the planner from pushing filters on the documents down
 	-- to a scan of every revision: each override is looked up by id.
 	SELECT h.entity_id, x.*, $1 FROM head h CROSS JOIN LATERAL (
-		SELECT r.id, r.doc->>'type', r.doc->>'status', (r.doc->>'author_id')::uuid, r.doc->>'language',
-			(r.doc->>'sticky')::boolean, (r.doc->>'created_at')::timestamptz
-		FROM revision r WHERE r.id = h.revision_id OFFSET 0) x
+		SELECT r.id, d.type, d.status, d.author_id, d.language, d.sticky, d.created_at
+		FROM revision r `+revItemDoc+` WHERE r.id = h.revision_id OFFSET 0) x
 	WHERE h.stage_id = $1 AND h.kind = 'item' AND NOT h.deleted
 )`
 
@@ -268,7 +269,7 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 			ORDER BY k.sticky DESC, k.created_at DESC, k.id DESC LIMIT $11 OFFSET $12)
 		SELECT `+live.columns("i")+`, `+staged.columns("x")+`
 		FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id
-		LEFT JOIN LATERAL (SELECT `+revItemColumns+` FROM revision r WHERE r.id = p.rev) x ON true
+		LEFT JOIN LATERAL (SELECT `+revItemColumns+` FROM revision r `+revItemDoc+` WHERE r.id = p.rev) x ON true
 		ORDER BY p.sticky DESC, p.created_at DESC, p.id DESC`,
 		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes, f.Limit, f.Offset)
 	if err != nil {
