@@ -214,7 +214,7 @@ const stageItemKeys = `(
 	-- to a scan of every revision: each override is looked up by id.
 	SELECT h.entity_id, x.*, $1 FROM head h CROSS JOIN LATERAL (
 		SELECT r.id, d.type, d.status, d.author_id, d.language, d.sticky, d.created_at
-		FROM revision r `+revItemDoc+` WHERE r.id = h.revision_id OFFSET 0) x
+		FROM revision r ` + revItemDoc + ` WHERE r.id = h.revision_id OFFSET 0) x
 	WHERE h.stage_id = $1 AND h.kind = 'item' AND NOT h.deleted
 )`
 
