@@ -194,6 +194,11 @@ func (s *Server) routes() {
 	m.Handle("GET /healthz", s.handle("healthz", "", s.healthz))
 	m.Handle("GET /readyz", s.handle("readyz", "", s.readyz))
 	m.Handle("GET /metrics", s.metrics.handler())
+	m.Handle("POST /", s.handle("post", "", func(w http.ResponseWriter, r *http.Request, _ *reqState) error {
+		w.Header().Set("Allow", "GET, HEAD")
+		s.errorPage(w, r, http.StatusMethodNotAllowed, "This address does not take forms.")
+		return nil
+	}))
 	s.mux = m
 }
 

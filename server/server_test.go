@@ -647,6 +647,11 @@ func TestCSRF(t *testing.T) {
 	wantStatus(t, res, http.StatusForbidden)
 	body, _ := io.ReadAll(res.Body)
 	wantContains(t, string(body), "<title>Access denied | Test Site</title>", `<link rel="stylesheet" href="/assets/`)
+	// With a valid token, a page that takes no forms answers 405 in the theme.
+	res = s.do(http.MethodPost, "/blog/hello-world", form, strings.NewReader("csrf_token="+sess.NewCSRFToken()))
+	wantStatus(t, res, http.StatusMethodNotAllowed)
+	body, _ = io.ReadAll(res.Body)
+	wantContains(t, string(body), "<title>Method not allowed | Test Site</title>")
 }
 
 func TestRateLimit(t *testing.T) {
