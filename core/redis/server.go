@@ -195,10 +195,10 @@ func (s *Server) pid() int {
 // socket of a server that is gone.
 func (s *Server) running() bool {
 	pid := s.pid()
-	if pid > 0 && lease.PidAlive(pid) && ping(s.sock) == nil {
+	if pid > 0 && s.ours(pid) && ping(s.sock) == nil {
 		return true
 	}
-	if pid > 0 && lease.PidAlive(pid) && isRedis(pid) {
+	if pid > 0 && s.ours(pid) {
 		// Alive but not answering (still starting, or wedged): stop it
 		// rather than start a second server on the same socket.
 		s.log.Warn("redis does not answer, restarting it", "pid", pid)
@@ -209,14 +209,29 @@ func (s *Server) running() bool {
 	return false
 }
 
-// isRedis reports whether pid runs redis-server (and not a process that
-// got a recycled pid).
-func isRedis(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+// ours reports whether pid is alive and runs this directory's
+// redis-server, not a process that got a recycled pid: redis-server runs
+// in its --dir. Where /proc cannot tell, a live pid counts.
+func (s *Server) ours(pid int) bool {
+	if !lease.PidAlive(pid) {
+		return false
+	}
+	if _, err := os.Stat("/proc/self/cwd"); err != nil {
+		return true
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), "redis") {
+		return false
+	}
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
 	if err != nil {
 		return false
 	}
-	return strings.HasPrefix(strings.TrimSpace(string(b)), "redis")
+	dir, err := filepath.EvalSymlinks(s.dir)
+	if err != nil {
+		dir = s.dir
+	}
+	return cwd == dir
 }
 
 func (s *Server) start(ctx context.Context, bin string) error {
@@ -256,7 +271,7 @@ func (s *Server) start(ctx context.Context, bin string) error {
 // saved), then SIGKILL after 10 s.
 func (s *Server) stop(ctx context.Context) error {
 	pid := s.pid()
-	if pid == 0 || !lease.PidAlive(pid) {
+	if pid == 0 || !s.ours(pid) {
 		_ = os.Remove(s.pidFile)
 		_ = os.Remove(s.sock)
 		return nil

@@ -145,6 +145,33 @@ func TestServer(t *testing.T) {
 		}
 	})
 
+	t.Run("RecycledPid", func(t *testing.T) {
+		// The pid file names a pid another program got after a crash: it
+		// must be neither trusted nor signalled.
+		other := exec.Command("sleep", "30")
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { other.Process.Kill(); other.Wait() }()
+		if err := os.WriteFile(filepath.Join(dir, "redis.pid"), []byte(fmt.Sprintf("%d\n", other.Process.Pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := MustServer(t, dir)
+		if !s.StartedByUs() {
+			t.Error("trusted a pid file naming another program")
+		}
+		mustRoundTrip(t, s, "k4")
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if serverRunning(s) {
+			t.Fatal("redis runs after the last Close")
+		}
+		if err := other.Process.Signal(syscall.Signal(0)); err != nil {
+			t.Fatalf("the unrelated process was signalled: %v", err)
+		}
+	})
+
 	t.Run("RecoverAfterKill", func(t *testing.T) {
 		// A process that started redis dies with it (kill -9 of both): its
 		// lease and redis's pid file and socket stay behind.
