@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"fmt"
-	"sort"
 )
 
 // Node is one element of a render tree (docs/render-tree.md). Only the
@@ -10,7 +9,7 @@ import (
 type Node struct {
 	Type        string
 	Weight      int
-	Attrs       map[string]string
+	Attrs       []Attr // HTML attributes from the allow-list, unique keys
 	Suggestions []string
 	Children    []Node
 
@@ -53,6 +52,20 @@ type Node struct {
 	Options     []Option
 	Rows        int
 	MaxLength   int
+}
+
+// Attr is one attribute of a node. A slice, not a map: maps are costly
+// under WebAssembly and nodes rarely have more than two attributes.
+type Attr struct{ Key, Value string }
+
+// Attr returns the value of attribute k ("" if unset).
+func (n *Node) Attr(k string) string {
+	for _, a := range n.Attrs {
+		if a.Key == k {
+			return a.Value
+		}
+	}
+	return ""
 }
 
 // Row is one table row.
@@ -128,12 +141,13 @@ func (n Node) WithWeight(w int) Node { n.Weight = w; return n }
 
 // WithAttr returns n with an attribute set.
 func (n Node) WithAttr(k, v string) Node {
-	attrs := make(map[string]string, len(n.Attrs)+1)
-	for ak, av := range n.Attrs {
-		attrs[ak] = av
+	attrs := make([]Attr, 0, len(n.Attrs)+1)
+	for _, a := range n.Attrs {
+		if a.Key != k {
+			attrs = append(attrs, a)
+		}
 	}
-	attrs[k] = v
-	n.Attrs = attrs
+	n.Attrs = append(attrs, Attr{k, v})
 	return n
 }
 
@@ -149,135 +163,222 @@ func (n Node) Append(children ...Node) Node {
 	return n
 }
 
-// WriteJSON writes the node (omitting empty fields).
+// WriteJSON writes the node (omitting empty fields). The checks are
+// written out field by field: under WebAssembly a function call per field
+// costs more than the rest of the encoding.
 func (n *Node) WriteJSON(w *Writer) {
 	w.BeginObject()
 	w.Key("type")
 	w.String(n.Type)
-	str := func(k, v string) {
-		if v != "" {
-			w.Key(k)
-			w.String(v)
-		}
+	if n.Weight != 0 {
+		w.intField("weight", n.Weight)
 	}
-	num := func(k string, v int) {
-		if v != 0 {
-			w.Key(k)
-			w.Int(int64(v))
-		}
-	}
-	flag := func(k string, v bool) {
-		if v {
-			w.Key(k)
-			w.Bool(true)
-		}
-	}
-	nodes := func(k string, ns []Node) {
-		if len(ns) > 0 {
-			w.Key(k)
-			w.BeginArray()
-			for i := range ns {
-				ns[i].WriteJSON(w)
-			}
-			w.EndArray()
-		}
-	}
-	rows := func(k string, rs []Row) {
-		if len(rs) == 0 {
-			return
-		}
-		w.Key(k)
-		w.BeginArray()
-		for _, r := range rs {
-			w.BeginObject()
-			w.Key("cells")
-			w.BeginArray()
-			for _, c := range r.Cells {
-				w.BeginObject()
-				flag("header", c.Header)
-				str("scope", c.Scope)
-				num("colspan", c.Colspan)
-				num("rowspan", c.Rowspan)
-				str("text", c.Text)
-				nodes("children", c.Children)
-				w.EndObject()
-			}
-			w.EndArray()
-			w.EndObject()
-		}
-		w.EndArray()
-	}
-	num("weight", n.Weight)
 	if len(n.Attrs) > 0 {
-		keys := make([]string, 0, len(n.Attrs))
-		for k := range n.Attrs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		w.Key("attrs")
-		w.BeginObject()
-		for _, k := range keys {
-			w.Key(k)
-			w.String(n.Attrs[k])
-		}
-		w.EndObject()
+		writeAttrs(w, n.Attrs)
 	}
 	if len(n.Suggestions) > 0 {
 		w.Key("suggestions")
 		w.Any(n.Suggestions)
 	}
-	str("text", n.Text)
-	str("format", n.Format)
-	num("level", n.Level)
-	str("tag", n.Tag)
-	str("href", n.Href)
-	str("src", n.Src)
-	str("alt", n.Alt)
-	num("width", n.Width)
-	num("height", n.Height)
-	str("caption", n.Caption)
-	str("summary", n.Summary)
-	flag("open", n.Open)
-	flag("ordered", n.Ordered)
-	str("language", n.Language)
-	flag("inline", n.Inline)
-	str("datetime", n.Datetime)
-	str("cite", n.Cite)
-	str("name", n.Name)
-	str("label", n.Label)
-	str("description", n.Description)
-	str("error", n.Error)
-	str("action", n.Action)
-	str("method", n.Method)
-	str("input_type", n.InputType)
-	str("button_type", n.ButtonType)
-	str("value", n.Value)
-	str("placeholder", n.Placeholder)
-	flag("required", n.Required)
-	flag("disabled", n.Disabled)
-	flag("checked", n.Checked)
-	flag("multiple", n.Multiple)
+	if n.Text != "" {
+		w.strField("text", n.Text)
+	}
+	if n.Format != "" {
+		w.strField("format", n.Format)
+	}
+	if n.Level != 0 {
+		w.intField("level", n.Level)
+	}
+	if n.Tag != "" {
+		w.strField("tag", n.Tag)
+	}
+	if n.Href != "" {
+		w.strField("href", n.Href)
+	}
+	if n.Src != "" {
+		w.strField("src", n.Src)
+	}
+	if n.Alt != "" {
+		w.strField("alt", n.Alt)
+	}
+	if n.Width != 0 {
+		w.intField("width", n.Width)
+	}
+	if n.Height != 0 {
+		w.intField("height", n.Height)
+	}
+	if n.Caption != "" {
+		w.strField("caption", n.Caption)
+	}
+	if n.Summary != "" {
+		w.strField("summary", n.Summary)
+	}
+	if n.Open {
+		w.trueField("open")
+	}
+	if n.Ordered {
+		w.trueField("ordered")
+	}
+	if n.Language != "" {
+		w.strField("language", n.Language)
+	}
+	if n.Inline {
+		w.trueField("inline")
+	}
+	if n.Datetime != "" {
+		w.strField("datetime", n.Datetime)
+	}
+	if n.Cite != "" {
+		w.strField("cite", n.Cite)
+	}
+	if n.Name != "" {
+		w.strField("name", n.Name)
+	}
+	if n.Label != "" {
+		w.strField("label", n.Label)
+	}
+	if n.Description != "" {
+		w.strField("description", n.Description)
+	}
+	if n.Error != "" {
+		w.strField("error", n.Error)
+	}
+	if n.Action != "" {
+		w.strField("action", n.Action)
+	}
+	if n.Method != "" {
+		w.strField("method", n.Method)
+	}
+	if n.InputType != "" {
+		w.strField("input_type", n.InputType)
+	}
+	if n.ButtonType != "" {
+		w.strField("button_type", n.ButtonType)
+	}
+	if n.Value != "" {
+		w.strField("value", n.Value)
+	}
+	if n.Placeholder != "" {
+		w.strField("placeholder", n.Placeholder)
+	}
+	if n.Required {
+		w.trueField("required")
+	}
+	if n.Disabled {
+		w.trueField("disabled")
+	}
+	if n.Checked {
+		w.trueField("checked")
+	}
+	if n.Multiple {
+		w.trueField("multiple")
+	}
 	if len(n.Options) > 0 {
-		w.Key("options")
+		writeOptions(w, n.Options)
+	}
+	if n.Rows != 0 {
+		w.intField("rows", n.Rows)
+	}
+	if n.MaxLength != 0 {
+		w.intField("max_length", n.MaxLength)
+	}
+	if len(n.Children) > 0 {
+		writeNodes(w, "children", n.Children)
+	}
+	if len(n.Items) > 0 {
+		writeNodes(w, "items", n.Items)
+	}
+	if len(n.Head) > 0 {
+		writeRows(w, "head", n.Head)
+	}
+	if len(n.Body) > 0 {
+		writeRows(w, "body", n.Body)
+	}
+	w.EndObject()
+}
+
+func (w *Writer) strField(k, v string) {
+	w.Key(k)
+	w.String(v)
+}
+
+func (w *Writer) intField(k string, v int) {
+	w.Key(k)
+	w.Int(int64(v))
+}
+
+func (w *Writer) trueField(k string) {
+	w.Key(k)
+	w.Bool(true)
+}
+
+func writeNodes(w *Writer, k string, ns []Node) {
+	w.Key(k)
+	w.BeginArray()
+	for i := range ns {
+		ns[i].WriteJSON(w)
+	}
+	w.EndArray()
+}
+
+func writeAttrs(w *Writer, attrs []Attr) {
+	w.Key("attrs")
+	w.BeginObject()
+	for _, a := range attrs {
+		w.Key(a.Key)
+		w.String(a.Value)
+	}
+	w.EndObject()
+}
+
+func writeOptions(w *Writer, opts []Option) {
+	w.Key("options")
+	w.BeginArray()
+	for _, o := range opts {
+		w.BeginObject()
+		w.strField("value", o.Value)
+		w.strField("label", o.Label)
+		if o.Selected {
+			w.trueField("selected")
+		}
+		w.EndObject()
+	}
+	w.EndArray()
+}
+
+func writeRows(w *Writer, k string, rs []Row) {
+	w.Key(k)
+	w.BeginArray()
+	for _, r := range rs {
+		w.BeginObject()
+		w.Key("cells")
 		w.BeginArray()
-		for _, o := range n.Options {
+		for _, c := range r.Cells {
 			w.BeginObject()
-			w.Key("value")
-			w.String(o.Value)
-			w.Key("label")
-			w.String(o.Label)
-			flag("selected", o.Selected)
+			if c.Header {
+				w.trueField("header")
+			}
+			if c.Scope != "" {
+				w.strField("scope", c.Scope)
+			}
+			if c.Colspan != 0 {
+				w.intField("colspan", c.Colspan)
+			}
+			if c.Rowspan != 0 {
+				w.intField("rowspan", c.Rowspan)
+			}
+			if c.Text != "" {
+				w.strField("text", c.Text)
+			}
+			if len(c.Children) > 0 {
+				writeNodes(w, "children", c.Children)
+			}
 			w.EndObject()
 		}
 		w.EndArray()
+		w.EndObject()
 	}
-	num("rows", n.Rows)
-	num("max_length", n.MaxLength)
-	nodes("children", n.Children)
-	nodes("items", n.Items)
-	rows("head", n.Head)
-	rows("body", n.Body)
-	w.EndObject()
+	w.EndArray()
 }
 
 // ParseNode decodes a render tree (for item_view_alter, form_alter,
@@ -329,8 +430,7 @@ func parseNode(v Value, depth int) (Node, error) {
 		case "weight":
 			n.Weight = int(val.Int())
 		case "attrs":
-			n.Attrs = map[string]string{}
-			val.Members(func(ak string, av Value) bool { n.Attrs[ak] = av.String(); return true })
+			val.Members(func(ak string, av Value) bool { n.Attrs = append(n.Attrs, Attr{ak, av.String()}); return true })
 		case "suggestions":
 			n.Suggestions = val.Strings()
 		case "children":

@@ -45,6 +45,22 @@ func trovatoWarmup() {
 	junk = nil
 	runtime.GC()
 	runtime.GC()
+	primeAllocator()
+}
+
+// primeAllocator allocates one object of every small size class, with and
+// without pointers, after the warm-up's collection emptied the per-P span
+// caches: otherwise every call, starting from the snapshot, would first
+// fetch a span for each size class it uses.
+func primeAllocator() {
+	var scan [][]*byte
+	var noscan [][]byte
+	for size := 8; size <= 32<<10; size += size / 8 {
+		noscan = append(noscan, make([]byte, size))
+		scan = append(scan, make([]*byte, size/8))
+	}
+	runtime.KeepAlive(scan)
+	runtime.KeepAlive(noscan)
 }
 
 func dispatch(i int, ptr, n uint32) uint64 {
