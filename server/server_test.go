@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -808,3 +809,36 @@ func TestServerErrorPage(t *testing.T) {
 	wantStatus(t, res, http.StatusServiceUnavailable)
 	wantContains(t, body, "database")
 }
+
+func TestScheduler(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, server.Options{})
+	stage := &core.Stage{Name: "tonight"}
+	if err := s.k.Store.Stages().CreateStage(s.admin, stage); err != nil {
+		t.Fatal(err)
+	}
+	it := s.newItem(stage.ID, &core.Item{Type: "article", Title: "Scheduled story", Fields: json.RawMessage(`{}`)})
+	at := time.Now().Add(1500 * time.Millisecond)
+	if _, err := s.k.Store.Stages().ScheduleStage(s.admin, stage.ID, &at); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := s.get("/item/"+it.ID.String(), nil)
+	wantStatus(t, res, http.StatusNotFound)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { server.RunScheduler(ctx, s.k, slogDiscard(), 20*time.Millisecond); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		res, body := s.get("/item/"+it.ID.String(), nil)
+		if res.StatusCode == http.StatusOK {
+			wantContains(t, body, "Scheduled story")
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled stage was not published")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
