@@ -278,3 +278,27 @@ CREATE TABLE file (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX file_hash ON file (hash);
+
+-- Installed plugins: manifest and module (by hash in the blob store), so
+-- every node loads the same bytes. Plugin tables live in schemas of their
+-- own (plugin_<name>), created by the kernel from the manifest.
+CREATE TABLE plugin (
+    name            text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    version         text NOT NULL,
+    manifest_toml   text NOT NULL,
+    hash            bytea NOT NULL REFERENCES blob (hash),
+    enabled         boolean NOT NULL DEFAULT false,
+    approved        text[] NOT NULL DEFAULT '{}',
+    table_versions  jsonb NOT NULL DEFAULT '{}',
+    disabled_reason text NOT NULL DEFAULT '',
+    installed_at    timestamptz NOT NULL DEFAULT now(),
+    changed_at      timestamptz NOT NULL DEFAULT now(),
+    changed_by      uuid NOT NULL
+);
+
+CREATE TABLE plugin_variable (
+    plugin text NOT NULL,
+    name   text NOT NULL,
+    value  jsonb NOT NULL,
+    PRIMARY KEY (plugin, name)
+);
