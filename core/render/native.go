@@ -141,7 +141,7 @@ func isHex(c byte) bool {
 func raw[T ~string](w *bytes.Buffer, s T) { w.WriteString(string(s)) }
 
 func attrs(w *bytes.Buffer, n *core.Node, classes ...string) {
-	raw(w, attributes(n.Type, n.Attrs, "", classes))
+	raw(w, attributes(n.Type, n.Attrs, classes))
 }
 
 func content(r *Renderer, w *bytes.Buffer, n *core.Node) error {

@@ -221,34 +221,26 @@ func (e Element) Formatted() (template.HTML, error) {
 // Attributes renders the node's allow-listed attributes, with classes
 // added in front of the node's own, as ` name="value"` pairs in name order.
 func (e Element) Attributes(classes ...string) template.HTMLAttr {
-	return attributes(e.Type, e.Attrs, "", classes)
-}
-
-// AttributesWithID is Attributes with a default id used when the node has none.
-func (e Element) AttributesWithID(id string, classes ...string) template.HTMLAttr {
-	return attributes(e.Type, e.Attrs, id, classes)
+	return attributes(e.Type, e.Attrs, classes)
 }
 
 var reClass = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
 
-func attributes(typ string, attrs map[string]string, defaultID string, classes []string) template.HTMLAttr {
+func attributes(typ string, attrs map[string]string, classes []string) template.HTMLAttr {
 	var class []string
 	for _, c := range classes {
 		if reClass.MatchString(c) {
 			class = append(class, c)
 		}
 	}
-	if len(attrs) == 0 && len(class) == 0 && defaultID == "" {
+	if len(attrs) == 0 && len(class) == 0 {
 		return ""
 	}
-	names := make([]string, 0, len(attrs)+2)
+	names := make([]string, 0, len(attrs)+1)
 	for k, v := range attrs {
 		if core.CheckAttr(typ, k, v) == "" {
 			names = append(names, k)
 		}
-	}
-	if defaultID != "" && core.CheckAttr(typ, "id", defaultID) == "" && attrs["id"] == "" {
-		names = append(names, "id")
 	}
 	if len(class) > 0 && !slices.Contains(names, "class") {
 		names = append(names, "class")
@@ -257,15 +249,8 @@ func attributes(typ string, attrs map[string]string, defaultID string, classes [
 	var b strings.Builder
 	for _, k := range names {
 		v := attrs[k]
-		switch k {
-		case "class":
-			if len(class) > 0 {
-				v = strings.TrimSpace(strings.Join(class, " ") + " " + v)
-			}
-		case "id":
-			if v == "" {
-				v = defaultID
-			}
+		if k == "class" && len(class) > 0 {
+			v = strings.TrimSpace(strings.Join(class, " ") + " " + v)
 		}
 		b.WriteString(" ")
 		b.WriteString(k)
