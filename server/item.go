@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/trovato/trovato/core"
 )
 
@@ -91,10 +93,55 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 		if image == "" && fd.Type == core.FieldImage {
 			image = firstImage(f)
 		}
+		if st.summary == nil && fd.Type == core.FieldLongText {
+			st.summary = &f
+		}
 		children = append(children, f)
 	}
 	article.Children = children
 	return article, image, nil
+}
+
+// summary is the first words of a formatted text, as plain text, for
+// the description meta tags: at most about 160 characters.
+func (s *Server) summary(n *core.Node) string {
+	var text *core.Node
+	walkNodes([]core.Node{*n}, func(c *core.Node) {
+		if text == nil && c.Type == core.ElemText && c.Format != "" {
+			text = c
+		}
+	})
+	if text == nil {
+		return ""
+	}
+	h, err := s.r.FormatText(text.Text, text.Format, text.Format == core.FormatFullHTML)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	z := html.NewTokenizer(strings.NewReader(string(h)))
+	for b.Len() < 200 {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		if tt == html.TextToken {
+			b.WriteString(" ")
+			b.Write(z.Text())
+		}
+	}
+	words := strings.Fields(b.String())
+	out := ""
+	for _, w := range words {
+		if len(out)+len(w)+1 > 160 {
+			return out + "…"
+		}
+		if out != "" {
+			out += " "
+		}
+		out += w
+	}
+	return out
 }
 
 // firstImage finds the first image in a tree and returns its large

@@ -269,6 +269,9 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 	if image != "" {
 		p.ImageURL = ss.canonical(image)
 	}
+	if st.summary != nil {
+		p.Description = s.summary(st.summary)
+	}
 	if public == "/" {
 		p.Kind = "website"
 		p.Suggestions = append([]string{"page--front"}, p.Suggestions...)

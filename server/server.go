@@ -212,6 +212,7 @@ type reqState struct {
 	// previewDenied: the session names a stage the user may not view.
 	previewDenied bool
 	settings      *siteSettings // read once per request
+	summary       *core.Node    // the page's first formatted text (description)
 }
 
 type stateKey struct{}

@@ -219,6 +219,7 @@ func TestItemPages(t *testing.T) {
 			`aria-label="Breadcrumb"`,
 			`<meta property="og:image" content="https://example.org/files/styles/large/`+s.file.Hash+`.png">`,
 			`<meta property="og:type" content="article">`,
+			`<meta name="description" content="Some bold text.">`,
 			`<article class="item item--article item--full"><p class="item__meta">By admin`,
 		)
 		wantLacks(t, body, "<script>alert", "https://example.org/item/")
