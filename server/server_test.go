@@ -843,3 +843,34 @@ func TestScheduler(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestRedisDown: with Redis gone, pages still serve (anonymously), rate
+// limits let requests through, derivatives are made without the cache,
+// and /readyz says what is wrong.
+func TestRedisDown(t *testing.T) {
+	t.Parallel()
+	dead := goredis.NewClient(&goredis.Options{Network: "unix", Addr: t.TempDir() + "/none.sock", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { dead.Close() })
+	s := newSite(t, server.Options{
+		Sessions:   redis.NewSessionStore(dead, "x:", core.SessionTimeouts{}),
+		Limiter:    redis.NewRateLimiter(dead, "x:"),
+		Cache:      redis.NewCache(dead, "x:"),
+		Checks:     map[string]func(context.Context) error{"redis": func(ctx context.Context) error { return dead.Ping(ctx).Err() }},
+		RateLimits: map[string]server.RateLimit{server.ClassPage: {Limit: 1, Window: time.Minute}},
+	})
+	hdr := map[string]string{"Cookie": server.SessionCookie + "=" + core.NewSessionID()}
+	for range 3 {
+		res, body := s.get("/blog/hello-world", hdr)
+		wantStatus(t, res, http.StatusOK)
+		wantContains(t, body, "Hello &lt;World&gt;")
+		if cc := res.Header.Get("Cache-Control"); cc != "public, no-cache" {
+			t.Fatalf("Cache-Control %q", cc)
+		}
+	}
+	res, _ := s.get(server.StyleURL("thumbnail", s.file.Hash, s.file.MIME), nil)
+	wantStatus(t, res, http.StatusOK)
+	res, body := s.get("/readyz", nil)
+	wantStatus(t, res, http.StatusServiceUnavailable)
+	wantContains(t, body, "redis")
+	wantLacks(t, body, "database")
+}
