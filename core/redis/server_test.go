@@ -153,6 +153,7 @@ func TestServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { other.Process.Kill(); other.Wait() }()
+		os.MkdirAll(dir, 0o755)
 		if err := os.WriteFile(filepath.Join(dir, "redis.pid"), []byte(fmt.Sprintf("%d\n", other.Process.Pid)), 0o644); err != nil {
 			t.Fatal(err)
 		}
