@@ -80,27 +80,97 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, _ *reqState) 
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	body, size, err := s.k.Store.Blobs().OpenBlob(ctx, hash)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
 	disp := "attachment"
 	if inlineTypes[f.MIME] {
 		disp = "inline"
 	}
 	h.Set("Content-Type", f.MIME)
 	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": f.Name}))
-	h.Set("Content-Length", strconv.FormatInt(size, 10))
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Minute))
-	w.WriteHeader(http.StatusOK)
+	h.Set("Accept-Ranges", "bytes")
+	offset, length, status := int64(0), f.Size, http.StatusOK
+	if rg := r.Header.Get("Range"); rg != "" && (r.Header.Get("If-Range") == "" || r.Header.Get("If-Range") == `"`+hash+`"`) {
+		start, n, ok, satisfiable := parseRange(rg, f.Size)
+		switch {
+		case ok && !satisfiable:
+			h.Set("Content-Range", "bytes */"+strconv.FormatInt(f.Size, 10))
+			h.Del("Content-Disposition")
+			h.Del("ETag")
+			s.errorPage(w, r, http.StatusRequestedRangeNotSatisfiable, "The requested range is not in the file.")
+			return nil
+		case ok:
+			offset, length, status = start, n, http.StatusPartialContent
+			h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+n-1, 10)+"/"+strconv.FormatInt(f.Size, 10))
+		}
+	}
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
 		return nil
 	}
+	body, err := s.k.Store.Site().OpenBlobRange(ctx, hash, offset, length)
+	if err != nil {
+		h.Del("Content-Range")
+		h.Del("Content-Length")
+		return err
+	}
+	defer body.Close()
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Minute))
+	w.WriteHeader(status)
 	if _, err := io.Copy(w, body); err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Warn("file download interrupted", "hash", hash, "err", err)
 	}
 	return nil
+}
+
+// parseRange reads a single byte range ("bytes=a-b", "bytes=a-",
+// "bytes=-n") against size. ok is false for anything else (several
+// ranges, other units, malformed: the whole file is sent);
+// satisfiable is false when the range starts beyond the end.
+func parseRange(h string, size int64) (start, length int64, ok, satisfiable bool) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return 0, 0, false, false
+	}
+	a, b, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return 0, 0, false, false
+	}
+	num := func(s string) (int64, bool) {
+		if s == "" || len(s) > 18 || strings.TrimLeft(s, "0123456789") != "" {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil
+	}
+	switch {
+	case a == "":
+		n, valid := num(b)
+		if !valid {
+			return 0, 0, false, false
+		}
+		if n == 0 || size == 0 {
+			return 0, 0, true, false
+		}
+		n = min(n, size)
+		return size - n, n, true, true
+	default:
+		first, valid := num(a)
+		if !valid {
+			return 0, 0, false, false
+		}
+		last := size - 1
+		if b != "" {
+			l, valid := num(b)
+			if !valid || l < first {
+				return 0, 0, false, false
+			}
+			last = min(l, size-1)
+		}
+		if first >= size {
+			return 0, 0, true, false
+		}
+		return first, last - first + 1, true, true
+	}
 }
 
 // serveStyle serves /files/styles/{style}/{hash}.{ext}: the image

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -469,6 +470,59 @@ func TestFiles(t *testing.T) {
 		}
 	})
 
+	t.Run("Ranges", func(t *testing.T) {
+		content := make([]byte, 1<<20+1000) // two blob chunks
+		for i := range content {
+			content[i] = 'a' + byte(i%26)
+		}
+		f, err := s.k.Files().CreateFile(ctx, "big.txt", bytes.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := server.FileURL(f)
+		size := len(content)
+		for name, tc := range map[string]struct {
+			rng, ifRange string
+			status       int
+			from, to     int // expected bytes [from, to)
+		}{
+			"First":          {"bytes=0-9", "", http.StatusPartialContent, 0, 10},
+			"AcrossChunks":   {"bytes=1048570-1048589", "", http.StatusPartialContent, 1048570, 1048590},
+			"Open":           {"bytes=1048000-", "", http.StatusPartialContent, 1048000, size},
+			"Suffix":         {"bytes=-5", "", http.StatusPartialContent, size - 5, size},
+			"PastEndClamped": {"bytes=10-99999999", "", http.StatusPartialContent, 10, size},
+			"Unsatisfiable":  {"bytes=99999999-", "", http.StatusRequestedRangeNotSatisfiable, 0, 0},
+			"Several":        {"bytes=0-1,5-6", "", http.StatusOK, 0, size},
+			"Malformed":      {"bytes=abc", "", http.StatusOK, 0, size},
+			"OtherUnit":      {"items=0-1", "", http.StatusOK, 0, size},
+			"StaleIfRange":   {"bytes=0-9", `"other"`, http.StatusOK, 0, size},
+			"IfRange":        {"bytes=0-9", `"` + f.Hash + `"`, http.StatusPartialContent, 0, 10},
+		} {
+			t.Run(name, func(t *testing.T) {
+				hdr := map[string]string{"Range": tc.rng}
+				if tc.ifRange != "" {
+					hdr["If-Range"] = tc.ifRange
+				}
+				res, body := s.get(u, hdr)
+				wantStatus(t, res, tc.status)
+				if tc.status == http.StatusRequestedRangeNotSatisfiable {
+					if cr := res.Header.Get("Content-Range"); cr != "bytes */"+itoa(size) {
+						t.Fatalf("Content-Range %q", cr)
+					}
+					return
+				}
+				if body != string(content[tc.from:tc.to]) {
+					t.Fatalf("got %d bytes, want bytes %d-%d", len(body), tc.from, tc.to)
+				}
+				if tc.status == http.StatusPartialContent {
+					if cr := res.Header.Get("Content-Range"); cr != "bytes "+itoa(tc.from)+"-"+itoa(tc.to-1)+"/"+itoa(size) {
+						t.Fatalf("Content-Range %q", cr)
+					}
+				}
+			})
+		}
+	})
+
 	t.Run("NotFound", func(t *testing.T) {
 		for _, p := range []string{"/files/" + s.file.Hash + "/other.png", "/files/abc/cat.png", "/files/" + strings.ToUpper(s.file.Hash) + "/cat.png",
 			"/files/" + strings.Repeat("0", 64) + "/cat.png"} {
@@ -617,6 +671,8 @@ func TestPreview(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestCSRF(t *testing.T) {
 	t.Parallel()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/jackc/pgx/v5"
 
@@ -167,4 +168,37 @@ func (si *Site) FindMenuLinks(ctx context.Context, stage core.ID, menu string) (
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// OpenBlobRange streams length bytes of a blob from offset (length < 0:
+// to the end), reading only the chunks that hold them. ENOTFOUND if the
+// blob is absent.
+func (si *Site) OpenBlobRange(ctx context.Context, hash string, offset, length int64) (io.ReadCloser, error) {
+	sum, err := hex.DecodeString(hash)
+	if err != nil || len(sum) != sha256.Size {
+		return nil, core.Errorf(core.EInvalid, "%q is not a SHA-256 hash", hash)
+	}
+	if offset < 0 {
+		return nil, core.Errorf(core.EInvalid, "negative offset")
+	}
+	var blobID core.ID
+	err = si.s.pool.QueryRow(ctx, `SELECT blob_id FROM blob WHERE hash = $1`, sum).Scan(&blobID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, core.Errorf(core.ENotFound, "blob %s not found", hash)
+	} else if err != nil {
+		return nil, fmt.Errorf("open blob: %w", TranslateError(err))
+	}
+	cr := &chunkReader{ctx: ctx, q: si.s.pool, blobID: blobID, n: int(offset / chunkSize)}
+	if skip := offset % chunkSize; skip > 0 {
+		if _, err := io.CopyN(io.Discard, cr, skip); err != nil && err != io.EOF {
+			return nil, err
+		}
+	}
+	if length < 0 {
+		return cr, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(cr, length), cr}, nil
 }
