@@ -792,6 +792,13 @@ func TestIsland(t *testing.T) {
 	if cc := res.Header.Get("Cache-Control"); cc != "private, no-cache" {
 		t.Fatalf("signed-in page Cache-Control %q", cc)
 	}
+	// An editor sees an unpublished item, marked, in a private response.
+	res, body = s.get("/item/"+s.hidden.ID.String(), hdr)
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, body, "Secret draft", "item--unpublished", "not published")
+	if cc := res.Header.Get("Cache-Control"); cc != "private, no-cache" {
+		t.Fatalf("unpublished page Cache-Control %q", cc)
+	}
 }
 
 func TestSignInCookie(t *testing.T) {
