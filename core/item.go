@@ -92,3 +92,14 @@ type ItemService interface {
 	// RestoreRevision writes a new revision with rev's content.
 	RestoreRevision(ctx context.Context, stage ID, rev ID, log string) (*Item, error)
 }
+
+// ItemHooks lets plugins take part in item writes (the item_presave,
+// item_insert, item_update and item_delete taps). PresaveItem runs before
+// validation and may change the item; an EINVALID error refuses the save.
+// The others run after the write committed; their failures are the
+// plugin's and never undo the write.
+type ItemHooks interface {
+	PresaveItem(ctx context.Context, stage ID, it *Item, isNew bool) error
+	ItemSaved(ctx context.Context, stage ID, it *Item, isNew bool)
+	ItemDeleted(ctx context.Context, stage ID, it *Item)
+}

@@ -449,12 +449,17 @@ func (is *Items) CreateItem(ctx context.Context, stage core.ID, it *core.Item, l
 			it.CreatedAt = time.Time{}
 		}
 	}
+	if is.s.hooks != nil {
+		if err := is.s.hooks.PresaveItem(ctx, stage, it, true); err != nil {
+			return err
+		}
+	}
 	backdated := !it.CreatedAt.IsZero()
 	if !backdated {
 		it.CreatedAt = is.s.now()
 	}
 	it.CreatedAt = it.CreatedAt.UTC().Truncate(time.Microsecond)
-	return is.s.inTx(ctx, func(tx *txn) error {
+	err := is.s.inTx(ctx, func(tx *txn) error {
 		st, err := is.s.stageFor(ctx, tx, stage, core.OpEdit)
 		if err != nil {
 			return err
@@ -485,6 +490,10 @@ func (is *Items) CreateItem(ctx context.Context, stage core.ID, it *core.Item, l
 		it.RevisionID, it.TypeVersion, it.ChangedAt = r.ID, version, r.CreatedAt
 		return tx.writeGrants(ctx, st.ID, it)
 	})
+	if err == nil && is.s.hooks != nil {
+		is.s.hooks.ItemSaved(ctx, stage, it, true)
+	}
+	return err
 }
 
 // lockEntity takes row locks on the heads of an entity in stage and live,
@@ -530,6 +539,11 @@ func (is *Items) UpdateItem(ctx context.Context, stage, id core.ID, upd core.Ite
 		if err := applyItemUpdate(it, upd); err != nil {
 			return err
 		}
+		if is.s.hooks != nil {
+			if err := is.s.hooks.PresaveItem(ctx, st.ID, it, false); err != nil {
+				return err
+			}
+		}
 		if upd.AuthorID != nil && *upd.AuthorID != cur.AuthorID {
 			if err := is.s.authz.Require(ctx, u, core.PermAdministerContent); err != nil {
 				return core.Errorf(core.EForbidden, "only content administrators may change an item's author")
@@ -547,6 +561,9 @@ func (is *Items) UpdateItem(ctx context.Context, stage, id core.ID, upd core.Ite
 		out = it
 		return tx.writeGrants(ctx, st.ID, it)
 	})
+	if err == nil && is.s.hooks != nil {
+		is.s.hooks.ItemSaved(ctx, stage, out, false)
+	}
 	return out, err
 }
 
@@ -596,7 +613,8 @@ func applyItemUpdate(it *core.Item, upd core.ItemUpdate) error {
 // DeleteItem implements core.ItemService.
 func (is *Items) DeleteItem(ctx context.Context, stage, id core.ID) error {
 	u := core.UserFromContext(ctx)
-	return is.s.inTx(ctx, func(tx *txn) error {
+	var deleted *core.Item
+	err := is.s.inTx(ctx, func(tx *txn) error {
 		st, err := is.s.stageFor(ctx, tx, stage, core.OpEdit)
 		if err != nil {
 			return err
@@ -621,8 +639,13 @@ func (is *Items) DeleteItem(ctx context.Context, stage, id core.ID) error {
 		if err := tx.dropGrants(ctx, st.ID, id); err != nil {
 			return err
 		}
+		deleted = it
 		return tx.deleteStaged(ctx, core.KindItem, st.ID, id)
 	})
+	if err == nil && is.s.hooks != nil {
+		is.s.hooks.ItemDeleted(ctx, stage, deleted)
+	}
+	return err
 }
 
 // FindRevisions implements core.ItemService.

@@ -26,6 +26,7 @@ type Store struct {
 	perms    *core.Permissions
 	validate ConfigValidator
 	grants   core.GrantsProvider
+	hooks    core.ItemHooks
 	now      func() time.Time
 	// afterCommit, when set, is told about every committed change (the
 	// writing node bumps cache tags right after commit).
@@ -59,6 +60,9 @@ func NewStore(cfg StoreConfig) *Store {
 	s.authz = core.NewAuthorizer(&Users{s}, ttl)
 	return s
 }
+
+// SetItemHooks installs the plugin item hooks (nil removes them).
+func (s *Store) SetItemHooks(h core.ItemHooks) { s.hooks = h }
 
 // Pool returns the connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
