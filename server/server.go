@@ -263,10 +263,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	s.metrics.inFlight.Inc()
 	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
+		p := recover()
+		if p != nil && p != http.ErrAbortHandler {
 			s.log.Error("panic serving request", "method", r.Method, "path", safePath(r), "panic", fmt.Sprint(p))
 			if !rec.wrote {
 				s.fail(rec, r, fmt.Errorf("panic: %v", p))
@@ -275,8 +273,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.inFlight.Dec()
 		d := time.Since(start)
 		s.metrics.observe(st.route, rec.status, d)
-		s.log.Info("request", "method", r.Method, "path", safePath(r), "route", st.route, "status", rec.status,
+		level := slog.LevelInfo
+		if st.route == "healthz" || st.route == "readyz" || st.route == "metrics" {
+			level = slog.LevelDebug // probes
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", safePath(r), "route", st.route, "status", rec.status,
 			"bytes", rec.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", clientIP(r))
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
 	}()
 	securityHeaders(rec.Header(), r)
 	if ok := s.checkRequest(rec, r); !ok {
