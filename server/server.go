@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -70,6 +71,10 @@ type Options struct {
 	// SecureCookies sets Secure on cookies even without TLS on this hop
 	// (behind a TLS-terminating proxy).
 	SecureCookies bool
+	// TrustedProxies are the networks of the load balancers and proxies
+	// in front of the server: from their requests, the client address is
+	// taken from X-Forwarded-For and TLS from X-Forwarded-Proto.
+	TrustedProxies []netip.Prefix
 	// SessionTimeouts are told to the cookie (Max-Age); the store
 	// enforces them.
 	SessionTimeouts core.SessionTimeouts
@@ -90,6 +95,7 @@ type Server struct {
 	limits   map[string]RateLimit
 	checks   map[string]func(context.Context) error
 	secure   bool
+	proxies  []netip.Prefix
 	timeouts core.SessionTimeouts
 	maxBody  int64
 	timeout  time.Duration
@@ -117,6 +123,7 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 		cache:     opts.Cache,
 		checks:    opts.Checks,
 		secure:    opts.SecureCookies,
+		proxies:   opts.TrustedProxies,
 		timeouts:  opts.SessionTimeouts,
 		maxBody:   opts.MaxRequestBytes,
 		timeout:   opts.PageTimeout,
@@ -278,12 +285,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelDebug // probes
 		}
 		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", safePath(r), "route", st.route, "status", rec.status,
-			"bytes", rec.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", clientIP(r))
+			"bytes", rec.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", s.clientIP(r))
 		if p == http.ErrAbortHandler {
 			panic(p)
 		}
 	}()
-	securityHeaders(rec.Header(), r)
+	securityHeaders(rec.Header(), s.https(r))
 	if ok := s.checkRequest(rec, r); !ok {
 		return
 	}
@@ -383,13 +390,13 @@ func (w *recorder) Write(b []byte) (int, error) {
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // securityHeaders go on every response.
-func securityHeaders(h http.Header, r *http.Request) {
+func securityHeaders(h http.Header, https bool) {
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	if r.TLS != nil {
+	if https {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -936,4 +937,42 @@ func TestRedisDown(t *testing.T) {
 	wantStatus(t, res, http.StatusServiceUnavailable)
 	wantContains(t, body, "redis")
 	wantLacks(t, body, "database")
+}
+
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	limit := map[string]server.RateLimit{server.ClassPage: {Limit: 1, Window: time.Minute}}
+	direct := newSite(t, server.Options{RateLimits: limit})
+	// httptest requests come from 192.0.2.1.
+	res, _ := direct.get("/", map[string]string{"X-Forwarded-For": "10.0.0.1", "X-Forwarded-Proto": "https"})
+	wantStatus(t, res, http.StatusOK)
+	if res.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("an untrusted X-Forwarded-Proto turned on HSTS")
+	}
+	res, _ = direct.get("/", map[string]string{"X-Forwarded-For": "10.0.0.2"})
+	wantStatus(t, res, http.StatusTooManyRequests) // a spoofed header does not escape the limit
+
+	proxied := newSite(t, server.Options{RateLimits: limit, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	for _, tc := range []struct {
+		xff  string
+		want int
+	}{
+		{"10.0.0.1", http.StatusOK},
+		{"10.0.0.2", http.StatusOK},
+		{"10.0.0.1", http.StatusTooManyRequests},
+		{"10.0.0.3, 192.0.2.9", http.StatusOK},   // the nearest untrusted hop is the client
+		{"10.0.0.3", http.StatusTooManyRequests}, // ... the same one
+		{"garbage, 10.0.0.4", http.StatusOK},     // malformed hops beyond the client are ignored
+		{"not an address", http.StatusOK},        // the proxy itself is the client: its first request
+		{"", http.StatusTooManyRequests},         // ... and again
+	} {
+		res, _ := proxied.get("/", map[string]string{"X-Forwarded-For": tc.xff})
+		if res.StatusCode != tc.want {
+			t.Fatalf("X-Forwarded-For %q: status %d, want %d", tc.xff, res.StatusCode, tc.want)
+		}
+	}
+	res, _ = proxied.get("/healthz", map[string]string{"X-Forwarded-Proto": "https"})
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS behind a trusted TLS proxy")
+	}
 }

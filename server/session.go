@@ -7,8 +7,10 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trovato/trovato/core"
@@ -105,7 +107,7 @@ func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || s.secure})
+		SameSite: http.SameSiteLaxMode, Secure: s.secure || s.https(r)})
 	return nil
 }
 
@@ -114,7 +116,7 @@ func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sess *core.Session) {
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil || s.secure,
+		Secure: s.secure || s.https(r),
 		MaxAge: int(s.timeouts.Absolute / time.Second),
 	})
 }
@@ -164,7 +166,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, class string) boo
 	if !ok || l.Limit <= 0 {
 		return true
 	}
-	ok, retry, err := s.limiter.Allow(r.Context(), class+":"+clientIP(r), l.Limit, l.Window)
+	ok, retry, err := s.limiter.Allow(r.Context(), class+":"+s.clientIP(r), l.Limit, l.Window)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			s.log.Warn("rate limiter failed; allowing the request", "class", class, "err", err)
@@ -180,11 +182,53 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, class string) boo
 	return false
 }
 
-// clientIP is the address of the peer (no proxy headers are trusted).
-func clientIP(r *http.Request) string {
+// clientIP is the visitor's address: the peer's, or, when the peer is a
+// trusted proxy (Options.TrustedProxies), the nearest address in
+// X-Forwarded-For that is not a trusted proxy.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		client = a.Unmap()
+		if !s.trusted(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// https reports whether the visitor's connection is TLS: this hop's, or
+// X-Forwarded-Proto set by a trusted proxy.
+func (s *Server) https(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	peer, err := netip.ParseAddr(host)
+	return err == nil && s.trusted(peer) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
 	"github.com/trovato/trovato/core/postgres"
+	"github.com/trovato/trovato/core/redis"
 )
 
 func (a *app) migrateCmd() *cobra.Command {
@@ -88,6 +90,19 @@ func (a *app) servicesCmd() *cobra.Command {
 				return err
 			}
 			a.say("embedded PostgreSQL %s running in %s (socket %s)", k.Cluster.MajorVersion(), k.Cluster.Dir(), k.Cluster.SocketDir())
+			if a.cfg.RedisURL != "" {
+				return nil
+			}
+			rs, err := redis.StartServer(cmd.Context(), redis.ServerConfig{Dir: filepath.Join(a.cfg.DataDir, "redis"), Logger: a.logger()})
+			if err != nil {
+				a.say("no private redis-server (%s); serve will keep sessions and caches in memory", oneLine(err))
+				return nil
+			}
+			defer rs.Close(context.WithoutCancel(cmd.Context()))
+			if err := rs.AcquirePersistentLease(cmd.Context()); err != nil {
+				return err
+			}
+			a.say("private redis-server running at %s", rs.URL())
 			return nil
 		},
 	})
@@ -105,6 +120,12 @@ func (a *app) servicesCmd() *cobra.Command {
 			}
 			if err := k.Cluster.ReleasePersistentLease(cmd.Context()); err != nil {
 				return err
+			}
+			if a.cfg.RedisURL == "" {
+				if rs, err := redis.StartServer(cmd.Context(), redis.ServerConfig{Dir: filepath.Join(a.cfg.DataDir, "redis"), Logger: a.logger()}); err == nil {
+					_ = rs.ReleasePersistentLease(cmd.Context())
+					_ = rs.Close(context.WithoutCancel(cmd.Context()))
+				}
 			}
 			a.say("released; the cluster stops when no other process uses it")
 			return nil

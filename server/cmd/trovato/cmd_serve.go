@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -25,7 +26,10 @@ func init() {
 }
 
 func (a *app) serveCmd() *cobra.Command {
-	var addr string
+	var (
+		addr    string
+		proxies []string
+	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the site (and run scheduled publishes) until interrupted",
@@ -35,11 +39,31 @@ caches live in Redis: REDIS_URL, else a private redis-server under the data
 directory, else (redis-server not installed) in this process only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.serve(cmd.Context(), addr, nil)
+			nets, err := parseProxies(proxies)
+			if err != nil {
+				return err
+			}
+			return a.serve(cmd.Context(), addr, nets, nil)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen on HOST:PORT")
+	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a load balancer in front (repeatable): its X-Forwarded-For and X-Forwarded-Proto are believed")
 	return cmd
+}
+
+// parseProxies reads --trusted-proxy values: addresses or CIDR prefixes.
+func parseProxies(vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			return nil, core.Errorf(core.EInvalid, "--trusted-proxy %q is not an address or CIDR (for example 10.0.0.0/8)", v)
+		}
+	}
+	return out, nil
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -59,7 +83,7 @@ func (a *app) runCmd() *cobra.Command {
 			if rep.Changed() {
 				fmt.Fprintf(a.stdout, "Demo %d loaded.\n", rep.Version)
 			}
-			return a.serve(cmd.Context(), addr, func(url string) {
+			return a.serve(cmd.Context(), addr, nil, func(url string) {
 				fmt.Fprintf(a.stdout, "Trovato is running at %s (press Ctrl+C to stop)\n", url)
 			})
 		},
@@ -80,7 +104,7 @@ func (a *app) serveLogger(level string) *slog.Logger {
 
 // serve opens the kernel and the session backend and serves until ctx
 // ends. started is told the site's URL once it listens.
-func (a *app) serve(ctx context.Context, addr string, started func(url string)) error {
+func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, started func(url string)) error {
 	k, err := a.kernel(ctx)
 	if err != nil {
 		return err
@@ -93,7 +117,7 @@ func (a *app) serve(ctx context.Context, addr string, started func(url string)) 
 		cfg.Addr = addr
 	}
 	log := a.serveLogger(cfg.LogLevel)
-	opts := server.Options{Logger: log.With("component", "server"), MaxRequestBytes: cfg.MaxRequestBytes}
+	opts := server.Options{Logger: log.With("component", "server"), MaxRequestBytes: cfg.MaxRequestBytes, TrustedProxies: proxies}
 
 	redisURL := cfg.RedisURL
 	if redisURL == "" {
