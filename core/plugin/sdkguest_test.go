@@ -223,9 +223,12 @@ func TestSDKGuestHostCalls(t *testing.T) {
 	}
 }
 
+// fakeItems serves item documents; like the kernel's request-scoped item
+// cache it splits each document into properties and fields once.
 type fakeItems struct {
-	mu   sync.Mutex
-	docs map[string][]byte
+	mu    sync.Mutex
+	docs  map[string][]byte
+	split map[string]map[string]json.RawMessage
 }
 
 func (f *fakeItems) LoadItem(ctx context.Context, stage, id string) ([]byte, error) {
@@ -239,18 +242,29 @@ func (f *fakeItems) LoadItem(ctx context.Context, stage, id string) ([]byte, err
 }
 
 func (f *fakeItems) LoadItemField(ctx context.Context, stage, id, field string) ([]byte, error) {
-	d, err := f.LoadItem(ctx, stage, id)
-	if err != nil {
-		return nil, err
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.split == nil {
+		f.split = map[string]map[string]json.RawMessage{}
 	}
-	var doc map[string]json.RawMessage
-	json.Unmarshal(d, &doc)
-	if v, ok := doc[field]; ok && field != "fields" {
-		return v, nil
+	m, ok := f.split[id]
+	if !ok {
+		d, ok := f.docs[id]
+		if !ok {
+			return nil, core.Errorf(core.ENotFound, "item %s not found", id)
+		}
+		var doc, fields map[string]json.RawMessage
+		json.Unmarshal(d, &doc)
+		json.Unmarshal(doc["fields"], &fields)
+		m = fields
+		for k, v := range doc {
+			if k != "fields" {
+				m[k] = v
+			}
+		}
+		f.split[id] = m
 	}
-	var fields map[string]json.RawMessage
-	json.Unmarshal(doc["fields"], &fields)
-	if v, ok := fields[field]; ok {
+	if v, ok := m[field]; ok {
 		return v, nil
 	}
 	return nil, core.Errorf(core.ENotFound, "no field %s", field)
