@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -207,4 +209,53 @@ func benchPublish1000(b *testing.B) {
 	b.StopTimer()
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	b.ReportMetric(float64(durs[len(durs)/2].Milliseconds()), "p50-ms")
+}
+
+// BenchmarkFile1GB streams a 1 GiB file into the blob store and back,
+// reporting throughput and the peak heap.
+func BenchmarkFile1GB(b *testing.B) {
+	s, ctx := MustSite(b)
+	files := s.Files(postgres.FileLimits{MaxSize: 2 << 30, Allowed: []string{"application/octet-stream"}})
+	const size = 1 << 30
+	var peak uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak {
+					peak = m.HeapInuse
+				}
+			}
+		}
+	}()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		f, err := files.CreateFile(ctx, "big.bin", &patternReader{left: size})
+		if err != nil {
+			b.Fatal(err)
+		}
+		write := time.Since(t0)
+		_, rc, err := files.OpenFile(ctx, f.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if n, err := io.Copy(io.Discard, rc); err != nil || n != size {
+			b.Fatal(n, err)
+		}
+		b.ReportMetric(float64(size>>20)/write.Seconds(), "write-MiB/s")
+		b.ReportMetric(float64(size>>20)/time.Since(t1).Seconds(), "read-MiB/s")
+	}
+	b.StopTimer()
+	close(stop)
+	<-done
+	b.ReportMetric(float64(peak>>20), "peak-heap-MiB")
 }
