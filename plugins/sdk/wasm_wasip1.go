@@ -37,8 +37,8 @@ func trovatoWarmup() {
 	}
 	// Leave free heap pages in the snapshot: a call that finds none grows
 	// linear memory, and after the restore it would grow it again.
-	junk := make([][]byte, 0, 256)
-	for range 256 {
+	junk := make([][]byte, 0, 128)
+	for range 128 {
 		junk = append(junk, make([]byte, 4<<10))
 	}
 	runtime.KeepAlive(junk)
@@ -68,7 +68,7 @@ func primeAllocator() {
 // goroutine that runs taps already has a large stack in the snapshot: a
 // stack that grows during a call is reallocated from the heap, and, the
 // snapshot knowing nothing of it, again on every call.
-const warmStackFrames = 64
+const warmStackFrames = 16
 
 //go:noinline
 func growStack(n int) byte {
