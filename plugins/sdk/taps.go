@@ -185,7 +185,6 @@ func parseQuery(v Value) map[string][]string {
 // and one output writer, both reused across calls and part of the clean
 // snapshot after warm-up.
 var (
-	inBuf  []byte
 	outW   = &Writer{}
 	errW   = &Writer{}
 	errTap = errors.New("sdk: tap not implemented by this plugin")

@@ -1,5 +1,7 @@
 //go:build wasip1
 
+//lint:file-ignore U1000 the host calls the go:wasmexport functions
+
 package sdk
 
 import (
@@ -10,6 +12,9 @@ import (
 // The guest side of the ABI (docs/plugin-abi.md).
 
 func init() { host = wasmHost{} }
+
+// inBuf is the input buffer trovato_alloc hands to the host.
+var inBuf []byte
 
 //go:wasmexport trovato_alloc
 func trovatoAlloc(n uint32) uint32 {
