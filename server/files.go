@@ -76,7 +76,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, _ *reqState) 
 	h.Set("Content-Security-Policy", fileCSP)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("ETag", `"`+hash+`"`)
-	if notModified(r, hash, time.Time{}) {
+	if notModified(r, hash) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -198,7 +198,7 @@ func (s *Server) serveStyle(w http.ResponseWriter, r *http.Request, _ *reqState)
 	h := w.Header()
 	h.Set("Content-Security-Policy", fileCSP)
 	tag := style + "-" + hash
-	if notModified(r, tag, time.Time{}) {
+	if notModified(r, tag) {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 		h.Set("ETag", `"`+tag+`"`)
 		w.WriteHeader(http.StatusNotModified)

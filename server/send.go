@@ -64,7 +64,10 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, res response) {
 		if !res.lastMod.IsZero() {
 			h.Set("Last-Modified", res.lastMod.UTC().Format(http.TimeFormat))
 		}
-		if notModified(r, tag, res.lastMod) {
+		// If-Modified-Since is not evaluated for pages: a page depends on
+		// more than its item (menus, terms, settings, the theme), so only
+		// the ETag, a hash of the bytes, can say it has not changed.
+		if notModified(r, tag) {
 			h.Set("ETag", `"`+tag+`"`)
 			h.Del("Content-Type")
 			w.WriteHeader(http.StatusNotModified)
@@ -106,26 +109,21 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, res response) {
 }
 
 // notModified evaluates If-None-Match (weak comparison, any encoding of
-// the same entity) and, without it, If-Modified-Since.
-func notModified(r *http.Request, tag string, lastMod time.Time) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for _, t := range strings.Split(inm, ",") {
-			t = strings.TrimSpace(t)
-			if t == "*" {
-				return true
-			}
-			t = strings.TrimPrefix(t, "W/")
-			t = strings.Trim(t, `"`)
-			t = strings.TrimSuffix(strings.TrimSuffix(t, "-br"), "-gzip")
-			if t == tag {
-				return true
-			}
-		}
+// the same entity).
+func notModified(r *http.Request, tag string) bool {
+	inm := r.Header.Get("If-None-Match")
+	if inm == "" {
 		return false
 	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !lastMod.IsZero() && r.Method != http.MethodPost {
-		t, err := http.ParseTime(ims)
-		if err == nil && !lastMod.Truncate(time.Second).After(t) {
+	for _, t := range strings.Split(inm, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return true
+		}
+		t = strings.TrimPrefix(t, "W/")
+		t = strings.Trim(t, `"`)
+		t = strings.TrimSuffix(strings.TrimSuffix(t, "-br"), "-gzip")
+		if t == tag {
 			return true
 		}
 	}

@@ -389,9 +389,14 @@ func TestHeadersAndEncoding(t *testing.T) {
 		wantStatus(t, res, http.StatusNotModified)
 		res, _ = s.get("/blog/hello-world", map[string]string{"If-None-Match": `"other"`})
 		wantStatus(t, res, http.StatusOK)
+		// Last-Modified is the item's change time, but a page depends on more
+		// (menus, terms, the theme): only the ETag gives a 304.
 		lm := res.Header.Get("Last-Modified")
+		if lm == "" {
+			t.Fatal("no Last-Modified")
+		}
 		res, _ = s.get("/blog/hello-world", map[string]string{"If-Modified-Since": lm})
-		wantStatus(t, res, http.StatusNotModified)
+		wantStatus(t, res, http.StatusOK)
 		res, _ = s.get("/blog/hello-world", map[string]string{"If-Modified-Since": "yesterday-ish"})
 		wantStatus(t, res, http.StatusOK)
 	})
