@@ -85,7 +85,11 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, _ *reqState) 
 		disp = "inline"
 	}
 	h.Set("Content-Type", f.MIME)
-	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": f.Name}))
+	cd := mime.FormatMediaType(disp, map[string]string{"filename": f.Name})
+	if cd == "" { // a name FormatMediaType cannot encode
+		cd = disp + `; filename="download"`
+	}
+	h.Set("Content-Disposition", cd)
 	h.Set("Accept-Ranges", "bytes")
 	offset, length, status := int64(0), f.Size, http.StatusOK
 	if rg := r.Header.Get("Range"); rg != "" && (r.Header.Get("If-Range") == "" || r.Header.Get("If-Range") == `"`+hash+`"`) {
