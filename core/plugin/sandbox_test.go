@@ -238,11 +238,12 @@ func TestLoadErrors(t *testing.T) {
 		{name: "MissingTapExport", m: testManifest("x", []string{"cron"}), wasm: minimal, want: "missing export tap_cron"},
 		{name: "BadManifest", m: Manifest{Name: "X"}, wasm: minimal, want: "invalid plugin manifest"},
 		{name: "Truncated", m: testManifest("x", []string{"item_view"}), wasm: minimal[:len(minimal)-3], want: "section"},
+		{name: "InitializeNeverReturns", m: testManifest("x", []string{"item_view"}), wasm: MustWAT(t, "initloop"), want: "deadline"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := MustHost(t, HostConfig{})
-			err := h.Load(context.Background(), tc.m, tc.wasm, Limits{})
+			err := h.Load(context.Background(), tc.m, tc.wasm, Limits{Deadline: 100 * time.Millisecond})
 			if core.ErrorCode(err) != core.EInvalid || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want EInvalid containing %q", err, tc.want)
 			}

@@ -369,3 +369,32 @@ func TestNoSpuriousStop(t *testing.T) {
 		}
 	}
 }
+
+// TestHostAsItemAccessVoter runs the SDK guest's item_access through the
+// core.ItemAccessVoter adapter.
+func TestHostAsItemAccessVoter(t *testing.T) {
+	h, _ := MustHost(t, HostConfig{})
+	MustLoad(t, h, testManifest("sdkguest", []string{"item_access"}, CapAccessVote), MustSDKGuest(t), Limits{})
+	author := &core.User{ID: core.NewID(), Name: "ann", Roles: []string{"editor"}}
+	other := &core.User{ID: core.NewID(), Name: "bob"}
+	tests := []struct {
+		name   string
+		user   *core.User
+		fields string
+		want   core.Vote
+	}{
+		{"AuthorGrant", author, `{"locked":false}`, core.VoteGrant},
+		{"LockedDeny", author, `{"locked":true}`, core.VoteDeny},
+		{"OtherNeutral", other, `{}`, core.VoteNeutral},
+		{"AnonymousNeutral", core.Anonymous, `{}`, core.VoteNeutral},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it := &core.Item{ID: core.NewID(), Type: "blog", Title: "T", Status: "published", AuthorID: author.ID, Fields: json.RawMessage(tc.fields)}
+			v, err := h.ItemAccess(context.Background(), tc.user, "update", it)
+			if err != nil || v != tc.want {
+				t.Fatalf("vote = %v, %v; want %v", v, err, tc.want)
+			}
+		})
+	}
+}
