@@ -52,6 +52,10 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 			return article, "", fmt.Errorf("item %s fields: %w", it.ID, err)
 		}
 	}
+	var (
+		fieldNodes []core.Node
+		fieldDefs  []*core.FieldDef
+	)
 	for i := range typ.Fields {
 		fd := &typ.Fields[i]
 		raw, ok := fields[fd.Name]
@@ -85,20 +89,31 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 		} else {
 			f.Children = append(f.Children, nodes...)
 		}
-		opts := core.TreeOptions{AllowFullHTML: fd.Type == core.FieldLongText}
-		if err := core.ValidateTree(f, opts); err != nil {
-			s.log.Warn("field dropped from the page", "item", it.ID, "field", fd.Name, "reason", err)
-			continue
-		}
-		if image == "" && fd.Type == core.FieldImage {
-			image = firstImage(f)
-		}
-		if st.summary == nil && fd.Type == core.FieldLongText {
-			st.summary = &f
-		}
-		children = append(children, f)
+		fieldNodes = append(fieldNodes, f)
+		fieldDefs = append(fieldDefs, fd)
 	}
-	article.Children = children
+	// Validate the whole article once; only when it fails, find the
+	// fields at fault and leave them out.
+	article.Children = append(children, fieldNodes...)
+	if core.ValidateTree(article, core.TreeOptions{AllowFullHTML: true}) != nil {
+		article.Children = children
+		for i, f := range fieldNodes {
+			if err := core.ValidateTree(f, core.TreeOptions{AllowFullHTML: fieldDefs[i].Type == core.FieldLongText}); err != nil {
+				s.log.Warn("field dropped from the page", "item", it.ID, "field", fieldDefs[i].Name, "reason", err)
+				continue
+			}
+			article.Children = append(article.Children, f)
+		}
+	}
+	for i := range article.Children {
+		f := &article.Children[i]
+		if image == "" && strings.Contains(f.Attrs["class"], "field--type-image") {
+			image = firstImage(*f)
+		}
+		if st.summary == nil && strings.Contains(f.Attrs["class"], "field--type-long-text") {
+			st.summary = f
+		}
+	}
 	return article, image, nil
 }
 
