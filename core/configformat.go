@@ -65,6 +65,7 @@ var semanticChecks = map[string]func(map[string]any) []FieldError{
 	"item_type":     checkItemTypeDoc,
 	"site":          checkSiteDoc,
 	"alias_pattern": checkAliasPatternDoc,
+	"gather":        checkGatherDoc,
 }
 
 // configKinds is the registry: one kind per core/schemas/<kind>.schema.json.
