@@ -32,6 +32,7 @@ type Kernel struct {
 	Pool    *pgxpool.Pool
 	Store   *postgres.Store
 	Cluster *postgres.Cluster // nil with an external DATABASE_URL
+	Plugins *PluginManager
 }
 
 // New opens (and, without DATABASE_URL, starts) the database, applies
@@ -74,6 +75,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Kernel, error) {
 		}
 	}
 	k.Store = postgres.NewStore(postgres.StoreConfig{Pool: pool, Logger: log.With("component", "store"), ValidateConfig: core.CheckConfigDocument})
+	if k.Plugins, err = NewPluginManager(ctx, k.Store, PluginOptions{Logger: log, CacheDir: cfg.PluginCacheDir}); err != nil {
+		k.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	return k, nil
 }
 
@@ -93,6 +98,9 @@ func (k *Kernel) Files() *postgres.Files {
 // Close releases the database and, when this process holds the last lease
 // on the embedded cluster, stops it.
 func (k *Kernel) Close(ctx context.Context) {
+	if k.Plugins != nil {
+		_ = k.Plugins.Close(ctx)
+	}
 	if k.Pool != nil {
 		k.Pool.Close()
 	}
