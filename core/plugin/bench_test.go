@@ -71,39 +71,49 @@ func BenchmarkSDKItemView(b *testing.B) {
 	reportReset(b, h, "sdkguest")
 }
 
-// BenchmarkFieldAccess renders the same tree of the Go SDK guest two
-// ways: FullInput takes the whole item in the input (item_view);
-// HostCalls takes an id and reads title, author, created and 18 fields
-// with 21 item_field host calls (item_view_alter in the test guest). Each
-// reports thread CPU per op; HostCalls also reports its ratio to
-// FullInput.
+// BenchmarkFieldAccess reads 21 values of an 8 KB item two ways, in two
+// guests: FullInput passes the whole item in the input (item_view);
+// HostCalls passes its id and makes one item_field host call per value
+// (item_view_alter). SDK is the Go guest rendering a tree; WAT is
+// fields.wat, a C-like guest returning the values as a JSON array. Each
+// reports thread CPU per op; HostCalls also its ratio to FullInput.
 func BenchmarkFieldAccess(b *testing.B) {
 	item := testItem(8 << 10)
 	id := "0190f0e0-0000-7000-8000-000000000001"
 	svc := Services{Items: &fakeItems{docs: map[string][]byte{id: item}}}
-	h := benchHost(b, "sdkguest", MustSDKGuest(b), []string{"item_view", "item_view_alter"}, svc, Limits{PoolSize: 1})
-	ctx := context.Background()
-	want := h.Invoke(ctx, "item_view", []byte(`{"item":`+string(item)+`}`))[0].Output
-	var fullCPU float64
-	for _, tc := range []struct{ name, tap, input string }{
-		{"FullInput", "item_view", `{"item":` + string(item) + `}`},
-		{"HostCalls", "item_view_alter", `{"id":"` + id + `"}`},
+	for _, guest := range []struct {
+		name string
+		wasm func(testing.TB) []byte
+	}{
+		{"SDK", MustSDKGuest},
+		{"WAT", func(tb testing.TB) []byte { return MustWAT(tb, "fields") }},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			input := []byte(tc.input)
-			cpu := startCPU()
-			for b.Loop() {
-				r := h.Invoke(ctx, tc.tap, input)
-				if r[0].Err != nil || !bytes.Equal(r[0].Output, want) {
-					b.Fatalf("%v", r[0].Err)
-				}
-			}
-			perOp := float64((threadCPU() - cpu.start).Nanoseconds()) / float64(b.N)
-			cpu.report(b)
-			if tc.name == "FullInput" {
-				fullCPU = perOp
-			} else if fullCPU > 0 {
-				b.ReportMetric(perOp/fullCPU, "x-full")
+		b.Run(guest.name, func(b *testing.B) {
+			h := benchHost(b, "guest", guest.wasm(b), []string{"item_view", "item_view_alter"}, svc, Limits{PoolSize: 1})
+			ctx := context.Background()
+			want := h.Invoke(ctx, "item_view", []byte(`{"item":`+string(item)+`}`))[0].Output
+			var fullCPU float64
+			for _, tc := range []struct{ name, tap, input string }{
+				{"FullInput", "item_view", `{"item":` + string(item) + `}`},
+				{"HostCalls", "item_view_alter", `{"id":"` + id + `"}`},
+			} {
+				b.Run(tc.name, func(b *testing.B) {
+					input := []byte(tc.input)
+					cpu := startCPU()
+					for b.Loop() {
+						r := h.Invoke(ctx, tc.tap, input)
+						if r[0].Err != nil || !bytes.Equal(r[0].Output, want) {
+							b.Fatalf("%v: %s", r[0].Err, r[0].Output)
+						}
+					}
+					perOp := float64((threadCPU() - cpu.start).Nanoseconds()) / float64(b.N)
+					cpu.report(b)
+					if tc.name == "FullInput" {
+						fullCPU = perOp
+					} else if fullCPU > 0 {
+						b.ReportMetric(perOp/fullCPU, "x-full")
+					}
+				})
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -286,5 +287,27 @@ func TestCanceledContext(t *testing.T) {
 	var ce *CallError
 	if !errors.As(res[0].Err, &ce) || ce.Reason != ReasonDeadline {
 		t.Fatalf("got %v", res[0].Err)
+	}
+}
+
+// TestFieldsGuest: the WAT field-access guest returns the same values
+// from the full input and from item_field host calls.
+func TestFieldsGuest(t *testing.T) {
+	item := testItem(8 << 10)
+	id := "0190f0e0-0000-7000-8000-000000000001"
+	h, _ := MustHost(t, HostConfig{Services: Services{Items: &fakeItems{docs: map[string][]byte{id: item}}}})
+	MustLoad(t, h, testManifest("fields", []string{"item_view", "item_view_alter"}, CapItemRead), MustWAT(t, "fields"), Limits{})
+	ctx := context.Background()
+	full := h.Invoke(ctx, "item_view", []byte(`{"item":`+string(item)+`}`))[0]
+	calls := h.Invoke(ctx, "item_view_alter", []byte(`{"id":"`+id+`"}`))[0]
+	if full.Err != nil || calls.Err != nil {
+		t.Fatal(full.Err, calls.Err)
+	}
+	var values []string
+	if err := json.Unmarshal(full.Output, &values); err != nil || len(values) != 21 || values[20] != "A test item" {
+		t.Fatalf("full: %v %s", err, full.Output)
+	}
+	if string(calls.Output) != string(full.Output) {
+		t.Fatalf("host calls differ:\n%s\n%s", calls.Output, full.Output)
 	}
 }
