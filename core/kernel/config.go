@@ -34,6 +34,9 @@ type Config struct {
 	Addr string `toml:"addr"`
 	// MaxUploadBytes limits one uploaded file.
 	MaxUploadBytes int64 `toml:"max_upload_bytes"`
+	// AllowedUploadTypes are the MIME types (sniffed from the content) that
+	// uploads may have; empty means postgres.DefaultAllowedTypes.
+	AllowedUploadTypes []string `toml:"allowed_upload_types"`
 	// MaxRequestBytes limits one request body other than uploads.
 	MaxRequestBytes int64 `toml:"max_request_bytes"`
 	// LogLevel is debug, info, warn or error.
@@ -45,16 +48,17 @@ type Config struct {
 
 // envKeys maps environment variables to config keys.
 var envKeys = map[string]string{
-	"TROVATO_DATA_DIR":          "data_dir",
-	"TROVATO_DATABASE_URL":      "database_url",
-	"DATABASE_URL":              "database_url",
-	"TROVATO_REDIS_URL":         "redis_url",
-	"REDIS_URL":                 "redis_url",
-	"TROVATO_ADDR":              "addr",
-	"TROVATO_MAX_UPLOAD_BYTES":  "max_upload_bytes",
-	"TROVATO_MAX_REQUEST_BYTES": "max_request_bytes",
-	"TROVATO_LOG_LEVEL":         "log_level",
-	"TROVATO_PLUGIN_CACHE_DIR":  "plugin_cache_dir",
+	"TROVATO_DATA_DIR":             "data_dir",
+	"TROVATO_DATABASE_URL":         "database_url",
+	"DATABASE_URL":                 "database_url",
+	"TROVATO_REDIS_URL":            "redis_url",
+	"REDIS_URL":                    "redis_url",
+	"TROVATO_ADDR":                 "addr",
+	"TROVATO_MAX_UPLOAD_BYTES":     "max_upload_bytes",
+	"TROVATO_MAX_REQUEST_BYTES":    "max_request_bytes",
+	"TROVATO_ALLOWED_UPLOAD_TYPES": "allowed_upload_types",
+	"TROVATO_LOG_LEVEL":            "log_level",
+	"TROVATO_PLUGIN_CACHE_DIR":     "plugin_cache_dir",
 }
 
 // DefaultDataDir is ~/.local/share/trovato, or /var/lib/trovato as root
@@ -158,6 +162,13 @@ func (c *Config) Set(key, value string) error {
 		c.LogLevel = value
 	case "plugin_cache_dir":
 		c.PluginCacheDir = value
+	case "allowed_upload_types":
+		c.AllowedUploadTypes = nil
+		for _, t := range strings.Split(value, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				c.AllowedUploadTypes = append(c.AllowedUploadTypes, t)
+			}
+		}
 	case "max_upload_bytes", "max_request_bytes":
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil {
@@ -196,6 +207,11 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return core.Errorf(core.EInvalid, "log_level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	for _, t := range c.AllowedUploadTypes {
+		if !strings.Contains(t, "/") || strings.ContainsAny(t, " ;") {
+			return core.Errorf(core.EInvalid, "allowed_upload_types: %q is not a MIME type such as image/png", t)
+		}
 	}
 	if c.PluginCacheDir == "" {
 		c.PluginCacheDir = filepath.Join(c.DataDir, "cache", "wasm")

@@ -92,7 +92,7 @@ func unwrapPath(err error) error {
 
 // Files returns the file service with the configured limits.
 func (k *Kernel) Files() *postgres.Files {
-	return k.Store.Files(postgres.FileLimits{MaxSize: k.Config.MaxUploadBytes})
+	return k.Store.Files(postgres.FileLimits{MaxSize: k.Config.MaxUploadBytes, Allowed: k.Config.AllowedUploadTypes})
 }
 
 // Close releases the database and, when this process holds the last lease
