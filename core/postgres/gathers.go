@@ -557,7 +557,7 @@ func (c *gatherCompiler) values(path string, f core.GatherFilter) ([]gatherValue
 		}
 		out = append(out, gatherValue{s, p})
 	}
-	return out, true
+	return out, len(out) == len(list)
 }
 
 var (
