@@ -22,7 +22,7 @@ test:
 	$(MAKE) --no-print-directory plugins frontend
 	$(GO) vet ./...
 	$(GO) run ./build/testenv -- $(GO) test $(GOTESTFLAGS) ./...
-	@for mod in plugins/*/go.mod; do \
+	@for mod in plugins/*/go.mod plugins/testplugins/*/go.mod; do \
 		[ -e "$$mod" ] || continue; dir=$$(dirname $$mod); \
 		echo "== $$dir"; (cd $$dir && $(GO) vet ./... && $(GO) test $(GOTESTFLAGS) ./...) || exit 1; \
 	done

@@ -63,7 +63,7 @@ fi
 
 # Go modules of the main module and of every plugin module.
 go mod download
-for mod in plugins/*/go.mod; do
+for mod in plugins/*/go.mod plugins/testplugins/*/go.mod; do
   [ -e "$mod" ] || continue
   (cd "$(dirname "$mod")" && go mod download)
 done
