@@ -75,9 +75,12 @@ type crumb struct{ title, href string }
 // above the current page for the breadcrumbs. Links keep their internal
 // paths; aliasLinks rewrites them with the rest of the page.
 func (s *Server) mainMenu(ctx context.Context, st *reqState, current []string) (*core.Node, []crumb, error) {
-	links, err := s.k.Store.Site().FindMenuLinks(ctx, st.stage, MainMenu)
-	if err != nil || len(links) == 0 {
+	if err := s.ensureLoaded(ctx, st); err != nil {
 		return nil, nil, err
+	}
+	links := st.data.MenuLinks
+	if len(links) == 0 {
+		return nil, nil, nil
 	}
 	byID := make(map[core.ID]*menuEntry, len(links))
 	entries := make([]*menuEntry, len(links))

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
 )
 
 // itemContent is an item in full as one render tree: the meta line, then
@@ -24,10 +25,8 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 		classes += " item--unpublished"
 	}
 	meta := core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "item__meta"}}
-	if author, err := s.k.Store.Users().FindUserByID(ctx, it.AuthorID); err == nil {
-		meta.Children = append(meta.Children, core.Node{Type: core.ElemText, Text: "By " + author.Name + " · "})
-	} else if core.ErrorCode(err) != core.ENotFound {
-		return article, "", err
+	if name, ok := st.data.UserNames[it.AuthorID]; ok {
+		meta.Children = append(meta.Children, core.Node{Type: core.ElemText, Text: "By " + name + " · "})
 	}
 	meta.Children = append(meta.Children, core.Node{Type: core.ElemTime,
 		Datetime: it.CreatedAt.UTC().Format(time.RFC3339), Text: it.CreatedAt.UTC().Format("2 January 2006")})
@@ -39,7 +38,7 @@ func (s *Server) itemContent(ctx context.Context, st *reqState, it *core.Item) (
 	article = core.Node{Type: core.ElemContainer, Tag: "article", Attrs: map[string]string{"class": classes},
 		Suggestions: []string{"item--" + it.Type + "--full", "item--" + it.Type}}
 
-	typ, err := s.itemType(ctx, it.Type)
+	typ, err := s.itemType(st, it.Type)
 	if err != nil {
 		if core.ErrorCode(err) != core.ENotFound {
 			return article, "", err
@@ -281,11 +280,9 @@ func (s *Server) fieldValue(ctx context.Context, st *reqState, it *core.Item, fd
 		if json.Unmarshal(raw, &ref) != nil {
 			return core.Node{}, false, nil
 		}
-		f, err := s.k.Files().FindFileByID(ctx, ref.ID)
-		if core.ErrorCode(err) == core.ENotFound {
+		f := st.data.Files[ref.ID]
+		if f == nil {
 			return core.Node{}, false, nil
-		} else if err != nil {
-			return core.Node{}, false, err
 		}
 		orig := FileURL(f)
 		if fd.Type == core.FieldFile || !strings.HasPrefix(f.MIME, "image/") {
@@ -338,17 +335,28 @@ func (s *Server) termLinks(ctx context.Context, st *reqState, vals []json.RawMes
 			ids = append(ids, ref.ID)
 		}
 	}
-	terms, err := s.k.Store.Site().FindTerms(ctx, st.stage, ids)
-	if err != nil {
+	if err := s.load(ctx, st, postgres.PageQuery{Refs: missingTerms(st, ids)}); err != nil {
 		return nil, err
 	}
 	var out []core.Node
 	for _, id := range ids {
-		if t := terms[id]; t != nil {
+		if t := st.data.Terms[id]; t != nil {
 			out = append(out, core.Node{Type: core.ElemLink, Href: termPath(id), Text: t.Name, Attrs: map[string]string{"rel": "tag"}})
 		}
 	}
 	return out, nil
+}
+
+// missingTerms are the ids not loaded yet (normally none: the page loads
+// every id its item refers to).
+func missingTerms(st *reqState, ids []core.ID) []core.ID {
+	var out []core.ID
+	for _, id := range ids {
+		if st.data.Terms[id] == nil {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // FileURL is where a file is served: /files/{hash}/{name}.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/render"
 )
 
@@ -31,11 +32,13 @@ func (s *Server) settings(ctx context.Context, st *reqState) (siteSettings, erro
 		return *st.settings, nil
 	}
 	out := siteSettings{Name: "Trovato", Language: "en", PerPage: 10}
-	doc, err := s.k.Store.Config().FindConfig(ctx, "site", "site")
-	if core.ErrorCode(err) == core.ENotFound {
-		return out, nil
-	} else if err != nil {
+	if err := s.ensureLoaded(ctx, st); err != nil {
 		return out, err
+	}
+	doc := st.data.Configs[siteKey]
+	if doc == nil {
+		st.settings = &out
+		return out, nil
 	}
 	if err := json.Unmarshal(doc.Body, &out); err != nil {
 		return out, err
@@ -248,6 +251,13 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 	if err != nil {
 		return err
 	}
+	if err := s.load(ctx, st, postgres.PageQuery{
+		Configs: []postgres.ConfigKey{{Kind: "item_type", Name: it.Type}},
+		Users:   []core.ID{it.AuthorID},
+		Refs:    refIDs(it.Fields),
+	}); err != nil {
+		return err
+	}
 	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err
@@ -287,11 +297,10 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 // of the term's items come with gathers.
 func (s *Server) termPage(w http.ResponseWriter, r *http.Request, st *reqState, id core.ID, public string) error {
 	ctx := r.Context()
-	terms, err := s.k.Store.Site().FindTerms(ctx, st.stage, []core.ID{id})
-	if err != nil {
+	if err := s.load(ctx, st, postgres.PageQuery{Refs: []core.ID{id}}); err != nil {
 		return err
 	}
-	t := terms[id]
+	t := st.data.Terms[id]
 	if t == nil {
 		return core.Errorf(core.ENotFound, "page not found")
 	}
@@ -321,12 +330,13 @@ type typeCache struct {
 	types map[string]*core.ItemType
 }
 
-// itemType loads an item type, parsing it again only when its config
-// version changed. ENOTFOUND when the type is gone.
-func (s *Server) itemType(ctx context.Context, name string) (*core.ItemType, error) {
-	doc, err := s.k.Store.Config().FindConfig(ctx, "item_type", name)
-	if err != nil {
-		return nil, err
+// itemType returns an item type from the page's loaded config documents,
+// parsing it again only when its version changed. ENOTFOUND when the type
+// is gone.
+func (s *Server) itemType(st *reqState, name string) (*core.ItemType, error) {
+	doc := st.data.Configs[postgres.ConfigKey{Kind: "item_type", Name: name}]
+	if doc == nil {
+		return nil, core.Errorf(core.ENotFound, "item type %q not found", name)
 	}
 	s.types.mu.Lock()
 	t := s.types.types[name]
@@ -334,7 +344,7 @@ func (s *Server) itemType(ctx context.Context, name string) (*core.ItemType, err
 	if t != nil && t.Version == doc.Version {
 		return t, nil
 	}
-	t, err = core.ParseItemType(doc.Body)
+	t, err := core.ParseItemType(doc.Body)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
 	"github.com/trovato/trovato/core/memory"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/render"
 )
 
@@ -219,6 +220,7 @@ type reqState struct {
 	// previewDenied: the session names a stage the user may not view.
 	previewDenied bool
 	settings      *siteSettings // read once per request
+	data          *postgres.PageData
 	summary       *core.Node    // the page's first formatted text (description)
 }
 

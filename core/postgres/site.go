@@ -122,42 +122,61 @@ func (si *Site) FindTerms(ctx context.Context, stage core.ID, ids []core.ID) (ma
 	if len(ids) == 0 {
 		return out, nil
 	}
-	q := `SELECT id, vocabulary, name, description, weight, revision_id FROM term WHERE $1::uuid IS NOT NULL AND id = ANY($2)`
-	if stage != core.NilID && stage != core.LiveStageID {
-		q = `SELECT ov.entity_id, r.doc->>'vocabulary', r.doc->>'name', COALESCE(r.doc->>'description', ''),
-			COALESCE((r.doc->>'weight')::int, 0), r.id
-			FROM ` + overlay(core.KindTerm) + ` ov JOIN revision r ON r.id = ov.revision_id WHERE ov.entity_id = ANY($2)`
-	}
-	rows, err := si.s.pool.Query(ctx, q, stageOrLive(stage), ids)
+	rows, err := si.s.pool.Query(ctx, termsSQL(stage), stageOrLive(stage), ids)
 	if err != nil {
 		return nil, fmt.Errorf("find terms: %w", TranslateError(err))
 	}
+	return out, scanTerms(rows, out)
+}
+
+// termsSQL selects terms by id ($2) as stage $1 shows them.
+func termsSQL(stage core.ID) string {
+	if stage != core.NilID && stage != core.LiveStageID {
+		return `SELECT ov.entity_id, r.doc->>'vocabulary', r.doc->>'name', COALESCE(r.doc->>'description', ''),
+			COALESCE((r.doc->>'weight')::int, 0), r.id
+			FROM ` + overlay(core.KindTerm) + ` ov JOIN revision r ON r.id = ov.revision_id WHERE ov.entity_id = ANY($2)`
+	}
+	return `SELECT id, vocabulary, name, description, weight, revision_id FROM term WHERE $1::uuid IS NOT NULL AND id = ANY($2)`
+}
+
+func scanTerms(rows pgx.Rows, out map[core.ID]*core.Term) error {
 	defer rows.Close()
 	for rows.Next() {
 		t := &core.Term{}
 		if err := rows.Scan(&t.ID, &t.Vocabulary, &t.Name, &t.Description, &t.Weight, &t.RevisionID); err != nil {
-			return nil, fmt.Errorf("find terms: %w", err)
+			return fmt.Errorf("find terms: %w", err)
 		}
 		out[t.ID] = t
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find terms: %w", TranslateError(err))
+	}
+	return nil
 }
 
 // FindMenuLinks returns the links of a menu as stage shows them, ordered
 // by weight and title.
 func (si *Site) FindMenuLinks(ctx context.Context, stage core.ID, menu string) ([]*core.MenuLink, error) {
-	q := `SELECT id, menu, title, path, parent_id, weight, revision_id FROM menu_link
-		WHERE $1::uuid IS NOT NULL AND menu = $2 ORDER BY weight, title, id`
+	rows, err := si.s.pool.Query(ctx, menuSQL(stage), stageOrLive(stage), menu)
+	if err != nil {
+		return nil, fmt.Errorf("find menu links: %w", TranslateError(err))
+	}
+	return scanMenuLinks(rows)
+}
+
+// menuSQL selects the links of menu $2 as stage $1 shows them.
+func menuSQL(stage core.ID) string {
 	if stage != core.NilID && stage != core.LiveStageID {
-		q = `SELECT ov.entity_id, r.doc->>'menu', r.doc->>'title', r.doc->>'path', (r.doc->>'parent_id')::uuid,
+		return `SELECT ov.entity_id, r.doc->>'menu', r.doc->>'title', r.doc->>'path', (r.doc->>'parent_id')::uuid,
 			COALESCE((r.doc->>'weight')::int, 0), r.id
 			FROM ` + overlay(core.KindMenuLink) + ` ov JOIN revision r ON r.id = ov.revision_id
 			WHERE r.doc->>'menu' = $2 ORDER BY 6, 3, 1`
 	}
-	rows, err := si.s.pool.Query(ctx, q, stageOrLive(stage), menu)
-	if err != nil {
-		return nil, fmt.Errorf("find menu links: %w", TranslateError(err))
-	}
+	return `SELECT id, menu, title, path, parent_id, weight, revision_id FROM menu_link
+		WHERE $1::uuid IS NOT NULL AND menu = $2 ORDER BY weight, title, id`
+}
+
+func scanMenuLinks(rows pgx.Rows) ([]*core.MenuLink, error) {
 	defer rows.Close()
 	var out []*core.MenuLink
 	for rows.Next() {
@@ -167,7 +186,104 @@ func (si *Site) FindMenuLinks(ctx context.Context, stage core.ID, menu string) (
 		}
 		out = append(out, l)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find menu links: %w", TranslateError(err))
+	}
+	return out, nil
+}
+
+// ConfigKey names a config document.
+type ConfigKey struct{ Kind, Name string }
+
+// PageQuery is what a page reads besides its main entity; LoadPage reads
+// it all in one round trip.
+type PageQuery struct {
+	Configs []ConfigKey
+	Users   []core.ID // names only
+	// Refs are ids referenced from fields: each is looked up as a term
+	// (in the stage) and as a file.
+	Refs []core.ID
+	Menu string // "" reads no menu
+}
+
+// PageData is what LoadPage found. Missing documents, users, terms and
+// files are absent from the maps.
+type PageData struct {
+	Configs   map[ConfigKey]*core.ConfigDocument
+	UserNames map[core.ID]string
+	Terms     map[core.ID]*core.Term
+	Files     map[core.ID]*core.File
+	MenuLinks []*core.MenuLink
+}
+
+// LoadPage reads everything q names, as stage shows it, in one batch.
+// The caller has checked the user may view the stage.
+func (si *Site) LoadPage(ctx context.Context, stage core.ID, q PageQuery) (*PageData, error) {
+	d := &PageData{Configs: map[ConfigKey]*core.ConfigDocument{}, UserNames: map[core.ID]string{},
+		Terms: map[core.ID]*core.Term{}, Files: map[core.ID]*core.File{}}
+	b := &pgx.Batch{}
+	if len(q.Configs) > 0 {
+		kinds, names := make([]string, len(q.Configs)), make([]string, len(q.Configs))
+		for i, k := range q.Configs {
+			kinds[i], names[i] = k.Kind, k.Name
+		}
+		b.Queue(`SELECT `+configColumns+` FROM config_doc c JOIN unnest($1::text[], $2::text[]) AS k(kind, name) USING (kind, name)`, kinds, names).
+			Query(func(rows pgx.Rows) error {
+				defer rows.Close()
+				for rows.Next() {
+					doc, err := scanConfig(rows)
+					if err != nil {
+						return err
+					}
+					d.Configs[ConfigKey{doc.Kind, doc.Name}] = doc
+				}
+				return rows.Err()
+			})
+	}
+	if len(q.Users) > 0 {
+		b.Queue(`SELECT id, name FROM users WHERE id = ANY($1)`, q.Users).Query(func(rows pgx.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				var id core.ID
+				var name string
+				if err := rows.Scan(&id, &name); err != nil {
+					return err
+				}
+				d.UserNames[id] = name
+			}
+			return rows.Err()
+		})
+	}
+	if len(q.Refs) > 0 {
+		b.Queue(termsSQL(stage), stageOrLive(stage), q.Refs).Query(func(rows pgx.Rows) error { return scanTerms(rows, d.Terms) })
+		b.Queue(`SELECT id, hash, size, mime, name, owner_id, created_at FROM file WHERE id = ANY($1)`, q.Refs).Query(func(rows pgx.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				f := &core.File{}
+				var sum []byte
+				if err := rows.Scan(&f.ID, &sum, &f.Size, &f.MIME, &f.Name, &f.OwnerID, &f.CreatedAt); err != nil {
+					return err
+				}
+				f.Hash = hex.EncodeToString(sum)
+				d.Files[f.ID] = f
+			}
+			return rows.Err()
+		})
+	}
+	if q.Menu != "" {
+		b.Queue(menuSQL(stage), stageOrLive(stage), q.Menu).Query(func(rows pgx.Rows) error {
+			links, err := scanMenuLinks(rows)
+			d.MenuLinks = links
+			return err
+		})
+	}
+	if b.Len() == 0 {
+		return d, nil
+	}
+	if err := si.s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("load page: %w", TranslateError(err))
+	}
+	return d, nil
 }
 
 // OpenBlobRange streams length bytes of a blob from offset (length < 0:
