@@ -36,6 +36,12 @@ case "$target" in
     ;;
 esac
 case "$target" in
+  test)
+    need_cmd java default-jre-headless # the Nu HTML checker (build/browser)
+    need_cmd chromium chromium         # axe-core and the XSS run (build/browser)
+    ;;
+esac
+case "$target" in
   bench)
     need_cmd wrk wrk
     need_cmd nginx nginx-light
@@ -72,5 +78,12 @@ done
 if [ -f frontend/package-lock.json ]; then
   if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+# npm packages of the browser checks (playwright-core, axe-core, vnu-jar).
+if [ "$target" = test ] && [ -f build/browser/package-lock.json ]; then
+  if [ ! -d build/browser/node_modules ] || [ build/browser/package-lock.json -nt build/browser/node_modules/.package-lock.json ]; then
+    (cd build/browser && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
