@@ -221,7 +221,7 @@ type reqState struct {
 	previewDenied bool
 	settings      *siteSettings // read once per request
 	data          *postgres.PageData
-	summary       *core.Node    // the page's first formatted text (description)
+	summary       *core.Node // the page's first formatted text (description)
 }
 
 type stateKey struct{}
