@@ -120,7 +120,7 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		}
 		return s.serveInternal(w, r, st, internal, "/")
 	}
-	items, _, err := s.k.Store.Items().FindItems(ctx, core.ItemFilter{StageID: st.stage, Status: core.StatusPublished, Limit: 200})
+	items, _, err := s.k.Store.Items().FindItems(ctx, core.ItemFilter{StageID: st.stage, Status: core.StatusPublished, Limit: 50})
 	if err != nil {
 		return err
 	}
