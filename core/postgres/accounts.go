@@ -332,6 +332,14 @@ func (ac *Accounts) fail(ctx context.Context, acctKey, addrKey, clientAddr strin
 				return err
 			}
 		}
+		// Failures of other keys that left their window (names tried once
+		// and never again) go too, and so do ended locks.
+		if _, err := tx.Exec(ctx, `DELETE FROM login_failure WHERE at <= $1`, now.Add(-max(ac.acct.Window, ac.addr.Window))); err != nil {
+			return fmt.Errorf("expire failed logins: %w", TranslateError(err))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM login_lock WHERE locked_until <= $1`, now); err != nil {
+			return fmt.Errorf("expire locks: %w", TranslateError(err))
+		}
 		return ac.auditTx(ctx, tx, actor, "", core.AuditLoginFailed, "user/"+acctKey, detail, clientAddr)
 	})
 }
@@ -633,6 +641,12 @@ func (ac *Accounts) RequestReset(ctx context.Context, nameOrEmail, clientAddr st
 	if _, err := addressKey(clientAddr); err != nil {
 		return err
 	}
+	// Read the base URL first: a misconfigured one fails every request
+	// alike, not only those for existing accounts.
+	base, err := ac.BaseURL(ctx)
+	if err != nil {
+		return err
+	}
 	where := `lower(name) = lower($1)`
 	if strings.Contains(nameOrEmail, "@") {
 		where = `email <> '' AND lower(email) = lower($1)`
@@ -649,10 +663,6 @@ func (ac *Accounts) RequestReset(ctx context.Context, nameOrEmail, clientAddr st
 		ac.auditAnon(ctx, id, core.AuditResetRequest, "user/"+strings.ToLower(nameOrEmail), map[string]any{"sent": false}, clientAddr)
 		return nil
 	}
-	base, err := ac.BaseURL(ctx)
-	if err != nil {
-		return err
-	}
 	now := ac.now()
 	secret := newSecret()
 	expires := now.Add(core.PasswordResetTTL)
@@ -664,6 +674,9 @@ func (ac *Accounts) RequestReset(ctx context.Context, nameOrEmail, clientAddr st
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account_token WHERE user_id = $1 AND purpose = 'reset'
 			AND used_at IS NULL AND created_at > $2)`, r.ID, now.Add(-ac.resetEvery)).Scan(&recent); err != nil {
 			return fmt.Errorf("reset request: %w", TranslateError(err))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM account_token WHERE expires_at < $1`, now.Add(-24*time.Hour)); err != nil {
+			return fmt.Errorf("expire account tokens: %w", TranslateError(err))
 		}
 		if !recent {
 			if _, err := tx.Exec(ctx, `INSERT INTO account_token (hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, 'reset', $3, $4)`,

@@ -257,6 +257,19 @@ func TestLockoutCounting(t *testing.T) {
 			t.Fatalf("locked IPv4: %v", err)
 		}
 	})
+	t.Run("StaleRowsExpire", func(t *testing.T) {
+		if n := count(t, s.Pool(), `SELECT count(*) FROM login_failure`); n == 0 {
+			t.Fatal("no failures recorded")
+		}
+		clk.Advance(16 * time.Minute)
+		fail("zz", "")
+		if n := count(t, s.Pool(), `SELECT count(*) FROM login_failure WHERE key <> 'zz'`); n != 0 {
+			t.Fatalf("%d failures outside every window remain", n)
+		}
+		if n := count(t, s.Pool(), `SELECT count(*) FROM login_lock`); n != 0 {
+			t.Fatalf("%d ended locks remain", n)
+		}
+	})
 }
 
 func TestBadInputChangesNothing(t *testing.T) {

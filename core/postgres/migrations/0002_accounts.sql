@@ -22,6 +22,7 @@ CREATE TABLE login_failure (
     at    timestamptz NOT NULL
 );
 CREATE INDEX login_failure_key ON login_failure (scope, key, at);
+CREATE INDEX login_failure_at ON login_failure (at);
 
 -- A key locked until a time.
 CREATE TABLE login_lock (
