@@ -96,6 +96,12 @@ func NewPluginManager(ctx context.Context, store *postgres.Store, opts PluginOpt
 			opts.CacheDir = ""
 		}
 	}
+	if opts.Limits.PoolSize == 0 {
+		// A tap whose host call runs another tap of the same plugin (an
+		// item_save from tile_view runs item_presave) needs a second
+		// instance.
+		opts.Limits.PoolSize = max(2, runtime.GOMAXPROCS(0))
+	}
 	host, err := plugin.NewHost(ctx, plugin.HostConfig{
 		Logger:   log,
 		CacheDir: opts.CacheDir,
@@ -159,7 +165,7 @@ func parseStored(row *postgres.InstalledPlugin) (*plugin.Manifest, error) {
 func (m *PluginManager) register(man *plugin.Manifest) {
 	perms := m.store.Permissions()
 	for _, p := range man.Permissions {
-		if err := perms.Register(core.Permission{Name: p.Name, Title: p.Title, Source: man.Name}); err != nil {
+		if err := perms.Register(core.Permission{Name: PluginPermission(man.Name, p.Name), Title: p.Title, Source: man.Name}); err != nil {
 			m.log.Warn("plugin permission not registered", "plugin", man.Name, "permission", p.Name, "err", err)
 		}
 	}
@@ -175,16 +181,23 @@ func (m *PluginManager) register(man *plugin.Manifest) {
 	}
 }
 
-// checkPermissions returns every problem of a manifest's permission names
-// (plugin permissions are "<plugin>.<action>").
+// PluginPermission is the name under which a plugin's manifest permission
+// is registered and granted to roles: "<plugin>.<name>", spaces and
+// hyphens of the manifest name turned into underscores ("post" of blog is
+// "blog.post"). Plugins ask user_has_permission for that full name.
+func PluginPermission(pluginName, name string) string {
+	return pluginName + "." + strings.NewReplacer(" ", "_", "-", "_").Replace(name)
+}
+
+// checkPermissions returns every problem of a manifest's permission names.
 func checkPermissions(file string, man *plugin.Manifest) error {
 	reg := core.NewPermissions()
 	var fields []core.FieldError
 	for i, p := range man.Permissions {
-		if err := reg.Register(core.Permission{Name: p.Name, Title: p.Title, Source: man.Name}); err != nil {
-			fields = append(fields, core.FieldError{Path: fmt.Sprintf("%s: permissions[%d].name", file, i), Message: core.ErrorMessage(err)})
-		} else if !strings.HasPrefix(p.Name, man.Name+".") {
-			fields = append(fields, core.FieldError{Path: fmt.Sprintf("%s: permissions[%d].name", file, i), Message: fmt.Sprintf("a permission of plugin %s is named %s.<action>", man.Name, man.Name)})
+		full := PluginPermission(man.Name, p.Name)
+		if err := reg.Register(core.Permission{Name: full, Title: p.Title, Source: man.Name}); err != nil {
+			fields = append(fields, core.FieldError{Path: fmt.Sprintf("%s: permissions[%d].name", file, i),
+				Message: fmt.Sprintf("%q (registered as %q) must start with a letter and hold only a-z, 0-9, _, - and spaces", p.Name, full)})
 		}
 	}
 	if len(fields) > 0 {
@@ -664,38 +677,46 @@ func joinCapabilities(cs []plugin.Capability) string {
 	return strings.Join(s, ", ")
 }
 
-// checkDependencies resolves man's dependency closure over the installed
-// plugins (a missing plugin or a cycle names the chain) and requires every
-// dependency to be enabled.
+// checkDependencies walks man's dependencies over the installed plugins:
+// a missing plugin or a cycle is EINVALID naming the chain from man, and
+// every dependency must be enabled.
 func checkDependencies(man *plugin.Manifest, installed map[string]*postgres.InstalledPlugin) error {
-	closure := []plugin.Manifest{*man}
-	seen := map[string]bool{man.Name: true}
-	queue := append([]string(nil), man.Dependencies...)
-	for len(queue) > 0 {
-		d := queue[0]
-		queue = queue[1:]
-		if seen[d] {
-			continue
+	var disabled []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var walk func(m *plugin.Manifest, chain []string) error
+	walk = func(m *plugin.Manifest, chain []string) error {
+		state[m.Name] = 1
+		for _, d := range m.Dependencies {
+			path := append(chain[:len(chain):len(chain)], d)
+			switch state[d] {
+			case 1:
+				return core.Errorf(core.EInvalid, "plugin %s cannot be enabled: dependency cycle: %s", man.Name, strings.Join(path, " -> "))
+			case 2:
+				continue
+			}
+			row := installed[d]
+			if row == nil {
+				return core.Errorf(core.EInvalid, "plugin %s cannot be enabled: missing dependency: %s (not installed)", man.Name, strings.Join(path, " -> "))
+			}
+			dm, err := parseStored(row)
+			if err != nil {
+				return err
+			}
+			if !row.Enabled {
+				disabled = append(disabled, d)
+			}
+			if err := walk(dm, path); err != nil {
+				return err
+			}
 		}
-		seen[d] = true
-		row := installed[d]
-		if row == nil {
-			continue // ResolveOrder names the chain to it
-		}
-		dm, err := parseStored(row)
-		if err != nil {
-			return err
-		}
-		closure = append(closure, *dm)
-		queue = append(queue, dm.Dependencies...)
+		state[m.Name] = 2
+		return nil
 	}
-	if _, err := plugin.ResolveOrder(closure); err != nil {
-		return core.Errorf(core.EInvalid, "plugin %s cannot be enabled: %s", man.Name, core.ErrorMessage(err))
+	if err := walk(man, []string{man.Name}); err != nil {
+		return err
 	}
-	for _, d := range closure[1:] {
-		if !installed[d.Name].Enabled {
-			return core.Errorf(core.EInvalid, "plugin %s depends on %s, which is disabled: enable %s first", man.Name, d.Name, d.Name)
-		}
+	if len(disabled) > 0 {
+		return core.Errorf(core.EInvalid, "plugin %s depends on %s, which is disabled: enable %s first", man.Name, strings.Join(disabled, ", "), disabled[0])
 	}
 	return nil
 }

@@ -1,0 +1,622 @@
+package kernel
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/plugin"
+	"github.com/trovato/trovato/core/postgres"
+	"github.com/trovato/trovato/core/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// ktSource is the test plugin's Go source. Behaviour keyed on titles:
+// item_presave appends " [checked]"; item_access denies items titled
+// "secret..."; item_grants gives items titled "private..." to their author
+// only (realm kt_owner); item_insert records the item in its own table
+// "seen"; tile_view saves the item given in its config through item_save.
+const ktSource = `package main
+
+import (
+	"strings"
+
+	"github.com/trovato/trovato/plugins/sdk"
+)
+
+func main() {}
+
+func init() {
+	sdk.Handle("item_presave", func(in sdk.Value, w *sdk.Writer) error {
+		it, err := sdk.ParseItem(in.Get("item"))
+		if err != nil {
+			return err
+		}
+		if !strings.HasSuffix(it.Title, " [checked]") {
+			w.BeginObject()
+			w.Key("title")
+			w.String(it.Title + " [checked]")
+			w.EndObject()
+		}
+		return nil
+	})
+	sdk.ItemAccess(func(in sdk.ItemAccessInput) (sdk.Vote, error) {
+		if strings.HasPrefix(in.Item.Title, "secret") {
+			return sdk.Deny, nil
+		}
+		return sdk.Neutral, nil
+	})
+	sdk.Handle("item_grants", func(in sdk.Value, w *sdk.Writer) error {
+		it, err := sdk.ParseItem(in.Get("item"))
+		if err != nil || !strings.HasPrefix(it.Title, "private") {
+			return err
+		}
+		w.BeginObject()
+		w.Key("grants")
+		w.BeginArray()
+		w.Any(map[string]any{"realm": "kt_owner", "gid": it.AuthorID, "view": true, "update": true, "delete": false})
+		w.EndArray()
+		w.EndObject()
+		return nil
+	})
+	sdk.Handle("user_grants", func(in sdk.Value, w *sdk.Writer) error {
+		id := in.Get("user").Get("id").String()
+		if id == "" {
+			return nil
+		}
+		w.BeginObject()
+		w.Key("grants")
+		w.Any(map[string]any{"kt_owner": []string{id}})
+		w.EndObject()
+		return nil
+	})
+	sdk.Handle("item_insert", func(in sdk.Value, w *sdk.Writer) error {
+		it, err := sdk.ParseItem(in.Get("item"))
+		if err != nil {
+			return err
+		}
+		_, err = sdk.Data(sdk.DataOp{Op: "insert", Table: "seen", Values: map[string]any{"item_id": it.ID, "title": it.Title}})
+		return err
+	})
+	sdk.TileView(func(in sdk.TileViewInput) (sdk.Page, error) {
+		w := sdk.NewWriter(nil)
+		w.BeginObject()
+		w.Key("id")
+		w.String(in.Config.Get("id").String())
+		w.Key("title")
+		w.String(in.Config.Get("title").String())
+		w.EndObject()
+		it, err := sdk.SaveItem(w.Bytes())
+		if err != nil {
+			return sdk.Page{}, err
+		}
+		return sdk.Page{Title: "saved", Content: sdk.Paragraph(sdk.Text(it.Title))}, nil
+	})
+}
+`
+
+// ktManifest is the test plugin's manifest under a given name.
+func ktManifest(name, version string, deps ...string) string {
+	d, _ := json.Marshal(deps)
+	if deps == nil {
+		d = []byte("[]")
+	}
+	return fmt.Sprintf(`name = %q
+version = %q
+api_version = 1
+description = "Kernel test plugin."
+dependencies = %s
+capabilities = ["access.vote", "data", "item.write"]
+
+[[taps]]
+name = "item_presave"
+
+[[taps]]
+name = "item_access"
+
+[[taps]]
+name = "item_grants"
+
+[[taps]]
+name = "user_grants"
+
+[[taps]]
+name = "item_insert"
+
+[[taps]]
+name = "tile_view"
+
+[[permissions]]
+name = "use"
+title = "Use the test plugin"
+
+[[tables]]
+name = "seen"
+schema_version = 1
+primary_key = ["item_id"]
+
+[[tables.columns]]
+name = "item_id"
+type = "uuid"
+not_null = true
+
+[[tables.columns]]
+name = "title"
+type = "text"
+`, name, version, d)
+}
+
+var ktModule struct {
+	sync.Mutex
+	bin []byte
+}
+
+// mustKT builds the test plugin for wasip1 once per change of its source,
+// the SDK or the Go version, caching the module under the user cache
+// directory.
+func mustKT(tb testing.TB) []byte {
+	tb.Helper()
+	ktModule.Lock()
+	defer ktModule.Unlock()
+	if ktModule.bin != nil {
+		return ktModule.bin
+	}
+	root := sourceRoot()
+	if root == "" {
+		tb.Fatal("not inside the Trovato source tree")
+	}
+	sdkDir := filepath.Join(root, "plugins", "sdk")
+	h := sha256.New()
+	fmt.Fprintln(h, runtime.Version())
+	h.Write([]byte(ktSource))
+	hashTree(tb, h, sdkDir)
+	cacheDir, err := os.UserCacheDir()
+	if err != nil {
+		cacheDir = os.TempDir()
+	}
+	out := filepath.Join(cacheDir, "trovato-test", "kt-"+hex.EncodeToString(h.Sum(nil))[:16]+".wasm")
+	if b, err := os.ReadFile(out); err == nil {
+		ktModule.bin = b
+		return b
+	}
+	goBin := GoToolchain()
+	if goBin == "" {
+		tb.Skip("no Go toolchain: cannot build the wasip1 test plugin")
+	}
+	dir := tb.TempDir()
+	files := map[string]string{
+		"main.go":     ktSource,
+		"go.mod":      "module kt\n\ngo 1.26\n\nrequire github.com/trovato/trovato/plugins/sdk v0.0.0\n\nreplace github.com/trovato/trovato/plugins/sdk => " + sdkDir + "\n",
+		"plugin.toml": ktManifest("kt", "1.0.0"),
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	tmp := out + ".tmp" + fmt.Sprint(os.Getpid())
+	if _, err := BuildPlugin(context.Background(), dir, tmp); err != nil {
+		if _, lerr := exec.LookPath(goBin); lerr != nil {
+			tb.Skipf("the Go toolchain cannot build wasip1: %v", err)
+		}
+		tb.Fatal(err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		tb.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ktModule.bin = b
+	return b
+}
+
+func hashTree(tb testing.TB, h interface{ Write([]byte) (int, error) }, dir string) {
+	var files []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "go.mod")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
+		h.Write(b)
+	}
+}
+
+// testLimits give tap calls room on a machine busy with other packages'
+// tests; timing is not what these tests check.
+var testLimits = plugin.Limits{Deadline: 5 * time.Second}
+
+var wasmCache struct {
+	sync.Mutex
+	dir string
+}
+
+// sharedCacheDir is one wazero compilation cache for the test binary.
+func sharedCacheDir(tb testing.TB) string {
+	wasmCache.Lock()
+	defer wasmCache.Unlock()
+	if wasmCache.dir == "" {
+		d, err := os.MkdirTemp("", "trovato-kernel-wasm-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		wasmCache.dir = d
+	}
+	return wasmCache.dir
+}
+
+// site is one test's database with a plugin manager.
+type site struct {
+	store *postgres.Store
+	pm    *PluginManager
+	admin context.Context
+}
+
+const articleType = `{"kind":"item_type","name":"article","label":"Article","fields":[
+	{"name":"body","type":"long_text","format":"markdown"},
+	{"name":"tags","type":"term_ref","vocabulary":"tags","cardinality":"unlimited"}]}`
+
+func mustSite(t *testing.T) *site {
+	t.Helper()
+	store := postgres.NewStore(postgres.StoreConfig{Pool: pgtest.NewDB(t), ValidateConfig: core.CheckConfigDocument})
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	pm, err := NewPluginManager(context.Background(), store, PluginOptions{Logger: log, CacheDir: sharedCacheDir(t), Limits: testLimits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pm.Close(context.Background()) })
+	u, err := store.Users().FindUserByName(context.Background(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{store: store, pm: pm, admin: core.NewContextWithUser(context.Background(), u)}
+	s.put(t, "vocabulary", "tags", `{"kind":"vocabulary","name":"tags","label":"Tags"}`)
+	s.put(t, "item_type", "article", articleType)
+	return s
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (s *site) put(t *testing.T, kind, name, body string) {
+	t.Helper()
+	if _, err := s.store.Config().PutConfig(s.admin, kind, name, json.RawMessage(body), 0); err != nil {
+		t.Fatalf("put %s/%s: %v", kind, name, err)
+	}
+}
+
+// user creates a user with a role holding perms.
+func (s *site) user(t *testing.T, name string, perms ...string) context.Context {
+	t.Helper()
+	role := "r_" + name
+	if err := s.store.Users().CreateRole(s.admin, &core.Role{Name: role, Label: role}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range perms {
+		if err := s.store.Users().GrantPermission(s.admin, role, p); err != nil {
+			t.Fatalf("grant %s: %v", p, err)
+		}
+	}
+	u := &core.User{Name: name, Email: name + "@example.com", Roles: []string{role}}
+	if err := s.store.Users().CreateUser(s.admin, u); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.store.Users().FindUserByID(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.store.Authorizer().Invalidate()
+	return core.NewContextWithUser(context.Background(), u)
+}
+
+func (s *site) item(t *testing.T, ctx context.Context, typ, title string) *core.Item {
+	t.Helper()
+	it := &core.Item{Type: typ, Title: title}
+	if err := s.store.Items().CreateItem(ctx, core.LiveStageID, it, ""); err != nil {
+		t.Fatalf("create %q: %v", title, err)
+	}
+	return it
+}
+
+func (s *site) install(t *testing.T, name, version string, wasm []byte, deps ...string) {
+	t.Helper()
+	if _, err := s.pm.InstallBytes(s.admin, name+"/plugin.toml", []byte(ktManifest(name, version, deps...)), wasm); err != nil {
+		t.Fatalf("install %s: %v", name, err)
+	}
+}
+
+func (s *site) enableKT(t *testing.T, name string) {
+	t.Helper()
+	if err := s.pm.Enable(s.admin, name, []string{"access.vote", "data", "item.write"}); err != nil {
+		t.Fatalf("enable %s: %v", name, err)
+	}
+}
+
+func titles(items []*core.Item) string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Title)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if core.ErrorCode(err) != code {
+		t.Fatalf("error = %v (code %q), want code %q", err, core.ErrorCode(err), code)
+	}
+}
+
+func TestPluginLifecycle(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	ctx := s.admin
+
+	before := s.item(t, ctx, "article", "before")
+	s.install(t, "kt", "1.0.0", wasm)
+	if it := s.item(t, ctx, "article", "installed only"); it.Title != "installed only" {
+		t.Fatalf("a disabled plugin's presave ran: %q", it.Title)
+	}
+	if !s.store.Permissions().Known("kt.use") {
+		t.Fatal("the plugin's permission is not registered")
+	}
+
+	// Capabilities it does not request are refused.
+	wantCode(t, s.pm.Enable(ctx, "kt", []string{"cache"}), core.EInvalid)
+	s.enableKT(t, "kt")
+
+	t.Run("PresaveChangesTheSavedItem", func(t *testing.T) {
+		it := s.item(t, ctx, "article", "hello")
+		got, err := s.store.Items().FindItemByID(ctx, core.LiveStageID, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Title != "hello [checked]" {
+			t.Fatalf("stored title = %q, want the presave's", got.Title)
+		}
+		title := "renamed"
+		upd, err := s.store.Items().UpdateItem(ctx, core.LiveStageID, before.ID, core.ItemUpdate{Title: &title})
+		if err != nil || upd.Title != "renamed [checked]" {
+			t.Fatalf("update: %v %q", err, upd.Title)
+		}
+	})
+
+	t.Run("DataReachesOnlyItsOwnSchema", func(t *testing.T) {
+		s.install(t, "kt2", "1.0.0", wasm) // same table name, not enabled
+		it := s.item(t, ctx, "article", "recorded")
+		var n int
+		if err := s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM plugin_kt.seen WHERE item_id = $1`, it.ID).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("plugin_kt.seen rows for the item = %d (%v), want 1", n, err)
+		}
+		if err := s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM plugin_kt2.seen`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("plugin_kt2.seen rows = %d (%v), want 0", n, err)
+		}
+		data := &pluginData{s.pm}
+		out, err := data.ExecData(ctx, "kt2", plugin.DataOp{Op: "select", Table: "seen"})
+		if err != nil || string(out) != `{"rows":[]}` {
+			t.Fatalf("kt2 select = %s, %v", out, err)
+		}
+		out, err = data.ExecData(ctx, "kt", plugin.DataOp{Op: "select", Table: "seen", Where: map[string]json.RawMessage{"item_id": json.RawMessage(`"` + it.ID.String() + `"`)}})
+		if err != nil || !strings.Contains(string(out), "recorded [checked]") {
+			t.Fatalf("kt select = %s, %v", out, err)
+		}
+		_, err = data.ExecData(ctx, "kt", plugin.DataOp{Op: "select", Table: "users"})
+		wantCode(t, err, core.EForbidden)
+	})
+
+	t.Run("ItemAccessDenyHidesAnItem", func(t *testing.T) {
+		it := s.item(t, ctx, "article", "secret plan")
+		_, err := s.store.Items().FindItemByID(ctx, core.LiveStageID, it.ID)
+		wantCode(t, err, core.ENotFound)
+		if _, err := s.store.Items().FindItemByID(ctx, core.LiveStageID, before.ID); err != nil {
+			t.Fatalf("a neutral vote hid an item: %v", err)
+		}
+	})
+
+	t.Run("HostCallsActAsTheUser", func(t *testing.T) {
+		bob := s.user(t, "bob", core.PermAccessContent, core.ItemPerm("article", "create"), core.ItemPerm("article", "edit_own"))
+		_, err := s.pm.TileView(bob, "kt", TileViewInput{Tile: "t", Config: json.RawMessage(`{"id":"` + before.ID.String() + `","title":"hijacked"}`)})
+		wantCode(t, err, core.EForbidden)
+		mine := s.item(t, bob, "article", "bob's")
+		page, err := s.pm.TileView(bob, "kt", TileViewInput{Tile: "t", Config: json.RawMessage(`{"id":"` + mine.ID.String() + `","title":"bob edited"}`)})
+		if err != nil || page.Content.Children[0].Text != "bob edited [checked]" {
+			t.Fatalf("own item through item_save: %+v, %v", page, err)
+		}
+	})
+
+	t.Run("InvalidNewVersionKeepsTheOldRunning", func(t *testing.T) {
+		_, err := s.pm.InstallBytes(ctx, "kt/plugin.toml", []byte(ktManifest("kt", "1.0.1")), []byte("\x00asm\x01\x00\x00\x00garbage"))
+		wantCode(t, err, core.EInvalid)
+		row, err := s.pm.store.Plugins().FindPlugin(ctx, "kt")
+		if err != nil || row.Version != "1.0.0" || !row.Enabled {
+			t.Fatalf("row after a refused upgrade: %+v, %v", row, err)
+		}
+		if it := s.item(t, ctx, "article", "still"); it.Title != "still [checked]" {
+			t.Fatalf("the old version stopped: %q", it.Title)
+		}
+	})
+
+	t.Run("DisableStopsItsTaps", func(t *testing.T) {
+		if err := s.pm.Disable(ctx, "kt"); err != nil {
+			t.Fatal(err)
+		}
+		if it := s.item(t, ctx, "article", "after"); it.Title != "after" {
+			t.Fatalf("a disabled plugin's presave ran: %q", it.Title)
+		}
+		row, _ := s.pm.store.Plugins().FindPlugin(ctx, "kt")
+		if row.Enabled {
+			t.Fatal("the row is still enabled")
+		}
+	})
+
+	t.Run("Uninstall", func(t *testing.T) {
+		if err := s.pm.Uninstall(ctx, "kt"); err != nil {
+			t.Fatal(err)
+		}
+		if s.store.Permissions().Known("kt.use") {
+			t.Fatal("the permission survived the uninstall")
+		}
+		var exists bool
+		_ = s.store.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'plugin_kt')`).Scan(&exists)
+		if exists {
+			t.Fatal("the plugin's schema survived the uninstall")
+		}
+		wantCode(t, s.pm.Enable(ctx, "kt", nil), core.ENotFound)
+	})
+}
+
+func TestGrantsPluginChangesListings(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	writer := []string{core.PermAccessContent, core.ItemPerm("article", "create"), core.ItemPerm("article", "edit_own")}
+	ann := s.user(t, "ann", writer...)
+	bob := s.user(t, "bob", writer...)
+	s.item(t, ann, "article", "private diary")
+	s.item(t, ann, "article", "public post")
+	list := func(ctx context.Context) string {
+		items, _, err := s.store.Items().FindItems(ctx, core.ItemFilter{Type: "article"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return titles(items)
+	}
+	if got := list(bob); got != "private diary,public post" {
+		t.Fatalf("before the plugin bob lists %q", got)
+	}
+	s.install(t, "kt", "1.0.0", wasm)
+	s.enableKT(t, "kt") // rebuilds the grants
+	if got := list(bob); got != "public post" {
+		t.Fatalf("after enabling the grants plugin bob lists %q, want only the public post", got)
+	}
+	if got := list(ann); got != "private diary,public post" {
+		t.Fatalf("ann lists %q, want her private item too", got)
+	}
+	if err := s.pm.Disable(s.admin, "kt"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(bob); got != "private diary,public post" {
+		t.Fatalf("after disabling, bob lists %q", got)
+	}
+}
+
+func TestBadManifestNamesFileAndLine(t *testing.T) {
+	t.Parallel()
+	s := mustSite(t)
+	src := "name = \"bad\"\nversion = \"1.0.0\"\napi_version = 1\n\n[[taps]]\nname = \"render\"\n"
+	_, err := s.pm.InstallBytes(s.admin, "bad/plugin.toml", []byte(src), []byte("\x00asm"))
+	wantCode(t, err, core.EInvalid)
+	if !strings.Contains(err.Error(), "bad/plugin.toml:6:") || !strings.Contains(err.Error(), `unknown tap "render"`) {
+		t.Fatalf("error %q does not name bad/plugin.toml:6 and the tap", err)
+	}
+	_, err = s.pm.InstallBytes(s.admin, "v2/plugin.toml", []byte("name = \"v2\"\nversion = \"1.0.0\"\napi_version = 2\n"), []byte("\x00asm"))
+	if err == nil || !strings.Contains(err.Error(), "v2/plugin.toml:3:") {
+		t.Fatalf("api version error = %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "plugin.toml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.pm.Install(s.admin, dir)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "plugin.toml")+":6:") {
+		t.Fatalf("install from a folder: %v", err)
+	}
+}
+
+func TestMissingDependencyNamesTheChain(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	s.install(t, "top", "1.0.0", wasm, "middle")
+	s.install(t, "middle", "1.0.0", wasm, "nope")
+	err := s.pm.Enable(s.admin, "top", nil)
+	wantCode(t, err, core.EInvalid)
+	if !strings.Contains(err.Error(), "top -> middle -> nope") {
+		t.Fatalf("error %q does not name the chain top -> middle -> nope", err)
+	}
+	s.install(t, "nope", "1.0.0", wasm)
+	err = s.pm.Enable(s.admin, "top", nil)
+	if err == nil || !strings.Contains(err.Error(), "enable middle first") {
+		t.Fatalf("disabled dependency: %v", err)
+	}
+	for _, n := range []string{"nope", "middle", "top"} {
+		if err := s.pm.Enable(s.admin, n, nil); err != nil {
+			t.Fatalf("enable %s: %v", n, err)
+		}
+	}
+	err = s.pm.Disable(s.admin, "middle")
+	if err == nil || !strings.Contains(err.Error(), "needed by top") {
+		t.Fatalf("disabling a dependency: %v", err)
+	}
+}
+
+// TestLoadFromDatabase: a second manager on the same database (another
+// node, or a restart) loads the enabled plugin from the blob store, and
+// follows a disable made by the first through the change feed.
+func TestLoadFromDatabase(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	s.install(t, "kt", "1.0.0", wasm)
+	s.enableKT(t, "kt")
+	other, err := NewPluginManager(context.Background(), s.store, PluginOptions{CacheDir: sharedCacheDir(t), Limits: testLimits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(context.Background())
+	// NewPluginManager took over the store's hooks.
+	if it := s.item(t, s.admin, "article", "node two"); it.Title != "node two [checked]" {
+		t.Fatalf("the second manager did not load the enabled plugin: %q", it.Title)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- other.Watch(ctx, 50*time.Millisecond) }()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := s.store.Plugins().SetPluginEnabled(s.admin, "kt", false, nil, "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for other.implements("item_presave") {
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher did not disable the plugin after the feed event")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
