@@ -1,0 +1,208 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import * as api from './api';
+import { AppContext, AppState, LIVE, stageLabel, useApp } from './state';
+import { linkProps, match, navigate, useRoute } from './router';
+import { announce, Message, onAnnounce } from './announce';
+import { SignIn } from './screens/signin';
+import { ContentList } from './screens/content';
+import { ItemEditor } from './screens/editor';
+import { Revisions } from './screens/revisions';
+import { StageReview, StagesList } from './screens/stages';
+import { Releases } from './screens/releases';
+import { Menus } from './screens/menus';
+import { Categories } from './screens/categories';
+
+const STAGE_KEY = 'trovato.stage';
+
+export function App() {
+  const [user, setUser] = useState<api.User | null>(null);
+  const [ready, setReady] = useState(false);
+  const [stages, setStages] = useState<api.Stage[]>([]);
+  const [stage, setStageName] = useState<string>(() => localStorage.getItem(STAGE_KEY) || LIVE);
+  const [types, setTypes] = useState<api.ItemType[]>([]);
+
+  const acceptSession = (s: any) => {
+    const u = s && (s.user || (s.id && s.name ? s : null));
+    api.setCSRF(s && (s.csrf_token || s.csrf));
+    setUser(u || null);
+    const preview = s && (s.preview_stage || (s.preview && s.preview.name));
+    if (preview && typeof preview === 'string') {
+      setStageName(preview);
+      localStorage.setItem(STAGE_KEY, preview);
+    }
+  };
+
+  useEffect(() => {
+    api.handleUnauthorized(() => setUser(null));
+    api.get('/session').then(acceptSession, () => setUser(null)).finally(() => setReady(true));
+  }, []);
+
+  const reloadStages = useCallback(async () => {
+    try {
+      const data = await api.get('/stages');
+      const list = api.listOf<api.Stage>(data, 'stages').filter((s) => s.name !== LIVE && (!s.state || s.state === 'open'));
+      setStages(list);
+    } catch {
+      setStages([]);
+    }
+  }, []);
+
+  useEffect(() => {
+    if (!user) return;
+    reloadStages();
+    api.get('/types').then((d) => setTypes(api.listOf<api.ItemType>(d, 'types')), () => setTypes([]));
+  }, [user]);
+
+  const setStage = useCallback(async (name: string) => {
+    setStageName(name);
+    localStorage.setItem(STAGE_KEY, name);
+    try {
+      await api.put('/session/preview', { stage: name === LIVE ? null : name });
+    } catch {
+      // The preview follows the session where the API supports it; editing
+      // in the stage works without it.
+    }
+    announce(`Now editing and previewing: ${name === LIVE ? 'Live' : name}.`, 'info');
+  }, []);
+
+  const signOut = useCallback(async () => {
+    try { await api.del('/session'); } catch { /* already gone */ }
+    api.setCSRF('');
+    setUser(null);
+    navigate('/', { force: true });
+  }, []);
+
+  const state: AppState = { user, stages, stage, types, setStage, reloadStages, signOut };
+
+  if (!ready) return <p class="boot" role="status">Loading the editor…</p>;
+  if (!user) {
+    return (
+      <AppContext.Provider value={state}>
+        <SignIn onSignedIn={acceptSession} />
+        <Announcer />
+      </AppContext.Provider>
+    );
+  }
+  return (
+    <AppContext.Provider value={state}>
+      <Shell />
+    </AppContext.Provider>
+  );
+}
+
+const NAV: [string, string][] = [
+  ['/content', 'Content'],
+  ['/stages', 'Stages'],
+  ['/releases', 'Releases'],
+  ['/menus', 'Menus'],
+  ['/categories', 'Categories'],
+];
+
+function Shell() {
+  const { path } = useRoute();
+  const app = useApp();
+  const mainRef = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  useEffect(() => {
+    // Move focus to the new screen's heading (not on the first load).
+    if (first.current) { first.current = false; return; }
+    const h = mainRef.current?.querySelector('h1');
+    if (h) { (h as HTMLElement).tabIndex = -1; (h as HTMLElement).focus(); }
+  }, [path]);
+
+  let screen;
+  let m;
+  if (path === '/' || path === '/content') screen = <ContentList />;
+  else if ((m = match('/content/new/:type', path))) screen = <ItemEditor key={'new-' + m.type} newType={m.type} />;
+  else if ((m = match('/content/:id/revisions', path))) screen = <Revisions key={m.id} id={m.id} />;
+  else if ((m = match('/content/:id', path))) screen = <ItemEditor key={m.id} id={m.id} />;
+  else if (path === '/stages') screen = <StagesList />;
+  else if ((m = match('/stages/:name', path))) screen = <StageReview key={m.name} name={m.name} />;
+  else if (path === '/releases') screen = <Releases />;
+  else if (path === '/menus') screen = <Menus />;
+  else if ((m = match('/menus/:menu', path))) screen = <Menus key={m.menu} menu={m.menu} />;
+  else if (path === '/categories') screen = <Categories />;
+  else if ((m = match('/categories/:vocab', path))) screen = <Categories key={m.vocab} vocab={m.vocab} />;
+  else screen = <NotFound />;
+
+  const section = '/' + (path.split('/')[1] || 'content');
+  return (
+    <div class="shell">
+      <a class="skip" href="#main">Skip to content</a>
+      <header class="top">
+        <a class="brand" {...linkProps('/content')}>Trovato</a>
+        <nav aria-label="Editor sections">
+          <ul>
+            {NAV.map(([to, label]) => (
+              <li><a {...linkProps(to)} aria-current={section === to ? 'page' : undefined}>{label}</a></li>
+            ))}
+          </ul>
+        </nav>
+        <StageSwitcher />
+        <div class="who">
+          <span class="user-name">{app.user?.name}</span>
+          <button type="button" class="link" onClick={() => app.signOut()}>Sign out</button>
+        </div>
+      </header>
+      <main id="main" ref={mainRef}>{screen}</main>
+      <Announcer />
+    </div>
+  );
+}
+
+function StageSwitcher() {
+  const app = useApp();
+  const live = app.stage === LIVE;
+  return (
+    <div class={'stage-switch' + (live ? '' : ' staged')}>
+      <label for="stage-select">Stage</label>
+      <select id="stage-select" value={app.stage} onChange={(e) => app.setStage((e.target as HTMLSelectElement).value)}>
+        <option value={LIVE}>Live</option>
+        {app.stages.map((s) => <option value={s.name}>{s.label || s.name}</option>)}
+        {!live && !app.stages.some((s) => s.name === app.stage) && <option value={app.stage}>{app.stage}</option>}
+      </select>
+      <a class="button small" href="/" target="_blank" rel="noopener" title={`Opens the site as ${stageLabel(app.stages, app.stage)} shows it`}>
+        Preview site<span class="visually-hidden"> in {stageLabel(app.stages, app.stage)} (opens a new tab)</span>
+      </a>
+      {!live && <a class="button small" {...linkProps('/stages/' + encodeURIComponent(app.stage))}>Review &amp; publish</a>}
+    </div>
+  );
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p><a {...linkProps('/content')}>Go to the content list</a></p>
+    </section>
+  );
+}
+
+/** Announcer shows results as a toast and reads them out through live regions. */
+export function Announcer() {
+  const [msg, setMsg] = useState<Message | null>(null);
+  useEffect(() => onAnnounce((m) => {
+    setMsg(m);
+  }), []);
+  useEffect(() => {
+    if (!msg || msg.kind === 'error') return;
+    const t = setTimeout(() => setMsg((cur) => (cur === msg ? null : cur)), 6000);
+    return () => clearTimeout(t);
+  }, [msg]);
+  return (
+    <>
+      <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true" id="live-polite">
+        {msg && msg.kind !== 'error' ? msg.text : ''}
+      </div>
+      <div class="visually-hidden" role="alert" aria-live="assertive" aria-atomic="true" id="live-assertive">
+        {msg && msg.kind === 'error' ? msg.text : ''}
+      </div>
+      {msg && (
+        <div class={'toast ' + msg.kind} aria-hidden="true">
+          <span>{msg.text}</span>
+          <button type="button" class="link" tabIndex={-1} onClick={() => setMsg(null)}>Dismiss</button>
+        </div>
+      )}
+    </>
+  );
+}

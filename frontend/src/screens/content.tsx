@@ -1,0 +1,149 @@
+import { useEffect, useState } from 'preact/hooks';
+import * as api from '../api';
+import { linkProps, navigate } from '../router';
+import { LIVE, stageLabel, stageParam, useApp } from '../state';
+import { fmtDate } from '../util';
+
+const PAGE = 25;
+
+export function ContentList() {
+  const app = useApp();
+  const params = new URLSearchParams(location.search);
+  const [q, setQ] = useState(params.get('q') || '');
+  const [type, setType] = useState(params.get('type') || '');
+  const [status, setStatus] = useState(params.get('status') || '');
+  const [stageFilter, setStageFilter] = useState(params.get('stage') || '');
+  const [cursors, setCursors] = useState<string[]>(['']); // cursor of each page seen
+  const [page, setPage] = useState(0);
+  const [rows, setRows] = useState<api.Item[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [total, setTotal] = useState<number | undefined>(undefined);
+  const [error, setError] = useState('');
+  const [applied, setApplied] = useState({ q, type, status, stageFilter });
+
+  const stage = stageFilter || app.stage;
+
+  useEffect(() => {
+    let gone = false;
+    setRows(null);
+    setError('');
+    const cursor = cursors[page] || undefined;
+    const query: Record<string, string | number | undefined> = {
+      q: applied.q || undefined, type: applied.type || undefined, status: applied.status || undefined,
+      stage: stageParam(stage), limit: PAGE, cursor,
+    };
+    if (applied.stageFilter === 'changed') { query.stage = stageParam(app.stage); query.changed = 'true'; }
+    api.get('/items', query).then((d) => {
+      if (gone) return;
+      setRows(api.listOf<api.Item>(d, 'items'));
+      setNext(api.nextCursor(d));
+      setTotal(typeof d?.total === 'number' ? d.total : undefined);
+    }, (e: api.ApiError) => { if (!gone) { setRows([]); setError(e.message); } });
+    return () => { gone = true; };
+  }, [applied, page, cursors, stage, app.stage]);
+
+  const apply = (e?: Event) => {
+    e?.preventDefault();
+    setCursors(['']);
+    setPage(0);
+    setApplied({ q, type, status, stageFilter });
+    const p = new URLSearchParams();
+    if (q) p.set('q', q);
+    if (type) p.set('type', type);
+    if (status) p.set('status', status);
+    if (stageFilter) p.set('stage', stageFilter);
+    history.replaceState(null, '', location.pathname + (p.toString() ? '?' + p : ''));
+  };
+
+  const typeLabel = (n: string) => app.types.find((t) => t.name === n)?.label || n;
+
+  return (
+    <section class="content-list">
+      <div class="screen-head">
+        <h1>Content</h1>
+        <NewItemMenu />
+      </div>
+      <form class="filters" role="search" aria-label="Filter content" onSubmit={apply}>
+        <div class="field">
+          <label for="f-q">Search</label>
+          <input id="f-q" type="search" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} placeholder="Title or text" />
+        </div>
+        <div class="field">
+          <label for="f-type">Type</label>
+          <select id="f-type" value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
+            <option value="">Any type</option>
+            {app.types.map((t) => <option value={t.name}>{t.label || t.name}</option>)}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-status">Status</label>
+          <select id="f-status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+            <option value="">Any status</option>
+            <option value="published">Published</option>
+            <option value="unpublished">Unpublished</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-stage">Stage</label>
+          <select id="f-stage" value={stageFilter} onChange={(e) => setStageFilter((e.target as HTMLSelectElement).value)}>
+            <option value="">As {stageLabel(app.stages, app.stage)} shows it</option>
+            <option value={LIVE}>Live</option>
+            {app.stages.map((s) => <option value={s.name}>{s.label || s.name}</option>)}
+          </select>
+        </div>
+        <button type="submit">Filter</button>
+      </form>
+
+      {error && <p class="error" role="alert">{error}</p>}
+      <div aria-live="polite" aria-busy={rows === null ? 'true' : 'false'} class="result-count">
+        {rows === null ? 'Loading…' : total !== undefined ? `${total} item${total === 1 ? '' : 's'}` : `${rows.length} item${rows.length === 1 ? '' : 's'} on this page`}
+      </div>
+      {rows && rows.length > 0 && (
+        <table class="list">
+          <caption class="visually-hidden">Content in {stageLabel(app.stages, stage)}</caption>
+          <thead>
+            <tr><th scope="col">Title</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Updated</th><th scope="col">Author</th></tr>
+          </thead>
+          <tbody>
+            {rows.map((it) => (
+              <tr>
+                <td><a {...linkProps('/content/' + it.id)}>{it.title || '(untitled)'}</a></td>
+                <td>{typeLabel(it.type)}</td>
+                <td><span class={'badge ' + it.status}>{it.status}</span></td>
+                <td>{fmtDate(it.changed_at)}</td>
+                <td>{it.author || ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {rows && rows.length === 0 && !error && <p>No content matches.</p>}
+      <nav class="pager" aria-label="Pages">
+        <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>Previous page</button>
+        <span>Page {page + 1}</span>
+        <button type="button" disabled={!next} onClick={() => {
+          if (!next) return;
+          const c = cursors.slice(0, page + 1);
+          c.push(next);
+          setCursors(c);
+          setPage(page + 1);
+        }}>Next page</button>
+      </nav>
+    </section>
+  );
+}
+
+function NewItemMenu() {
+  const app = useApp();
+  const [type, setType] = useState('');
+  if (app.types.length === 0) return null;
+  return (
+    <form class="new-item" onSubmit={(e) => { e.preventDefault(); navigate('/content/new/' + (type || app.types[0].name)); }}>
+      <label for="new-type">New</label>
+      <select id="new-type" value={type || app.types[0].name} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
+        {app.types.map((t) => <option value={t.name}>{t.label || t.name}</option>)}
+      </select>
+      <button type="submit" class="primary">Create</button>
+    </form>
+  );
+}

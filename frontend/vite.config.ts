@@ -1,0 +1,19 @@
+import { defineConfig } from 'vite';
+
+// The editor is served by `trovato serve` (and the desktop app) at /admin/;
+// it talks only to /api/v1 on the same origin.
+export default defineConfig({
+  base: '/admin/',
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false, // keeps dist/.gitkeep
+    target: 'es2022',
+    sourcemap: false,
+    assetsInlineLimit: 0, // the CSP allows data: images only; keep every asset a file
+    chunkSizeWarningLimit: 400,
+  },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:8080', '/files': 'http://127.0.0.1:8080' },
+  },
+});
