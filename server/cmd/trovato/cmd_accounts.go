@@ -42,12 +42,12 @@ func (a *app) accounts(ctx context.Context) (context.Context, *kernel.Kernel, *p
 // accountCmd holds the commands that belong under `trovato user` (where
 // cmd_admin.go can mount them with cmd.AddCommand(a.userAccountCmds()...)).
 func (a *app) accountCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "account", Short: "Passwords and one-time login links"}
+	cmd := &cobra.Command{Use: "account", Short: "Passwords, one-time login links, ending sessions"}
 	cmd.AddCommand(a.userAccountCmds()...)
 	return cmd
 }
 
-// userAccountCmds are set-password and login-link.
+// userAccountCmds are set-password, login-link and logout-everywhere.
 func (a *app) userAccountCmds() []*cobra.Command {
 	var passwordFile string
 	setPassword := &cobra.Command{
@@ -98,7 +98,27 @@ func (a *app) userAccountCmds() []*cobra.Command {
 			return err
 		},
 	}
-	return []*cobra.Command{setPassword, loginLink}
+	logoutEverywhere := &cobra.Command{
+		Use:   "logout-everywhere NAME",
+		Short: "End every session of a user",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, k, ac, err := a.accounts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			u, err := k.Store.Users().FindUserByName(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			epoch, err := ac.LogoutEverywhere(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			return a.show(map[string]any{"user": u.Name, "session_epoch": epoch}, fmt.Sprintf("every session of %s ends", u.Name))
+		},
+	}
+	return []*cobra.Command{setPassword, loginLink, logoutEverywhere}
 }
 
 // readPassword reads the first line of --password-file or of standard

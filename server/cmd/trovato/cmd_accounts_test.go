@@ -91,6 +91,13 @@ func TestCLIAccounts(t *testing.T) {
 		t.Fatalf("login-link with a base_url printed %q", link)
 	}
 
+	var lo struct {
+		Epoch int64 `json:"session_epoch"`
+	}
+	if err := json.Unmarshal([]byte(c.must("account", "logout-everywhere", "ed", "--json")), &lo); err != nil || lo.Epoch < 3 {
+		t.Fatalf("logout-everywhere: %+v, %v", lo, err)
+	}
+
 	// Tokens: created as --as, shown once, listed, revoked.
 	plain := c.must("--as", "ed", "token", "create", "--name", "desktop", "--permission", "files.upload", "--expires", "24h")
 	if !regexp.MustCompile(`^trv_[A-Za-z0-9_-]{43}$`).MatchString(plain) {
@@ -120,7 +127,7 @@ func TestCLIAccounts(t *testing.T) {
 	for _, e := range es {
 		seen[e.Action] = true
 	}
-	for _, a := range []string{core.AuditPasswordChange, core.AuditLogin, core.AuditLoginLinkCreate, core.AuditTokenCreate, core.AuditTokenRevoke} {
+	for _, a := range []string{core.AuditPasswordChange, core.AuditLogin, core.AuditLoginLinkCreate, core.AuditLogoutEverywhere, core.AuditTokenCreate, core.AuditTokenRevoke} {
 		if !seen[a] {
 			t.Errorf("audit lacks %s: %v", a, seen)
 		}
