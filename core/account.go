@@ -179,12 +179,12 @@ type AccountService interface {
 	// address is locked out. Success clears the name's failures,
 	// invalidates its reset tokens and rehashes an outdated hash.
 	Authenticate(ctx context.Context, name, password, clientAddr string) (*User, error)
-	// SetPassword sets a user's password (users.administer, or the user
-	// themself) and bumps their session epoch. EINVALID when the password
-	// breaks the rules.
+	// SetPassword sets a user's password (users.administer) and bumps
+	// their session epoch. EINVALID when the password breaks the rules.
 	SetPassword(ctx context.Context, userID ID, password string) error
 	// ChangePassword changes the acting user's own password after checking
-	// the current one (EUNAUTHORIZED when wrong).
+	// the current one (EUNAUTHORIZED when wrong; "" for a user who has no
+	// password yet) and bumps the session epoch.
 	ChangePassword(ctx context.Context, current, next string) error
 	// SessionEpoch returns the user's session epoch; sessions made under
 	// an older epoch are over. ENOTFOUND for an unknown user.

@@ -344,9 +344,11 @@ func (ac *Accounts) fail(ctx context.Context, acctKey, addrKey, clientAddr strin
 	})
 }
 
-// SetPassword implements core.AccountService.
+// SetPassword implements core.AccountService. Requires users.administer:
+// people change their own password with ChangePassword, which asks for the
+// current one, so a stolen session cannot take over the account.
 func (ac *Accounts) SetPassword(ctx context.Context, userID core.ID, password string) error {
-	if err := ac.selfOrAdmin(ctx, userID); err != nil {
+	if err := ac.require(ctx, core.PermAdministerUsers); err != nil {
 		return err
 	}
 	r, err := ac.findUserRow(ctx, ac.s.pool, `id = $1`, userID)
@@ -409,7 +411,8 @@ func (ac *Accounts) setPassword(ctx context.Context, r *userRow, password, actio
 }
 
 // ChangePassword implements core.AccountService. A wrong current password
-// counts as a failed sign-in of the account.
+// counts as a failed sign-in of the account. A user who has no password
+// yet (signed in with a login link) passes "" as the current one.
 func (ac *Accounts) ChangePassword(ctx context.Context, current, next string) error {
 	u := core.UserFromContext(ctx)
 	if u.IsAnonymous() {
@@ -435,6 +438,9 @@ func (ac *Accounts) ChangePassword(ctx context.Context, current, next string) er
 	}
 	if !until.IsZero() {
 		return core.Errorf(core.ERateLimit, "too many failed sign-ins: try again in %d minutes", int(until.Sub(now)/time.Minute)+1)
+	}
+	if r.Hash == "" && current == "" {
+		return ac.setPassword(ctx, r, next, core.AuditPasswordChange, nil)
 	}
 	hash := r.Hash
 	if hash == "" {

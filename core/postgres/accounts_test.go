@@ -534,8 +534,16 @@ func TestSessionEpoch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ac.SetPassword(ectx, eve.ID, goodPassword); err != nil {
+	// Eve has no password yet (a login link brought her in): she sets one
+	// without a current one; SetPassword is for administrators.
+	if err := ac.SetPassword(ectx, eve.ID, goodPassword); core.ErrorCode(err) != core.EForbidden {
+		t.Fatalf("SetPassword by eve herself: %v", err)
+	}
+	if err := ac.ChangePassword(ectx, "", goodPassword); err != nil {
 		t.Fatal(err)
+	}
+	if err := ac.ChangePassword(ectx, "", "a-takeover-passphrase"); core.ErrorCode(err) != core.EUnauthorized {
+		t.Fatalf("empty current password once she has one: %v", err)
 	}
 	e1, err := ac.LogoutEverywhere(ectx, eve.ID)
 	if err != nil || e1 != e0+2 {
