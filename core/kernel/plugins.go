@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -1179,7 +1180,7 @@ func InstallBundled(ctx context.Context, k *Kernel) error {
 			if !e.IsDir() {
 				continue
 			}
-			dir := root + "/" + e.Name()
+			dir := path.Join(root, e.Name())
 			src, err := fs.ReadFile(fsys, dir+"/"+plugin.ManifestFile)
 			if err != nil {
 				continue
@@ -1208,6 +1209,9 @@ func InstallBundled(ctx context.Context, k *Kernel) error {
 		defer os.RemoveAll(dir)
 		if err := collect(os.DirFS(dir), "."); err != nil {
 			return err
+		}
+		if len(all) == 0 {
+			return core.Errorf(core.EInternal, "building the reference plugins produced none")
 		}
 	}
 	mans := make([]plugin.Manifest, len(all))

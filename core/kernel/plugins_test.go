@@ -22,7 +22,10 @@ import (
 	"github.com/trovato/trovato/core/plugin"
 	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/postgres/pgtest"
+	"github.com/trovato/trovato/plugins"
 )
+
+func pluginsDist() fs.FS { return plugins.Dist }
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
@@ -619,4 +622,115 @@ func TestLoadFromDatabase(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestReferencePlugins installs the bundled blog and related plugins (built
+// by build/plugins.sh, or from source here) and checks what they add.
+func TestReferencePlugins(t *testing.T) {
+	t.Parallel()
+	if GoToolchain() == "" {
+		if entries, _ := fs.ReadDir(pluginsDist(), "dist"); len(entries) <= 1 {
+			t.Skip("no built reference plugins and no Go toolchain to build them")
+		}
+	}
+	s := mustSite(t)
+	ctx := s.admin
+	if err := InstallBundled(ctx, &Kernel{Store: s.store, Plugins: s.pm}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.Config().FindConfig(ctx, "item_type", "blog"); err != nil {
+		t.Fatalf("item_info did not create the blog type: %v", err)
+	}
+	if v, ok, _ := s.store.Plugins().GetVariable(ctx, "blog", "posts_per_page"); !ok || string(v) != "10" {
+		t.Fatalf("the install tap did not set posts_per_page: %s", v)
+	}
+	// Installing again changes nothing.
+	if err := InstallBundled(ctx, &Kernel{Store: s.store, Plugins: s.pm}); err != nil {
+		t.Fatal(err)
+	}
+	writer := []string{core.PermAccessContent, core.ItemPerm("blog", "create"), core.ItemPerm("article", "create"), PluginPermission("blog", "post")}
+	ann := s.user(t, "ann", writer...)
+	bob := s.user(t, "bob", writer...)
+
+	t.Run("AuthorEditsOwnEntryThroughItemAccess", func(t *testing.T) {
+		post := s.item(t, ann, "blog", "Hello blog")
+		title := "Hello again"
+		if _, err := s.store.Items().UpdateItem(ann, core.LiveStageID, post.ID, core.ItemUpdate{Title: &title}); err != nil {
+			t.Fatalf("the author (blog.post, no edit_own) cannot edit her entry: %v", err)
+		}
+		_, err := s.store.Items().UpdateItem(bob, core.LiveStageID, post.ID, core.ItemUpdate{Title: &title})
+		wantCode(t, err, core.EForbidden)
+		art := s.item(t, ann, "article", "An article")
+		_, err = s.store.Items().UpdateItem(ann, core.LiveStageID, art.ID, core.ItemUpdate{Title: &title})
+		wantCode(t, err, core.EForbidden) // the vote is for blog entries only
+	})
+
+	t.Run("ViewRoutePageMenu", func(t *testing.T) {
+		post := s.item(t, ann, "blog", "Second entry")
+		nodes := s.pm.ItemView(ann, post, "full", "en")
+		b, _ := json.Marshal(nodes)
+		if len(nodes) != 1 || !strings.Contains(string(b), `"byline"`) || !strings.Contains(string(b), "/user/"+post.AuthorID.String()) {
+			t.Fatalf("item_view = %s", b)
+		}
+		if err := core.ValidateTree(nodes[0], core.TreeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, r := range s.pm.Routes(ann) {
+			paths = append(paths, r.Plugin+":"+r.Path)
+		}
+		if got := strings.Join(paths, ","); got != "blog:/blog,blog:/blog/page/{page}" {
+			t.Fatalf("routes = %s", got)
+		}
+		page, err := s.pm.PageView(ann, "blog", PageViewInput{Path: "/blog", Route: "/blog", Stage: "live"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = json.Marshal(page.Content)
+		if page.Title != "Blog" || !strings.Contains(string(b), "/item/"+post.ID.String()) {
+			t.Fatalf("page = %s %s", page.Title, b)
+		}
+		_, err = s.pm.PageView(ann, "related", PageViewInput{Path: "/blog"})
+		wantCode(t, err, core.ENotFound)
+		links := s.pm.Menu(ann, "main", "en")
+		if len(links) != 1 || links[0].Path != "/blog" {
+			t.Fatalf("menu = %+v", links)
+		}
+	})
+
+	t.Run("RelatedByTag", func(t *testing.T) {
+		term := core.NewID()
+		if _, err := s.store.Staged().PutStaged(ctx, core.KindTerm, core.LiveStageID, term, json.RawMessage(`{"vocabulary":"tags","name":"go"}`), nil, ""); err != nil {
+			t.Fatal(err)
+		}
+		tagged := func(title string) *core.Item {
+			it := &core.Item{Type: "article", Title: title, Fields: json.RawMessage(`{"tags":[{"id":"` + term.String() + `"}]}`)}
+			if err := s.store.Items().CreateItem(ann, core.LiveStageID, it, ""); err != nil {
+				t.Fatal(err)
+			}
+			return it
+		}
+		one, two := tagged("One"), tagged("Two")
+		s.item(t, ann, "article", "Untagged")
+		related := func() string {
+			for _, n := range s.pm.ItemView(bob, one, "full", "en") {
+				if n.Attrs["class"] == "related" {
+					b, _ := json.Marshal(n)
+					return string(b)
+				}
+			}
+			return ""
+		}
+		got := related()
+		if !strings.Contains(got, "/item/"+two.ID.String()) || strings.Contains(got, "/item/"+one.ID.String()) || strings.Contains(got, "Untagged") {
+			t.Fatalf("related = %s", got)
+		}
+		if related() != got {
+			t.Fatal("a second view differs")
+		}
+		three := tagged("Three") // drops the cached list ("items" tag)
+		if got := related(); !strings.Contains(got, "/item/"+three.ID.String()) {
+			t.Fatalf("related after a new item = %s", got)
+		}
+	})
 }
