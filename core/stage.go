@@ -150,11 +150,14 @@ type Term struct {
 
 // Alias maps a public path to an internal one, per language.
 type Alias struct {
-	ID         ID     `json:"id"`
-	Alias      string `json:"alias"`
-	Language   string `json:"language"`
-	Path       string `json:"path"`
-	RevisionID ID     `json:"revision_id,omitempty"`
+	ID       ID     `json:"id"`
+	Alias    string `json:"alias"`
+	Language string `json:"language"`
+	Path     string `json:"path"`
+	// Auto marks an alias generated from an alias pattern; it follows the
+	// item's title until someone edits the alias by hand.
+	Auto       bool `json:"auto,omitempty"`
+	RevisionID ID   `json:"revision_id,omitempty"`
 }
 
 // MenuLink is one link in a menu tree.

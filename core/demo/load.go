@@ -147,7 +147,7 @@ type loader struct {
 
 // Load upserts the demo into live as the user in ctx, by fixed id:
 // config documents (item types last), terms, items with the files they
-// use, aliases and menu links, in that order. It creates what is missing;
+// use, aliases, items and menu links, in that order. It creates what is missing;
 // it updates an entity only when its current revision was written by the
 // demo loader (log "demo N") and the demo's document differs; it never
 // overwrites an entity someone else edited, or recreates one someone
@@ -176,7 +176,8 @@ func Load(ctx context.Context, l Loader, opts Options) (*Report, error) {
 	for _, k := range []string{core.KindFile, core.KindTerm, core.KindItem, core.KindAlias, core.KindMenuLink} {
 		ld.rep.add(k, "")
 	}
-	steps := []func(context.Context) error{ld.config, ld.knownFiles, ld.terms, ld.items, ld.aliases, ld.menuLinks}
+	// Aliases come before items so that the alias patterns leave them alone.
+	steps := []func(context.Context) error{ld.config, ld.knownFiles, ld.terms, ld.aliases, ld.items, ld.menuLinks}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return ld.rep, err

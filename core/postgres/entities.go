@@ -3,10 +3,13 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/trovato/trovato/core"
 )
@@ -505,6 +508,17 @@ func projectAlias(ctx context.Context, tx *txn, id core.ID, r *revision) error {
 	var a core.Alias
 	if err := json.Unmarshal(r.Doc, &a); err != nil {
 		return fmt.Errorf("project alias %s: %w", id, err)
+	}
+	var old, oldLang string
+	switch err := tx.QueryRow(ctx, `SELECT alias, language FROM path_alias WHERE id = $1`, id).Scan(&old, &oldLang); {
+	case err == nil:
+		if oldLang == a.Language {
+			if err := tx.recordRedirect(ctx, old, a.Alias, a.Language); err != nil {
+				return fmt.Errorf("project alias %s: %w", id, err)
+			}
+		}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("project alias %s: %w", id, TranslateError(err))
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO path_alias (id, alias, language, path, revision_id) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO UPDATE SET alias = EXCLUDED.alias, language = EXCLUDED.language, path = EXCLUDED.path, revision_id = EXCLUDED.revision_id`,

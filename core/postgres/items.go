@@ -488,6 +488,9 @@ func (is *Items) CreateItem(ctx context.Context, stage core.ID, it *core.Item, l
 			return err
 		}
 		it.RevisionID, it.TypeVersion, it.ChangedAt = r.ID, version, r.CreatedAt
+		if err := tx.autoAlias(ctx, st.ID, it); err != nil {
+			return err
+		}
 		return tx.writeGrants(ctx, st.ID, it)
 	})
 	if err == nil && is.s.hooks != nil {
@@ -559,6 +562,9 @@ func (is *Items) UpdateItem(ctx context.Context, stage, id core.ID, upd core.Ite
 		}
 		it.RevisionID, it.TypeVersion, it.ChangedAt = r.ID, version, r.CreatedAt
 		out = it
+		if err := tx.autoAlias(ctx, st.ID, it); err != nil {
+			return err
+		}
 		return tx.writeGrants(ctx, st.ID, it)
 	})
 	if err == nil && is.s.hooks != nil {

@@ -209,6 +209,15 @@ CREATE TABLE path_alias (
 ALTER TABLE path_alias ADD CONSTRAINT path_alias_unique UNIQUE (alias, language) DEFERRABLE INITIALLY DEFERRED;
 CREATE INDEX path_alias_path ON path_alias (path);
 
+-- Redirects left behind when a live alias changes.
+CREATE TABLE path_redirect (
+    source     text NOT NULL,
+    language   text NOT NULL DEFAULT 'und',
+    target     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source, language)
+);
+
 CREATE TABLE term (
     id          uuid PRIMARY KEY,
     vocabulary  text NOT NULL,
