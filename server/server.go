@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,11 @@ type Options struct {
 	MaxRequestBytes int64
 	// PageTimeout bounds the work of one page; default 30 s.
 	PageTimeout time.Duration
+	// Mounts are handlers served under a path prefix ending in "/" (the
+	// API at /api/v1/, the editor at /admin/). They get the security
+	// headers, URL checks, request logs and metrics, but not the site's
+	// session, CSRF and body-size handling: they do their own.
+	Mounts map[string]http.Handler
 }
 
 // Server is the site's http.Handler.
@@ -101,6 +107,7 @@ type Server struct {
 	maxBody  int64
 	timeout  time.Duration
 	mux      *http.ServeMux
+	mounts   []mount
 	metrics  *metrics
 
 	types    typeCache
@@ -179,6 +186,14 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("load theme: %w", err)
 	}
 	s.r = r
+	for prefix, h := range opts.Mounts {
+		if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") || len(prefix) < 3 || h == nil {
+			return nil, core.Errorf(core.EInvalid, "mount %q: a prefix like /api/v1/ and a handler are required", prefix)
+		}
+		s.mounts = append(s.mounts, mount{prefix: prefix, h: h})
+	}
+	// Longest prefix first.
+	sort.Slice(s.mounts, func(i, j int) bool { return len(s.mounts[i].prefix) > len(s.mounts[j].prefix) })
 	s.metrics = newMetrics(k)
 	s.routes()
 	return s, nil
@@ -208,6 +223,12 @@ func (s *Server) routes() {
 		return nil
 	}))
 	s.mux = m
+}
+
+// mount is a handler served under a path prefix.
+type mount struct {
+	prefix string
+	h      http.Handler
 }
 
 // reqState is what the outer middleware learns about a request.
@@ -295,6 +316,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(rec.Header(), s.https(r))
 	if ok := s.checkRequest(rec, r); !ok {
 		return
+	}
+	for _, m := range s.mounts {
+		if strings.HasPrefix(r.URL.Path, m.prefix) || r.URL.Path+"/" == m.prefix {
+			st.route = strings.TrimSuffix(m.prefix, "/")
+			m.h.ServeHTTP(rec, r)
+			return
+		}
 	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)

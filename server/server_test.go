@@ -981,3 +981,32 @@ func TestTrustedProxies(t *testing.T) {
 		t.Error("no HSTS behind a trusted TLS proxy")
 	}
 }
+
+func TestMounts(t *testing.T) {
+	t.Parallel()
+	var got []string
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	s := newSite(t, server.Options{Mounts: map[string]http.Handler{"/api/v1/": api}})
+	// The mount does its own authentication: no site CSRF check.
+	res := s.do(http.MethodPost, "/api/v1/items", map[string]string{"Authorization": "Bearer x"}, strings.NewReader(`{}`))
+	wantStatus(t, res, http.StatusOK)
+	if res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("Content-Security-Policy") == "" {
+		t.Fatal("mounted handler without the security headers")
+	}
+	res, _ = s.get("/api/v1/items?x=%zz", nil)
+	wantStatus(t, res, http.StatusBadRequest) // URL checks still apply
+	res, _ = s.get("/api/v2/items", nil)
+	wantStatus(t, res, http.StatusNotFound)
+	if len(got) != 1 || got[0] != "POST /api/v1/items" {
+		t.Fatalf("mount saw %v", got)
+	}
+	_, body := s.get("/metrics", nil)
+	wantContains(t, body, `trovato_http_requests_total{route="/api/v1",status="200"}`)
+	if _, err := server.New(s.k, server.Options{Mounts: map[string]http.Handler{"api": api}}); core.ErrorCode(err) != core.EInvalid {
+		t.Fatalf("bad mount prefix: %v", err)
+	}
+}
