@@ -163,16 +163,14 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 			offset = -1
 		}
 		if offset >= 0 {
-			items, err := c.page(ctx, tx, perPage, offset)
+			items, total, err := c.page(ctx, tx, perPage, offset)
 			if err != nil {
 				return err
 			}
-			res.Items = items
-			if len(items) > 0 && len(items) < perPage {
-				res.Total = offset + len(items)
-			}
+			res.Items, res.Total = items, total
 		}
-		if res.Total == 0 {
+		if len(res.Items) == 0 && (offset != 0) {
+			// Beyond the end: the page query saw no row to count.
 			if res.Total, err = c.count(ctx, tx); err != nil {
 				return err
 			}
@@ -975,9 +973,10 @@ func (c *gatherCompiler) orderBy(prefix string, named bool) string {
 	return strings.Join(append(parts, prefix+"id DESC"), ", ")
 }
 
-// page reads one page: keys first, whole rows for the page only.
-func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int) ([]*core.Item, error) {
-	sel := []string{"k.id", "k.rev"}
+// page reads one page and the total: filtering, sorting and counting run
+// on the keys in one scan; only the page's rows are read whole.
+func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int) ([]*core.Item, int, error) {
+	sel := []string{"k.id", "k.rev", "count(*) OVER () AS total"}
 	for i, o := range c.orders {
 		sel = append(sel, o.expr+" AS s"+strconv.Itoa(i))
 	}
@@ -988,20 +987,21 @@ func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int)
 		SELECT ` + strings.Join(sel, ", ") + ` FROM ` + c.src + ` k
 		WHERE ` + c.where() + `
 		ORDER BY ` + c.orderBy("", true) + ` LIMIT $` + strconv.Itoa(n-1) + ` OFFSET $` + strconv.Itoa(n) + `)
-	SELECT ` + live.columns("i") + `, ` + staged.columns("x") + `
+	SELECT p.total, ` + live.columns("i") + `, ` + staged.columns("x") + `
 	FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id
 	LEFT JOIN LATERAL (SELECT ` + revItemColumns + ` FROM revision r ` + revItemDoc + ` WHERE r.id = p.rev) x ON true
 	ORDER BY ` + c.orderBy("p.", true)
 	rows, err := tx.Query(ctx, sql, params...)
 	if err != nil {
-		return nil, gatherErr(err)
+		return nil, 0, gatherErr(err)
 	}
 	defer rows.Close()
 	out := []*core.Item{}
+	total := 0
 	for rows.Next() {
 		live, staged = nullItem{}, nullItem{}
-		if err := rows.Scan(append(live.dest(), staged.dest()...)...); err != nil {
-			return nil, fmt.Errorf("run gather: %w", err)
+		if err := rows.Scan(append([]any{&total}, append(live.dest(), staged.dest()...)...)...); err != nil {
+			return nil, 0, fmt.Errorf("run gather: %w", err)
 		}
 		switch {
 		case staged.valid():
@@ -1011,9 +1011,9 @@ func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, gatherErr(err)
+		return nil, 0, gatherErr(err)
 	}
-	return out, nil
+	return out, total, nil
 }
 
 func (c *gatherCompiler) count(ctx context.Context, tx pgx.Tx) (int, error) {

@@ -528,13 +528,15 @@ func TestGatherDocuments(t *testing.T) {
 }
 
 // BenchmarkGather measures gathers and search on 10,000 articles of about
-// 2 KB: the front page (first page and a deep page), a field filter with a
+// 2.5 KB: the front page (first page and a deep page), a field filter with a
 // field sort, a category page, and a search.
 func BenchmarkGather(b *testing.B) {
 	s := MustStore(b)
 	ctx := asAdmin(b, s)
 	mustPut(b, ctx, s, "vocabulary", "tags", `{"kind":"vocabulary","name":"tags","label":"Tags"}`)
-	mustPut(b, ctx, s, "item_type", "article", articleType)
+	mustPut(b, ctx, s, "item_type", "article", `{"kind":"item_type","name":"article","label":"Article","fields":[
+		{"name":"body","type":"long_text","format":"markdown"},{"name":"rating","type":"integer"},
+		{"name":"tags","type":"term_ref","vocabulary":"tags","cardinality":"unlimited"}]}`)
 	var terms []core.ID
 	for i := 0; i < 10; i++ {
 		d, err := s.Staged().PutStaged(ctx, core.KindTerm, core.LiveStageID, core.NilID, json.RawMessage(fmt.Sprintf(`{"vocabulary":"tags","name":"t%d"}`, i)), nil, "")
