@@ -29,7 +29,14 @@ import (
 	"github.com/trovato/trovato/server"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(redistest.Wrap(m)) }
+func TestMain(m *testing.M) {
+	goredis.SetLogger(quietRedis{}) // TestRedisDown's failed dials are expected
+	pgtest.Main(redistest.Wrap(m))
+}
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 const articleType = `{"kind":"item_type","name":"article","label":"Article","fields":[
 	{"name":"body","type":"long_text","format":"markdown"},
