@@ -484,9 +484,17 @@ func (c *gatherCompiler) viaRelationships(steps []relStep, cond func(a string) s
 		}
 		a := "r" + strconv.Itoa(i+1)
 		ids := c.refIDs(from, steps[i].rel.Field)
-		return `EXISTS (SELECT 1 FROM ` + c.src + ` ` + a + ` WHERE ` + a + `.id IN ` + ids + ` AND ` + build(i+1, a) + `)`
+		return `EXISTS (SELECT 1 FROM ` + c.src + ` ` + a + ` WHERE ` + a + `.id IN ` + ids + ` AND ` + relAccess(a) + ` AND ` + build(i+1, a) + `)`
 	}
 	return build(0, "k")
+}
+
+// relAccess is the access half of itemFilterSQL for a related item alias
+// a (one of the constants r1, r2): a filter or sort never reads an item
+// the user may not list.
+func relAccess(a string) string {
+	return `($6 OR ` + a + `.type = ANY($8) OR (` + a + `.author_id = $9 AND ` + a + `.type = ANY($10))
+		OR EXISTS (SELECT 1 FROM item_grant g WHERE g.item_id = ` + a + `.id AND g.stage_id = ` + a + `.gst AND g.grant_view AND g.realm || ':' || g.gid = ANY($7)))`
 }
 
 // gatherValue is one filter value, raw.
@@ -947,7 +955,7 @@ func (c *gatherCompiler) sortKey(path string, s core.GatherSort) {
 		}
 		a := "r" + strconv.Itoa(i+1)
 		return `(SELECT ` + build(i+1, a) + ` FROM ` + c.src + ` ` + a + ` WHERE ` + a + `.id = (SELECT x.id FROM ` +
-			c.refIDs(from, steps[i].rel.Field) + ` x(id) LIMIT 1))`
+			c.refIDs(from, steps[i].rel.Field) + ` x(id) LIMIT 1) AND ` + relAccess(a) + `)`
 	}
 	c.orders = append(c.orders, gatherOrder{build(0, "k"), dir})
 }

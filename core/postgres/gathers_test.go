@@ -385,6 +385,18 @@ func TestGatherAccessAndStages(t *testing.T) {
 		}
 	}
 
+	// Relationships read only items the user may list: Pointer refers to
+	// the unpublished Delta.
+	mustItem(t, admin, s, core.LiveStageID, "Pointer", `{"related":[{"id":"`+gs.ids["Delta"].String()+`"}]}`)
+	rel := `{"kind":"gather","name":"t","label":"T","types":["article"],"relationships":[{"name":"r","field":"related"}],
+		"filters":[{"field":"title","op":"eq","value":"Delta","relationship":"r"}]}`
+	if got := strings.Join(gs.runTitles(t, admin, core.LiveStageID, rel, core.GatherArgs{}), " "); got != "Pointer" {
+		t.Fatalf("admin through relationship: %q", got)
+	}
+	if got := strings.Join(gs.runTitles(t, outsider, core.LiveStageID, rel, core.GatherArgs{}), " "); got != "" {
+		t.Fatalf("outsider reads an unpublished item through a relationship: %q", got)
+	}
+
 	// A stage: Alpha's rating lowered, Bravo deleted, Hotel created, a new
 	// term under child; live is unchanged.
 	st := mustStage(t, admin, s, "next")
@@ -413,7 +425,7 @@ func TestGatherAccessAndStages(t *testing.T) {
 		"LiveCategory":  {core.LiveStageID, gatherJSON(`"article"`, `{"field":"tags","op":"category","value":"`+gs.root.String()+`"}`), "Alpha Bravo"},
 		"StageSearch":   {st.ID, gatherJSON(`"article"`, `{"field":"search","op":"search","value":"jump"}`), "Hotel"},
 		"LiveSearch":    {core.LiveStageID, gatherJSON(`"article"`, `{"field":"search","op":"search","value":"jump"}`), ""},
-		"StageChanged":  {st.ID, gatherJSON(`"article"`, `{"field":"changed","op":"ge","value":"now-1h"}`), "Alpha Club news Hotel"},
+		"StageChanged":  {st.ID, gatherJSON(`"article"`, `{"field":"changed","op":"ge","value":"now-1h"}`), "Alpha Club news Hotel Pointer"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := strings.Join(gs.runTitles(t, admin, tc.stage, tc.body, core.GatherArgs{}), " "); got != tc.want {
