@@ -1158,6 +1158,105 @@ func BuildPlugin(ctx context.Context, dir, out string) (string, error) {
 	return abs, nil
 }
 
+// ScaffoldPlugin writes a new Go plugin folder dir (which must not exist
+// or be empty) for a plugin named name: plugin.toml, main.go with one
+// item_view tap, main_test.go testing it through the SDK's fake, and a
+// go.mod using the SDK at sdkDir (a replace directive; empty: the SDK of
+// the source tree around the working directory). EINVALID.
+func ScaffoldPlugin(dir, name, sdkDir string) error {
+	if !core.ValidMachineName(name) {
+		return core.Errorf(core.EInvalid, "plugin name %q: use a lowercase letter then a-z, 0-9 and _", name)
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return core.Errorf(core.EInvalid, "%s exists and is not empty", dir)
+	}
+	if sdkDir == "" {
+		if root := sourceRoot(); root != "" {
+			sdkDir = filepath.Join(root, "plugins", "sdk")
+		}
+	}
+	if sdkDir == "" || !fileExists(filepath.Join(sdkDir, "go.mod")) {
+		return core.Errorf(core.EInvalid, "the plugin SDK was not found: give its folder (plugins/sdk of a Trovato source tree) with --sdk")
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	absSDK, err := filepath.Abs(sdkDir)
+	if err != nil {
+		return err
+	}
+	replace := absSDK
+	if rel, err := filepath.Rel(absDir, absSDK); err == nil {
+		replace = rel
+		if !strings.HasPrefix(replace, ".") {
+			replace = "./" + replace
+		}
+	}
+	files := map[string]string{
+		plugin.ManifestFile: fmt.Sprintf(`name = %q
+version = "0.1.0"
+api_version = %d
+description = "What %s does."
+# Capabilities the plugin asks an administrator to approve (docs/plugins.md):
+# item.read, item.write, data, user.read, cache, variables, request, log, access.vote
+capabilities = []
+
+[[taps]]
+name = "item_view"
+weight = 10
+`, name, plugin.APIVersion, name),
+		"main.go": fmt.Sprintf(`// Command %[1]s is a Trovato plugin. Build it with
+//
+//	trovato plugin build
+//
+// (GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o %[1]s.wasm .)
+// and install the folder with: trovato plugin install .
+package main
+
+import "github.com/trovato/trovato/plugins/sdk"
+
+func main() {} // required by the toolchain; never called
+
+func init() {
+	sdk.ItemView(func(in sdk.ItemViewInput) (sdk.Node, error) {
+		return sdk.Paragraph(sdk.Text("%[1]s was here: "), sdk.Text(in.Item.Title)).WithClass("%[1]s"), nil
+	})
+}
+`, name),
+		"main_test.go": fmt.Sprintf(`package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/trovato/trovato/plugins/sdk"
+)
+
+func TestItemView(t *testing.T) {
+	t.Cleanup(sdk.UseFake(&sdk.Fake{}))
+	out, err := sdk.Call("item_view", []byte(` + "`" + `{"item":{"id":"i1","type":"article","title":"Hello"},"view_mode":"full"}` + "`" + `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "Hello") {
+		t.Fatalf("item_view = %%s", out)
+	}
+}
+`),
+		"go.mod": fmt.Sprintf("module trovato.plugin/%s\n\ngo 1.26\n\nrequire github.com/trovato/trovato/plugins/sdk v0.0.0\n\nreplace github.com/trovato/trovato/plugins/sdk => %s\n", name, replace),
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for f, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // InstallBundled installs and enables, with every capability they request
 // approved, the reference plugins embedded in the binary (plugins.Dist,
 // filled by `make plugins`). When the binary carries none and runs inside

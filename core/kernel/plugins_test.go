@@ -734,3 +734,40 @@ func TestReferencePlugins(t *testing.T) {
 		}
 	})
 }
+
+// TestScaffoldBuildInstall: `trovato plugin new`, `build` and `install`.
+func TestScaffoldBuildInstall(t *testing.T) {
+	t.Parallel()
+	if GoToolchain() == "" {
+		t.Skip("no Go toolchain: cannot build the scaffolded plugin")
+	}
+	dir := filepath.Join(t.TempDir(), "hello")
+	if err := ScaffoldPlugin(dir, "hello", ""); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, ScaffoldPlugin(dir, "hello", ""), core.EInvalid)
+	wantCode(t, ScaffoldPlugin(t.TempDir(), "Bad-Name", ""), core.EInvalid)
+	wasm, err := BuildPlugin(context.Background(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wasm != filepath.Join(dir, "hello.wasm") {
+		t.Fatalf("built %s", wasm)
+	}
+	s := mustSite(t)
+	if _, err := s.pm.Install(s.admin, wasm); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pm.Enable(s.admin, "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	it := s.item(t, s.admin, "article", "Scaffolded")
+	nodes := s.pm.ItemView(s.admin, it, "full", "en")
+	if len(nodes) != 1 || nodes[0].Attrs["class"] != "hello" {
+		t.Fatalf("item_view = %+v", nodes)
+	}
+	list, err := s.pm.List(s.admin)
+	if err != nil || len(list) != 1 || !list[0].Enabled || !list[0].Loaded || list[0].Stats.Calls == 0 {
+		t.Fatalf("list = %+v, %v", list, err)
+	}
+}
