@@ -256,7 +256,7 @@ func (s *Store) readTx(ctx context.Context, timeout time.Duration, fn func(tx pg
 		return TranslateError(err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`, strconv.FormatInt(timeout.Milliseconds(), 10)); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`, strconv.FormatInt(max(1, timeout.Milliseconds()), 10)); err != nil {
 		return TranslateError(err)
 	}
 	if err := fn(tx); err != nil {

@@ -526,6 +526,15 @@ func TestGatherDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Export and import give the same document.
+			y, err := core.MarshalConfigYAML(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := core.ParseConfigFile(d.Name+".yaml", y)
+			if err != nil || len(back) != 1 || string(back[0].Body) != string(d.Body) {
+				t.Fatalf("%s: round trip = %v, %v\n%s", d.Name, back, err, y)
+			}
 			args := core.GatherArgs{PathArgs: []string{gs.root.String()}}
 			if _, err := gs.s.RunGather(gs.writer, g, core.LiveStageID, args); err != nil {
 				t.Fatalf("%s: %v", d.Name, err)
