@@ -758,3 +758,66 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
 }
+
+func TestSingleUseUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDBURL(t)
+	clk := newClock()
+	s1, s2 := node(t, url), node(t, url)
+	n1, n2 := mustAccounts(t, s1, clk, nil), mustAccounts(t, s2, clk, nil)
+	mustUser(t, s1, "hana")
+	for round := range 5 {
+		link, _, err := n1.CreateLoginLink(asAdmin(t, s1), "hana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := link[strings.LastIndexByte(link, '/')+1:]
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n := []*postgres.Accounts{n1, n2}[i%2]
+				_, err := n.ConsumeLoginLink(context.Background(), token)
+				if err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				} else if core.ErrorCode(err) != core.EUnauthorized {
+					t.Errorf("round %d: %v", round, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("round %d: the link worked %d times", round, wins)
+		}
+	}
+}
+
+// BenchmarkAuthenticateFailure compares a wrong password with an unknown
+// user: both verify one hash with the same parameters, so their times
+// should match (compare the two ns/op).
+func BenchmarkAuthenticateFailure(b *testing.B) {
+	s := MustStore(b)
+	never := core.LockoutPolicy{MaxFailures: 1 << 30, Window: time.Minute, LockFor: time.Minute}
+	ac, err := postgres.NewAccounts(s, postgres.AccountsConfig{AccountLockout: never, AddressLockout: never})
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin, _ := s.Users().FindUserByName(context.Background(), "admin")
+	if err := ac.SetPassword(asAdmin(b, s), admin.ID, goodPassword); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct{ name, user string }{{"wrong_password", "admin"}, {"unknown_user", "nobody"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ac.Authenticate(context.Background(), bc.user, "not the password", "192.0.2.1"); core.ErrorCode(err) != core.EUnauthorized {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
