@@ -484,3 +484,66 @@ func checkGatherFilter(p string, f GatherFilter, rels map[string]int) []FieldErr
 	}
 	return errs
 }
+
+// MatchPath matches a request path against g's page and feed displays. It
+// returns the display, the path arguments ({arg0}.. in order) and the page
+// (a page display's path followed by /page/N; 1 without it). Page numbers
+// are not range-checked here: RunGather refuses bad ones.
+func (g *Gather) MatchPath(path string) (d *GatherDisplay, args []string, page int, ok bool) {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i := range g.Displays {
+		disp := &g.Displays[i]
+		if disp.Type != "page" && disp.Type != "feed" || disp.Path == "" {
+			continue
+		}
+		pat := strings.Split(strings.TrimPrefix(disp.Path, "/"), "/")
+		page = 1
+		rest := segs
+		if disp.Type == "page" && len(segs) == len(pat)+2 && segs[len(pat)] == "page" {
+			n, err := strconv.Atoi(segs[len(pat)+1])
+			if err != nil || n < 1 || strconv.Itoa(n) != segs[len(pat)+1] {
+				continue
+			}
+			page, rest = n, segs[:len(pat)]
+		}
+		if len(rest) != len(pat) {
+			continue
+		}
+		var bound [10]string
+		maxArg := -1
+		match := true
+		for j, p := range pat {
+			if n, isArg := GatherPathArg(p); isArg {
+				if rest[j] == "" {
+					match = false
+					break
+				}
+				bound[n] = rest[j]
+				maxArg = max(maxArg, n)
+			} else if p != rest[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return disp, slices.Clone(bound[:maxArg+1]), page, true
+		}
+	}
+	return nil, nil, 0, false
+}
+
+// PagePath is the path of page n of a page display with args bound: the
+// display's path for page 1, path/page/N after it.
+func (d *GatherDisplay) PagePath(args []string, n int) string {
+	segs := strings.Split(d.Path, "/")
+	for i, s := range segs {
+		if k, ok := GatherPathArg(s); ok && k < len(args) {
+			segs[i] = args[k]
+		}
+	}
+	p := strings.Join(segs, "/")
+	if n > 1 {
+		p += "/page/" + strconv.Itoa(n)
+	}
+	return p
+}

@@ -637,3 +637,43 @@ func BenchmarkGather(b *testing.B) {
 		})
 	}
 }
+
+func TestGatherPaths(t *testing.T) {
+	t.Parallel()
+	g := mustGather(t, `{"kind":"gather","name":"t","label":"T","displays":[
+		{"name":"page","type":"page","path":"/category/{arg0}"},
+		{"name":"feed","type":"feed","format":"atom","path":"/category/{arg0}/feed"},
+		{"name":"home","type":"page","path":"/home"},
+		{"name":"tile","type":"tile"}]}`)
+	for name, tc := range map[string]struct {
+		path, display, args string
+		page                int
+		ok                  bool
+	}{
+		"Page":        {"/category/news", "page", "news", 1, true},
+		"Paged":       {"/category/news/page/3", "page", "news", 3, true},
+		"Feed":        {"/category/news/feed", "feed", "news", 1, true},
+		"Home":        {"/home", "home", "", 1, true},
+		"HomePaged":   {"/home/page/2", "home", "", 2, true},
+		"BadPage":     {"/home/page/x", "", "", 0, false},
+		"ZeroPage":    {"/home/page/0", "", "", 0, false},
+		"PaddedPage":  {"/home/page/02", "", "", 0, false},
+		"FeedNoPager": {"/category/news/feed/page/2", "", "", 0, false},
+		"Other":       {"/about", "", "", 0, false},
+		"EmptyArg":    {"/category/", "", "", 0, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, args, page, ok := g.MatchPath(tc.path)
+			if ok != tc.ok || (ok && (d.Name != tc.display || strings.Join(args, ",") != tc.args || page != tc.page)) {
+				t.Fatalf("MatchPath(%s) = %v %v %d %v", tc.path, d, args, page, ok)
+			}
+		})
+	}
+	d := g.Display("page")
+	if p := d.PagePath([]string{"news"}, 1); p != "/category/news" {
+		t.Fatal(p)
+	}
+	if p := d.PagePath([]string{"news"}, 4); p != "/category/news/page/4" {
+		t.Fatal(p)
+	}
+}
