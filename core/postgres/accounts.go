@@ -958,17 +958,35 @@ type execer interface {
 
 // audit writes an entry for the acting user from the context's address.
 func (ac *Accounts) audit(ctx context.Context, q execer, action, object string, detail any) error {
+	return writeAudit(ctx, q, ac.now(), action, object, detail)
+}
+
+// auditTx writes one entry; an empty actorName is looked up from actorID.
+func (ac *Accounts) auditTx(ctx context.Context, q execer, actorID *core.ID, actorName, action, object string, detail any, addr string) error {
+	return writeAuditAs(ctx, q, ac.now(), actorID, actorName, action, object, detail, addr)
+}
+
+// Audit records an action by the acting user (core.UserFromContext) from
+// the context's client address (core.ClientAddrFromContext), for services
+// that have no account service at hand. EInvalid as Accounts.Audit.
+func (s *Store) Audit(ctx context.Context, action, object string, detail any) error {
+	return writeAudit(ctx, s.pool, s.now(), action, object, detail)
+}
+
+// writeAudit records an action by the acting user through q; given a
+// transaction, the entry commits or rolls back with the change it
+// describes (publishes, rollbacks, role and permission changes).
+func writeAudit(ctx context.Context, q execer, at time.Time, action, object string, detail any) error {
 	u := core.UserFromContext(ctx)
 	var id *core.ID
 	name := ""
 	if !u.IsAnonymous() {
 		id, name = &u.ID, u.Name
 	}
-	return ac.auditTx(ctx, q, id, name, action, object, detail, core.ClientAddrFromContext(ctx))
+	return writeAuditAs(ctx, q, at, id, name, action, object, detail, core.ClientAddrFromContext(ctx))
 }
 
-// auditTx writes one entry; an empty actorName is looked up from actorID.
-func (ac *Accounts) auditTx(ctx context.Context, q execer, actorID *core.ID, actorName, action, object string, detail any, addr string) error {
+func writeAuditAs(ctx context.Context, q execer, at time.Time, actorID *core.ID, actorName, action, object string, detail any, addr string) error {
 	if !reAuditAction.MatchString(action) || len(action) > 100 {
 		return core.Errorf(core.EInvalid, "audit action %q: use lowercase dotted words", action)
 	}
@@ -987,7 +1005,7 @@ func (ac *Accounts) auditTx(ctx context.Context, q execer, actorID *core.ID, act
 	}
 	_, err := q.Exec(ctx, `INSERT INTO audit (at, actor, actor_name, action, object, detail, client_addr)
 		VALUES ($1, $2, CASE WHEN $3 = '' THEN COALESCE((SELECT name FROM users WHERE id = $2), '') ELSE $3 END, $4, $5, $6, $7)`,
-		ac.now(), actorID, actorName, action, object, body, addr)
+		at, actorID, actorName, action, object, body, addr)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, TranslateError(err))
 	}

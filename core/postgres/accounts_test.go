@@ -717,6 +717,15 @@ func TestAuditLog(t *testing.T) {
 	if err := ac.Audit(actx, "role.grant", "role/editor", nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Audit(actx, "role.grant", "role/editor", map[string]string{"permission": "files.upload"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Audit(actx, "role.grant", "role/x\r\nforged", nil); core.ErrorCode(err) != core.EInvalid {
+		t.Fatalf("object with CR/LF: %v", err)
+	}
+	if grants, err := ac.FindAuditEntries(actx, core.AuditFilter{Action: "role.", Object: "role/editor"}); err != nil || len(grants) != 2 || grants[0].ActorName != "admin" {
+		t.Fatalf("role entries = %+v, %v", grants, err)
+	}
 	es, err := ac.FindAuditEntries(actx, core.AuditFilter{Action: "stage.publish", Limit: 2})
 	if err != nil || len(es) != 2 || es[0].ID < es[1].ID || es[0].ClientAddr != "192.0.2.44" || es[0].ActorName != "admin" {
 		t.Fatalf("entries = %+v, %v", es, err)
