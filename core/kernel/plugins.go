@@ -165,6 +165,7 @@ func parseStored(row *postgres.InstalledPlugin) (*plugin.Manifest, error) {
 // register declares a plugin's permissions and staged kinds.
 func (m *PluginManager) register(man *plugin.Manifest) {
 	perms := m.store.Permissions()
+	perms.Unregister(man.Name) // a new version may have dropped some
 	for _, p := range man.Permissions {
 		if err := perms.Register(core.Permission{Name: PluginPermission(man.Name, p.Name), Title: p.Title, Source: man.Name}); err != nil {
 			m.log.Warn("plugin permission not registered", "plugin", man.Name, "permission", p.Name, "err", err)
@@ -1466,12 +1467,9 @@ func tapUser(u *core.User) plugin.User {
 	return plugin.User{ID: u.ID.String(), Name: u.Name, Roles: roles, Authenticated: true}
 }
 
-func (m *PluginManager) failed(r plugin.Result, what string) bool {
-	if r.Err != nil {
-		return true // the host logged it
-	}
-	return r.Output == nil
-}
+// failed reports whether a result brings nothing: a failure (which the
+// host logged) or no contribution.
+func failed(r plugin.Result) bool { return r.Err != nil || r.Output == nil }
 
 var _ core.ItemHooks = (*PluginManager)(nil)
 
@@ -1505,7 +1503,7 @@ func (m *PluginManager) PresaveItem(ctx context.Context, stage core.ID, it *core
 		return fmt.Errorf("item_presave input: %w", err)
 	}
 	for _, r := range m.host.Invoke(ctx, "item_presave", in) {
-		if m.failed(r, "item_presave") {
+		if failed(r) {
 			continue
 		}
 		var p itemPatch
@@ -1750,7 +1748,7 @@ func (m *PluginManager) UserGrants(ctx context.Context, u *core.User, op string)
 	all := map[string][]string{}
 	answered := false
 	for _, r := range m.host.Invoke(ctx, "user_grants", in) {
-		if m.failed(r, "user_grants") {
+		if failed(r) {
 			continue
 		}
 		var out struct {

@@ -771,3 +771,55 @@ func TestScaffoldBuildInstall(t *testing.T) {
 		t.Fatalf("list = %+v, %v", list, err)
 	}
 }
+
+// TestWatchDir: the development installer installs and enables a plugin
+// folder that appears under the watched directory, and a changed version.
+func TestWatchDir(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(s.admin)
+	done := make(chan error, 1)
+	go func() { done <- s.pm.WatchDir(ctx, dir) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	folder := filepath.Join(dir, "dev")
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(version string) {
+		if err := os.WriteFile(filepath.Join(folder, "dev.wasm"), wasm, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(folder, "plugin.toml"), []byte(ktManifest("dev", version)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor := func(version string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			row, err := s.store.Plugins().FindPlugin(s.admin, "dev")
+			if err == nil && row.Enabled && row.Version == version && len(row.Approved) == 3 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("dev %s was not installed and enabled: %+v, %v", version, row, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	write("1.0.0")
+	waitFor("1.0.0")
+	if it := s.item(t, s.admin, "article", "watched"); it.Title != "watched [checked]" {
+		t.Fatalf("the watched plugin does not run: %q", it.Title)
+	}
+	write("1.1.0")
+	waitFor("1.1.0")
+}
