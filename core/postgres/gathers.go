@@ -285,6 +285,7 @@ type gatherCompiler struct {
 
 	params []any
 	src    string   // the key source
+	search bool     // the listed items' keys carry their search vector (sdoc)
 	conds  []string // AND-ed
 	orders []gatherOrder
 	rels   map[string]core.GatherRelationship
@@ -864,14 +865,19 @@ func (c *gatherCompiler) descendants(terms []any, deep bool) ([]string, error) {
 	return out, nil
 }
 
-// searchDoc is the search vector of alias a: stored for live rows,
-// computed from the revision for a stage's overrides.
-func (c *gatherCompiler) searchDoc(a string) string {
-	if c.stage == core.LiveStageID {
-		return `(SELECT s.doc FROM item_search s WHERE s.item_id = ` + a + `.id)`
+// keys is the key source of the listed items: with a search filter, each
+// row also carries its search vector, sdoc: stored for live rows (joined,
+// so the GIN index finds the matches), computed from the revision for a
+// stage's overrides.
+func (c *gatherCompiler) keys() string {
+	switch {
+	case !c.search:
+		return c.src
+	case c.stage == core.LiveStageID:
+		return `(SELECT k.*, s.doc AS sdoc FROM ` + c.src + ` k JOIN item_search s ON s.item_id = k.id)`
 	}
-	return `(CASE WHEN ` + a + `.rev IS NULL THEN (SELECT s.doc FROM item_search s WHERE s.item_id = ` + a + `.id)
-		ELSE trovato_search_vector(` + a + `.type, ` + a + `.language, ` + a + `.title, ` + a + `.fields) END)`
+	return `(SELECT k.*, CASE WHEN k.rev IS NULL THEN s.doc ELSE trovato_search_vector(k.type, k.language, k.title, k.fields) END AS sdoc
+		FROM ` + c.src + ` k LEFT JOIN item_search s ON k.rev IS NULL AND s.item_id = k.id)`
 }
 
 func (c *gatherCompiler) searchFilter(vals []gatherValue) {
@@ -894,19 +900,14 @@ func (c *gatherCompiler) searchFilter(vals []gatherValue) {
 		c.none = true // no words (only stop words or punctuation)
 		return
 	}
-	if c.tsqArg != "" {
+	if c.search {
 		c.problem(v.path, "one search filter per gather")
 		return
 	}
+	c.search = true
 	c.tsq = tsq
 	c.tsqArg = c.arg(tsq) + "::tsquery"
-	matches := `k.id IN (SELECT s.item_id FROM item_search s WHERE s.doc @@ ` + c.tsqArg + `)`
-	if c.stage == core.LiveStageID {
-		c.conds = append(c.conds, matches)
-		return
-	}
-	c.conds = append(c.conds, `(CASE WHEN k.rev IS NULL THEN `+matches+
-		` ELSE trovato_search_vector(k.type, k.language, k.title, k.fields) @@ `+c.tsqArg+` END)`)
+	c.conds = append(c.conds, `k.sdoc @@ `+c.tsqArg)
 }
 
 func (c *gatherCompiler) sortKey(path string, s core.GatherSort) {
@@ -918,7 +919,7 @@ func (c *gatherCompiler) sortKey(path string, s core.GatherSort) {
 		if c.tsqArg == "" {
 			return // no search words: every row ranks the same
 		}
-		c.orders = append(c.orders, gatherOrder{"ts_rank(" + c.searchDoc("k") + ", " + c.tsqArg + ")", dir})
+		c.orders = append(c.orders, gatherOrder{"ts_rank(k.sdoc, " + c.tsqArg + ")", dir})
 		return
 	}
 	steps, ctxTypes, ok := c.relSteps(path+".relationship", s.Relationship)
@@ -992,7 +993,7 @@ func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int)
 	n := len(params)
 	var live, staged nullItem
 	sql := `WITH page AS (
-		SELECT ` + strings.Join(sel, ", ") + ` FROM ` + c.src + ` k
+		SELECT ` + strings.Join(sel, ", ") + ` FROM ` + c.keys() + ` k
 		WHERE ` + c.where() + `
 		ORDER BY ` + c.orderBy("", true) + ` LIMIT $` + strconv.Itoa(n-1) + ` OFFSET $` + strconv.Itoa(n) + `)
 	SELECT p.total, ` + live.columns("i") + `, ` + staged.columns("x") + `
@@ -1026,7 +1027,7 @@ func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int)
 
 func (c *gatherCompiler) count(ctx context.Context, tx pgx.Tx) (int, error) {
 	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+c.src+` k WHERE `+c.where(), c.params[:c.filterParams]...).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+c.keys()+` k WHERE `+c.where(), c.params[:c.filterParams]...).Scan(&n); err != nil {
 		return 0, gatherErr(err)
 	}
 	return n, nil
