@@ -61,6 +61,10 @@ type SessionStore interface {
 	// and every privilege change) and deletes the old id; ENOTFOUND if s
 	// no longer exists.
 	RotateSession(ctx context.Context, s *Session) error
+	// DeleteUserSessions ends every session of the user ("log out
+	// everywhere", a blocked user, a changed password) and returns how
+	// many there were.
+	DeleteUserSessions(ctx context.Context, user ID) (int, error)
 }
 
 // RateLimiter counts events per key in a sliding window shared by every

@@ -142,6 +142,21 @@ func (m *SessionStore) RotateSession(_ context.Context, s *core.Session) error {
 	return m.put(s)
 }
 
+// DeleteUserSessions implements core.SessionStore.
+func (m *SessionStore) DeleteUserSessions(_ context.Context, user core.ID) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, raw := range m.sessions {
+		var s core.Session
+		if json.Unmarshal(raw, &s) == nil && s.UserID == user {
+			delete(m.sessions, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // RateLimiter keeps a sliding log of event times per key.
 type RateLimiter struct {
 	mu   sync.Mutex

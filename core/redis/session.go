@@ -14,7 +14,9 @@ import (
 
 // SessionStore keeps sessions in Redis, shared by every node, under
 // <prefix>sess:<SHA-256 of the id> with the session's remaining lifetime
-// as the key's expiry.
+// as the key's expiry. <prefix>usess:<user id> is the set of a user's
+// session keys (for DeleteUserSessions); it may hold keys of sessions
+// already gone.
 type SessionStore struct {
 	c        goredis.UniversalClient
 	prefix   string
@@ -37,6 +39,8 @@ func NewSessionStore(c goredis.UniversalClient, prefix string, t core.SessionTim
 }
 
 func (r *SessionStore) key(id string) string { return r.prefix + "sess:" + core.SessionKey(id) }
+
+func (r *SessionStore) userKey(user core.ID) string { return r.prefix + "usess:" + user.String() }
 
 func notFound() error { return core.Errorf(core.ENotFound, "no such session") }
 
@@ -104,12 +108,43 @@ func (r *SessionStore) put(ctx context.Context, s *core.Session, onlyExisting bo
 			return nil
 		}
 	} else {
-		err = r.c.Set(ctx, r.key(s.ID), raw, ttl).Err()
+		pipe := r.c.TxPipeline()
+		pipe.Set(ctx, r.key(s.ID), raw, ttl)
+		r.indexUser(ctx, pipe, s)
+		_, err = pipe.Exec(ctx)
 	}
 	if err != nil {
 		return unavailable("write session", err)
 	}
 	return nil
+}
+
+// indexUser adds a signed-in session to its user's set, which lives as
+// long as a session can.
+func (r *SessionStore) indexUser(ctx context.Context, pipe goredis.Pipeliner, s *core.Session) {
+	if s.UserID == core.NilID {
+		return
+	}
+	pipe.SAdd(ctx, r.userKey(s.UserID), core.SessionKey(s.ID))
+	pipe.PExpire(ctx, r.userKey(s.UserID), r.timeouts.Absolute)
+}
+
+// deleteUserScript deletes every session in a user's set, and the set.
+var deleteUserScript = goredis.NewScript(`
+local m = redis.call('SMEMBERS', KEYS[1])
+local n = 0
+for _, k in ipairs(m) do n = n + redis.call('DEL', ARGV[1] .. k) end
+redis.call('DEL', KEYS[1])
+return n
+`)
+
+// DeleteUserSessions implements core.SessionStore, atomically.
+func (r *SessionStore) DeleteUserSessions(ctx context.Context, user core.ID) (int, error) {
+	n, err := deleteUserScript.Run(ctx, r.c, []string{r.userKey(user)}, r.prefix+"sess:").Int()
+	if err != nil {
+		return 0, unavailable("delete user sessions", err)
+	}
+	return n, nil
 }
 
 // DeleteSession implements core.SessionStore.
@@ -152,6 +187,10 @@ func (r *SessionStore) RotateSession(ctx context.Context, s *core.Session) error
 	pipe := r.c.TxPipeline()
 	pipe.Set(ctx, r.key(next.ID), raw, ttl)
 	pipe.Del(ctx, old)
+	if s.UserID != core.NilID {
+		pipe.SRem(ctx, r.userKey(s.UserID), core.SessionKey(s.ID))
+	}
+	r.indexUser(ctx, pipe, &next)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return unavailable("rotate session", err)
 	}

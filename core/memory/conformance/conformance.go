@@ -118,6 +118,55 @@ func SessionStores(t *testing.T, newStore func(t *testing.T, to core.SessionTime
 		}
 	})
 
+	t.Run("DeleteUserSessions", func(t *testing.T) {
+		st := newStore(t, long)
+		ann, bob := core.NewID(), core.NewID()
+		var anns []*core.Session
+		for range 3 {
+			s := &core.Session{UserID: ann}
+			if err := st.SaveSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			anns = append(anns, s)
+		}
+		if err := st.RotateSession(ctx, anns[0]); err != nil { // rotated sessions count too
+			t.Fatal(err)
+		}
+		signedIn := &core.Session{} // anonymous, then signed in as ann
+		if err := st.SaveSession(ctx, signedIn); err != nil {
+			t.Fatal(err)
+		}
+		signedIn.UserID = ann
+		if err := st.RotateSession(ctx, signedIn); err != nil {
+			t.Fatal(err)
+		}
+		anns = append(anns, signedIn)
+		bobs := &core.Session{UserID: bob}
+		anon := &core.Session{}
+		for _, s := range []*core.Session{bobs, anon} {
+			if err := st.SaveSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := st.DeleteUserSessions(ctx, ann)
+		if err != nil || n != 4 {
+			t.Fatalf("DeleteUserSessions = %d, %v; want 4", n, err)
+		}
+		for _, s := range anns {
+			if _, err := st.GetSession(ctx, s.ID); core.ErrorCode(err) != core.ENotFound {
+				t.Fatalf("a session of the user survived: %v", err)
+			}
+		}
+		for _, s := range []*core.Session{bobs, anon} {
+			if _, err := st.GetSession(ctx, s.ID); err != nil {
+				t.Fatalf("another session was deleted: %v", err)
+			}
+		}
+		if n, err := st.DeleteUserSessions(ctx, ann); err != nil || n != 0 {
+			t.Fatalf("second DeleteUserSessions = %d, %v", n, err)
+		}
+	})
+
 	t.Run("IdleTimeout", func(t *testing.T) {
 		st := newStore(t, core.SessionTimeouts{Idle: 300 * time.Millisecond, Absolute: time.Hour})
 		s := &core.Session{}
