@@ -60,7 +60,10 @@ type PluginManager struct {
 	enabled map[string]*plugin.Manifest // enabled in this node's host
 	hashes  map[string]string           // module hash loaded in this node's host
 	stages  map[core.ID]string          // stage id -> name, for tap inputs
+	routes  *routeCache                 // nil after a plugin was enabled or disabled
 }
+
+type routeCache struct{ routes []PluginRoute }
 
 // PluginOptions configures a PluginManager.
 type PluginOptions struct {
@@ -217,6 +220,7 @@ func (m *PluginManager) setEnabled(man *plugin.Manifest, hash string) {
 		return
 	}
 	m.enabled[man.Name] = man
+	m.routes = nil
 	if hash != "" {
 		m.hashes[man.Name] = hash
 	}
@@ -225,6 +229,7 @@ func (m *PluginManager) setEnabled(man *plugin.Manifest, hash string) {
 func (m *PluginManager) setDisabled(name string) {
 	m.stMu.Lock()
 	delete(m.enabled, name)
+	m.routes = nil
 	m.stMu.Unlock()
 }
 
@@ -232,6 +237,7 @@ func (m *PluginManager) forget(name string) {
 	m.stMu.Lock()
 	delete(m.enabled, name)
 	delete(m.hashes, name)
+	m.routes = nil
 	m.stMu.Unlock()
 }
 
@@ -1872,17 +1878,26 @@ type PluginRoute struct {
 	Permission string `json:"permission"`
 }
 
-// Routes runs route and returns every plugin's path patterns.
+// Routes returns every enabled plugin's path patterns (the route tap),
+// cached until a plugin is enabled, disabled or reloaded.
 func (m *PluginManager) Routes(ctx context.Context) []PluginRoute {
 	if !m.ready(ctx, "route") {
 		return nil
 	}
+	m.stMu.RLock()
+	c := m.routes
+	m.stMu.RUnlock()
+	if c != nil {
+		return c.routes
+	}
 	var out []PluginRoute
+	failures := false
 	for _, r := range m.host.Invoke(ctx, "route", []byte(`{}`)) {
 		var doc struct {
 			Routes []PluginRoute `json:"routes"`
 		}
 		if !m.decodeOutput(r, "route", &doc) {
+			failures = failures || r.Err != nil
 			continue
 		}
 		for _, rt := range doc.Routes {
@@ -1894,7 +1909,51 @@ func (m *PluginManager) Routes(ctx context.Context) []PluginRoute {
 			out = append(out, rt)
 		}
 	}
+	if !failures {
+		m.stMu.Lock()
+		m.routes = &routeCache{out}
+		m.stMu.Unlock()
+	}
 	return out
+}
+
+// MatchRoute finds the plugin route serving path: segments match
+// literally, "{name}" matches one non-empty segment. A literal segment
+// beats a parameter at the same position; ties go to the first plugin in
+// dispatch order.
+func (m *PluginManager) MatchRoute(ctx context.Context, path string) (PluginRoute, map[string]string, bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	var (
+		best       PluginRoute
+		bestParams map[string]string
+		bestScore  = -1
+	)
+	for _, rt := range m.Routes(ctx) {
+		pat := strings.Split(strings.Trim(rt.Path, "/"), "/")
+		if len(pat) != len(segs) {
+			continue
+		}
+		params := map[string]string{}
+		score := 0
+		ok := true
+		for i, p := range pat {
+			switch {
+			case strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") && len(p) > 2:
+				if segs[i] == "" {
+					ok = false
+				}
+				params[p[1:len(p)-1]] = segs[i]
+			case p == segs[i]:
+				score++
+			default:
+				ok = false
+			}
+		}
+		if ok && score > bestScore {
+			best, bestParams, bestScore = rt, params, score
+		}
+	}
+	return best, bestParams, bestScore >= 0
 }
 
 func (m *PluginManager) decodeOutput(r plugin.Result, tap string, v any) bool {
@@ -2070,6 +2129,107 @@ func (m *PluginManager) Cron(ctx context.Context, now time.Time, lastRun *time.T
 	}
 	in, _ := json.Marshal(map[string]any{"now": now.UTC(), "last_run": lastRun})
 	return m.host.Invoke(ctx, "cron", in)
+}
+
+// FormAlter runs form_alter in weight order, each plugin receiving the
+// previous one's form; the only tap whose tree may hold form elements. A
+// failed or invalid output leaves the form as it was.
+func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.Node, it *core.Item) core.Node {
+	if !m.ready(ctx, "form_alter") {
+		return form
+	}
+	user := tapUser(core.UserFromContext(ctx))
+	for _, name := range m.implementers("form_alter") {
+		in, err := json.Marshal(map[string]any{"form_id": formID, "form": form, "item": it, "user": user})
+		if err != nil {
+			return form
+		}
+		r := m.host.InvokePlugin(ctx, name, "form_alter", in)
+		if r.Err != nil || r.Output == nil {
+			continue
+		}
+		n, err := core.DecodeTree(r.Output, core.TreeOptions{AllowForms: true})
+		if err != nil {
+			m.log.Warn("form_alter output dropped", "plugin", name, "reason", err.Error())
+			continue
+		}
+		form = n
+	}
+	return form
+}
+
+// FormValidate runs form_validate and returns every plugin's errors
+// (paths as the plugins give them).
+func (m *PluginManager) FormValidate(ctx context.Context, formID string, values map[string]string) []core.FieldError {
+	if !m.ready(ctx, "form_validate") {
+		return nil
+	}
+	in, err := json.Marshal(map[string]any{"form_id": formID, "values": values, "user": tapUser(core.UserFromContext(ctx))})
+	if err != nil {
+		return nil
+	}
+	var out []core.FieldError
+	for _, r := range m.host.Invoke(ctx, "form_validate", in) {
+		var doc struct {
+			Errors []struct {
+				Path    string `json:"path"`
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if !m.decodeOutput(r, "form_validate", &doc) {
+			continue
+		}
+		for _, e := range doc.Errors {
+			if e.Message != "" {
+				out = append(out, core.FieldError{Path: e.Path, Message: e.Message})
+			}
+		}
+	}
+	return out
+}
+
+// GatherExtend runs gather_extend and returns the filters and sort keys
+// the plugins append to a gather's query.
+func (m *PluginManager) GatherExtend(ctx context.Context, gather string, query plugin.ItemQuery, args map[string]string) ([]plugin.QueryFilter, []plugin.QuerySort) {
+	if !m.ready(ctx, "gather_extend") {
+		return nil, nil
+	}
+	if args == nil {
+		args = map[string]string{}
+	}
+	in, err := json.Marshal(map[string]any{"gather": gather, "query": query, "args": args, "user": tapUser(core.UserFromContext(ctx))})
+	if err != nil {
+		return nil, nil
+	}
+	var filters []plugin.QueryFilter
+	var sorts []plugin.QuerySort
+	for _, r := range m.host.Invoke(ctx, "gather_extend", in) {
+		var doc struct {
+			Filters []plugin.QueryFilter `json:"filters"`
+			Sort    []plugin.QuerySort   `json:"sort"`
+		}
+		if !m.decodeOutput(r, "gather_extend", &doc) {
+			continue
+		}
+		ok := true
+		for _, f := range doc.Filters {
+			switch f.Op {
+			case "eq", "ne", "lt", "le", "gt", "ge", "in", "contains":
+			default:
+				ok = false
+			}
+			if f.Field == "" {
+				ok = false
+			}
+		}
+		if !ok {
+			m.log.Warn("gather_extend output dropped", "plugin", r.Plugin, "reason", "a filter needs a field and a known operator")
+			continue
+		}
+		filters = append(filters, doc.Filters...)
+		sorts = append(sorts, doc.Sort...)
+	}
+	return filters, sorts
 }
 
 // services behind the host modules ----------------------------------------

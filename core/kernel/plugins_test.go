@@ -50,6 +50,13 @@ func init() {
 		if err != nil {
 			return err
 		}
+		if strings.HasPrefix(it.Title, "badpatch") {
+			w.BeginObject()
+			w.Key("status")
+			w.String("weird")
+			w.EndObject()
+			return nil
+		}
 		if !strings.HasSuffix(it.Title, " [checked]") {
 			w.BeginObject()
 			w.Key("title")
@@ -95,6 +102,36 @@ func init() {
 		}
 		_, err = sdk.Data(sdk.DataOp{Op: "insert", Table: "seen", Values: map[string]any{"item_id": it.ID, "title": it.Title}})
 		return err
+	})
+	sdk.Handle("form_alter", func(in sdk.Value, w *sdk.Writer) error {
+		form, err := sdk.ParseNode(in.Get("form"))
+		if err != nil {
+			return err
+		}
+		form = form.Append(sdk.Node{Type: "checkbox", Name: "fields.featured", Label: "Featured"})
+		form.WriteJSON(w)
+		return nil
+	})
+	sdk.Handle("form_validate", func(in sdk.Value, w *sdk.Writer) error {
+		if in.Get("values").Get("title").String() != "bad" {
+			return nil
+		}
+		w.BeginObject()
+		w.Key("errors")
+		w.BeginArray()
+		w.Any(map[string]any{"path": "title", "message": "not that title"})
+		w.EndArray()
+		w.EndObject()
+		return nil
+	})
+	sdk.Handle("gather_extend", func(in sdk.Value, w *sdk.Writer) error {
+		w.BeginObject()
+		w.Key("filters")
+		w.BeginArray()
+		w.Any(map[string]any{"field": "tags", "op": "contains", "value": in.Get("args").Get("tag").String()})
+		w.EndArray()
+		w.EndObject()
+		return nil
 	})
 	sdk.TileView(func(in sdk.TileViewInput) (sdk.Page, error) {
 		w := sdk.NewWriter(nil)
@@ -143,6 +180,15 @@ name = "item_insert"
 
 [[taps]]
 name = "tile_view"
+
+[[taps]]
+name = "form_alter"
+
+[[taps]]
+name = "form_validate"
+
+[[taps]]
+name = "gather_extend"
 
 [[permissions]]
 name = "use"
@@ -417,6 +463,31 @@ func TestPluginLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("InvalidPresaveOutputIsDropped", func(t *testing.T) {
+		it := s.item(t, ctx, "article", "badpatch")
+		if it.Title != "badpatch" || it.Status != core.StatusPublished {
+			t.Fatalf("saved %q %q, want the item unchanged", it.Title, it.Status)
+		}
+	})
+
+	t.Run("FormAndGatherTaps", func(t *testing.T) {
+		form := core.Node{Type: core.ElemForm, Action: "/x", Children: []core.Node{{Type: core.ElemInput, Name: "title", Label: "Title"}}}
+		got := s.pm.FormAlter(ctx, "item_edit_article", form, nil)
+		if len(got.Children) != 2 || got.Children[1].Type != core.ElemCheckbox {
+			t.Fatalf("form_alter = %+v", got)
+		}
+		if errs := s.pm.FormValidate(ctx, "item_edit_article", map[string]string{"title": "bad"}); len(errs) != 1 || errs[0].Path != "title" {
+			t.Fatalf("form_validate = %+v", errs)
+		}
+		if errs := s.pm.FormValidate(ctx, "item_edit_article", map[string]string{"title": "good"}); len(errs) != 0 {
+			t.Fatalf("form_validate = %+v", errs)
+		}
+		filters, _ := s.pm.GatherExtend(ctx, "recent", plugin.ItemQuery{Type: "article"}, map[string]string{"tag": "go"})
+		if len(filters) != 1 || filters[0].Op != "contains" || string(filters[0].Value) != `"go"` {
+			t.Fatalf("gather_extend = %+v", filters)
+		}
+	})
+
 	t.Run("DataReachesOnlyItsOwnSchema", func(t *testing.T) {
 		s.install(t, "kt2", "1.0.0", wasm) // same table name, not enabled
 		it := s.item(t, ctx, "article", "recorded")
@@ -681,6 +752,16 @@ func TestReferencePlugins(t *testing.T) {
 		}
 		if got := strings.Join(paths, ","); got != "blog:/blog,blog:/blog/page/{page}" {
 			t.Fatalf("routes = %s", got)
+		}
+		rt, params, ok := s.pm.MatchRoute(ann, "/blog/page/2")
+		if !ok || rt.Path != "/blog/page/{page}" || params["page"] != "2" || rt.Plugin != "blog" {
+			t.Fatalf("match /blog/page/2 = %+v %v %v", rt, params, ok)
+		}
+		if rt, _, ok := s.pm.MatchRoute(ann, "/blog"); !ok || rt.Path != "/blog" {
+			t.Fatalf("match /blog = %+v %v", rt, ok)
+		}
+		if _, _, ok := s.pm.MatchRoute(ann, "/blog/other/2"); ok {
+			t.Fatal("matched /blog/other/2")
 		}
 		page, err := s.pm.PageView(ann, "blog", PageViewInput{Path: "/blog", Route: "/blog", Stage: "live"})
 		if err != nil {
