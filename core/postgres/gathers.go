@@ -880,6 +880,10 @@ func (c *gatherCompiler) keys() string {
 		FROM ` + c.src + ` k LEFT JOIN item_search s ON k.rev IS NULL AND s.item_id = k.id)`
 }
 
+// searchConfigs are the text search configurations of trovato_regconfig.
+var searchConfigs = []string{"pg_catalog.simple", "pg_catalog.english", "pg_catalog.german", "pg_catalog.french",
+	"pg_catalog.spanish", "pg_catalog.portuguese", "pg_catalog.italian", "pg_catalog.dutch"}
+
 func (c *gatherCompiler) searchFilter(vals []gatherValue) {
 	if len(vals) != 1 {
 		c.problem("filters", "search takes one text")
@@ -890,16 +894,19 @@ func (c *gatherCompiler) searchFilter(vals []gatherValue) {
 		c.problem(v.path, "must be at most %d bytes", core.SearchMaxQuery)
 		return
 	}
-	var tsq string
-	var empty bool
-	if err := c.q.QueryRow(c.ctx, `SELECT q::text, numnode(q) = 0 FROM trovato_search_query($1) q`, v.s).Scan(&tsq, &empty); err != nil {
+	// The query in each language's stemming, without duplicates (most
+	// words stem alike in several), OR-ed: an item matches in its own.
+	var parts []string
+	if err := c.q.QueryRow(c.ctx, `SELECT COALESCE(array_agg(DISTINCT q::text) FILTER (WHERE numnode(q) > 0), '{}')
+		FROM unnest($2::regconfig[]) cfg, websearch_to_tsquery(cfg, $1) q`, v.s, searchConfigs).Scan(&parts); err != nil {
 		c.problem(v.path, "cannot be searched: %v", core.ErrorMessage(TranslateError(err)))
 		return
 	}
-	if empty {
+	if len(parts) == 0 {
 		c.none = true // no words (only stop words or punctuation)
 		return
 	}
+	tsq := "(" + strings.Join(parts, ") | (") + ")"
 	if c.search {
 		c.problem(v.path, "one search filter per gather")
 		return
