@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"path/filepath"
 	"time"
@@ -14,8 +15,11 @@ import (
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/demo"
 	"github.com/trovato/trovato/core/memory"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/redis"
 	"github.com/trovato/trovato/server"
+	"github.com/trovato/trovato/server/admin"
+	"github.com/trovato/trovato/server/api"
 )
 
 func init() {
@@ -145,10 +149,27 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 		opts.Limiter = memory.NewRateLimiter()
 		opts.Cache = memory.NewCache(0)
 	}
+	// The editor API and UI share the site's sessions; the API renders
+	// stage previews through the site.
+	accounts, err := postgres.NewAccounts(k.Store, postgres.AccountsConfig{})
+	if err != nil {
+		return err
+	}
+	var site http.Handler
+	apiH, err := api.New(api.Options{
+		Kernel: k, Logger: log, Sessions: opts.Sessions, Accounts: accounts, Limiter: opts.Limiter,
+		Site:            http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { site.ServeHTTP(w, r) }),
+		MaxRequestBytes: cfg.MaxRequestBytes, MaxUploadBytes: cfg.MaxUploadBytes,
+	})
+	if err != nil {
+		return err
+	}
+	opts.Mounts = map[string]http.Handler{api.Prefix + "/": apiH, admin.Prefix: admin.Handler()}
 	srv, err := server.New(k, opts)
 	if err != nil {
 		return err
 	}
+	site = srv
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go server.RunScheduler(sctx, k, log.With("component", "scheduler"), 10*time.Second)

@@ -65,7 +65,8 @@ func TestRunServesDemo(t *testing.T) {
 	if !strings.Contains(out.String(), "Demo") {
 		t.Errorf("run did not load the demo: %q", out.String())
 	}
-	for path, want := range map[string]int{"": 200, "healthz": 200, "readyz": 200, "no/such/page": 404} {
+	for path, want := range map[string]int{"": 200, "healthz": 200, "readyz": 200, "no/such/page": 404,
+		"admin/": 200, "api/v1/openapi.json": 200, "api/v1/no-such-route": 404} {
 		res, err := http.Get(url + path)
 		if err != nil {
 			t.Fatal(err)
