@@ -311,3 +311,15 @@ CREATE TABLE plugin_variable (
     value  jsonb NOT NULL,
     PRIMARY KEY (plugin, name)
 );
+
+-- Server nodes, with the Redis they use: a node whose Redis differs from
+-- the live nodes' refuses to start.
+CREATE TABLE node (
+    id         uuid PRIMARY KEY,
+    hostname   text NOT NULL,
+    pid        integer NOT NULL,
+    addr       text NOT NULL DEFAULT '',
+    redis_id   text NOT NULL DEFAULT '',
+    started_at timestamptz NOT NULL DEFAULT now(),
+    seen_at    timestamptz NOT NULL DEFAULT now()
+);
