@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -583,6 +584,9 @@ func (c *gatherCompiler) convert(vtype string, v gatherValue) (any, string, bool
 	if len(s) > core.SearchMaxQuery {
 		return fail("must be at most %d bytes", core.SearchMaxQuery)
 	}
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return fail("must be UTF-8 text without NUL characters")
+	}
 	switch vtype {
 	case core.FieldText, core.FieldLongText, core.FieldEmail, core.FieldLink:
 		return s, "text", true
@@ -892,6 +896,10 @@ func (c *gatherCompiler) searchFilter(vals []gatherValue) {
 	v := vals[0]
 	if len(v.s) > core.SearchMaxQuery {
 		c.problem(v.path, "must be at most %d bytes", core.SearchMaxQuery)
+		return
+	}
+	if !utf8.ValidString(v.s) || strings.ContainsRune(v.s, 0) {
+		c.problem(v.path, "must be UTF-8 text without NUL characters")
 		return
 	}
 	// The query in each language's stemming, without duplicates (most

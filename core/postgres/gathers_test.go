@@ -323,6 +323,8 @@ func TestGatherBadInput(t *testing.T) {
 		"RelationshipNoRef": {`{"kind":"gather","name":"t","label":"T","types":["article"],"relationships":[{"name":"r","field":"rating"}],"filters":[{"field":"title","op":"eq","value":"x","relationship":"r"}]}`, core.GatherArgs{}, "filters[0].relationship"},
 		"SortMultiValued":   {`{"kind":"gather","name":"t","label":"T","types":["article"],"sorts":[{"field":"tags"}]}`, core.GatherArgs{}, "sorts[0].field"},
 		"SearchTooLong":     {gatherJSON(`"article"`, `{"field":"search","op":"search","exposed":{"name":"q","label":"Q"}}`), core.GatherArgs{Exposed: map[string]string{"q": strings.Repeat("x", 2000)}}, "exposed.q"},
+		"BadUTF8":           {gatherJSON(`"article"`, `{"field":"title","op":"eq","value":"{arg0}"}`), core.GatherArgs{PathArgs: []string{"a\xffb"}}, "args[0]"},
+		"NulInSearch":       {gatherJSON(`"article"`, `{"field":"search","op":"search","exposed":{"name":"q","label":"Q"}}`), core.GatherArgs{Exposed: map[string]string{"q": "a\x00b"}}, "exposed.q"},
 		"DisplayUnknown":    {gatherJSON(`"article"`), core.GatherArgs{Display: "nope"}, "display"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -116,6 +116,7 @@ func TestSearch(t *testing.T) {
 			"TenKB":      {strings.Repeat("gardening ", 1024), 1, "q"},
 			"JustOver":   {strings.Repeat("x", core.SearchMaxQuery+1), 1, "q"},
 			"BadUTF8":    {"garden\xff", 1, "q"},
+			"NUL":        {"garden\x00", 1, "q"},
 			"PageAbsurd": {"garden", 1 << 30, "page"},
 			"PageNeg":    {"garden", -2, "page"},
 		} {
