@@ -307,13 +307,20 @@ var wasmCache struct {
 	dir string
 }
 
-// sharedCacheDir is one wazero compilation cache for the test binary.
+// sharedCacheDir is the wazero compilation cache of these tests. It lives
+// in the user cache directory, so a module is compiled (seconds for a Go
+// guest) once per change rather than once per run; wazero keys entries by
+// module hash and its own version.
 func sharedCacheDir(tb testing.TB) string {
 	wasmCache.Lock()
 	defer wasmCache.Unlock()
 	if wasmCache.dir == "" {
-		d, err := os.MkdirTemp("", "trovato-kernel-wasm-")
+		base, err := os.UserCacheDir()
 		if err != nil {
+			base = os.TempDir()
+		}
+		d := filepath.Join(base, "trovato-test", "wazero-kernel")
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			tb.Fatal(err)
 		}
 		wasmCache.dir = d
