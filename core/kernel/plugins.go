@@ -657,6 +657,12 @@ func (m *PluginManager) Enable(ctx context.Context, name string, approved []stri
 	if approved == nil {
 		approved = []string{}
 	}
+	if row.Enabled && slices.Equal(slices.Sorted(slices.Values(row.Approved)), approved) && m.loadedHash(name) == row.WasmHash {
+		// Enabled already as asked: nothing to store; item types the
+		// plugin declares may still be missing (a vocabulary created since).
+		m.applyItemTypes(ctx, name)
+		return nil
+	}
 	row.Enabled, row.Approved = true, approved
 	if err := m.loadRow(ctx, row, man); err != nil {
 		return core.Errorf(core.EInvalid, "plugin %s cannot be loaded: %s", name, core.ErrorMessage(err))

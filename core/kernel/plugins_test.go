@@ -911,3 +911,34 @@ func TestWatchDir(t *testing.T) {
 	write("1.1.0")
 	waitFor("1.1.0")
 }
+
+// TestEnableTwiceWritesNothing: enabling an enabled plugin with the same
+// approvals appends nothing to the change feed.
+func TestEnableTwiceWritesNothing(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	s.install(t, "kt", "1.0.0", wasm)
+	s.enableKT(t, "kt")
+	count := func() int {
+		var n int
+		if err := s.store.Pool().QueryRow(s.admin, `SELECT count(*) FROM change_feed WHERE kind = 'plugin'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	s.enableKT(t, "kt")
+	if _, err := s.pm.InstallBytes(s.admin, "kt/plugin.toml", []byte(ktManifest("kt", "1.0.0")), wasm); err != nil {
+		t.Fatal(err)
+	}
+	if after := count(); after != before {
+		t.Fatalf("plugin feed rows %d -> %d, want no change", before, after)
+	}
+	if err := s.pm.Enable(s.admin, "kt", []string{"data"}); err != nil {
+		t.Fatal(err)
+	}
+	if count() == before {
+		t.Fatal("changing the approvals wrote nothing")
+	}
+}
