@@ -679,3 +679,31 @@ func TestGatherPaths(t *testing.T) {
 		t.Fatal(p)
 	}
 }
+
+// TestGatherTimeout: a run is bounded by the statement timeout. 10,000
+// projection rows are copied in by SQL (enough work for any machine to
+// exceed a millisecond).
+func TestGatherTimeout(t *testing.T) {
+	t.Parallel()
+	s, admin := MustSite(t)
+	mustItem(t, admin, s, core.LiveStageID, "seed", `{"rating":3,"body":"Paragraph about running."}`)
+	if _, err := s.Pool().Exec(admin, `INSERT INTO item (id, type, title, status, author_id, created_at, changed_at, promote, sticky, language, tgroup_id, fields, revision_id, type_version)
+		SELECT gen_random_uuid(), type, title || g::text, status, author_id, created_at, changed_at, promote, sticky, language, tgroup_id,
+			jsonb_set(fields, '{rating}', to_jsonb(g % 5 + 1)), revision_id, type_version
+		FROM item, generate_series(1, 10000) g`); err != nil {
+		t.Fatal(err)
+	}
+	g := mustGather(t, gatherJSON(`"article"`, `{"field":"rating","op":"ge","value":2}`))
+	g.Sorts = []core.GatherSort{{Field: "rating", Direction: "desc"}, {Field: "title"}}
+	gs := s.Gathers()
+	gs.Timeout = time.Millisecond
+	_, err := gs.RunGather(admin, g, core.LiveStageID, core.GatherArgs{})
+	wantCode(t, err, core.EUnavailable)
+	_, err = gs.Search(admin, "paragraph | running", core.LiveStageID, 1)
+	wantCode(t, err, core.EInvalid)
+	// The default bound lets the same run finish.
+	res, err := s.RunGather(admin, g, core.LiveStageID, core.GatherArgs{Page: 3})
+	if err != nil || res.Total != 8001 || len(res.Items) != 10 {
+		t.Fatalf("run = %+v, %v", res, err)
+	}
+}
