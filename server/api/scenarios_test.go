@@ -27,6 +27,7 @@ func TestScenarios(t *testing.T) {
 	}
 	e.run(t, []scenario{
 		// Authentication and CSRF.
+		{name: "SpecIsPublic", method: "GET", path: "/openapi.json", status: 200, contains: []string{`"openapi":"3.0.3"`}},
 		{name: "AnonymousIs401", method: "GET", path: "/items", status: 401, code: core.EUnauthorized},
 		{name: "ForgedBearerIs401", method: "GET", path: "/items", user: "forged", status: 401, code: core.EUnauthorized},
 		{name: "Session", method: "GET", path: "/session", user: "ed", status: 200, contains: []string{`"name":"ed"`, `"csrf_token"`}},
