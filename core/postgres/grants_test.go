@@ -72,6 +72,19 @@ func TestListAccessThroughGrants(t *testing.T) {
 	if got := titles(admin, core.LiveStageID); len(got) != 3 {
 		t.Fatalf("admin sees %v; want all three", got)
 	}
+	// Full pages are counted on the keys with the same access rules.
+	for _, tc := range []struct {
+		ctx  context.Context
+		want int
+	}{{member, 2}, {outsider, 1}, {admin, 3}} {
+		items, total, err := s.Items().FindItems(tc.ctx, core.ItemFilter{Limit: 1})
+		if err != nil || len(items) != 1 || total != tc.want {
+			t.Fatalf("page of 1: %d items, total %d, %v; want total %d", len(items), total, err, tc.want)
+		}
+		if _, total, err := s.Items().FindItems(tc.ctx, core.ItemFilter{Limit: 1, Offset: 10}); err != nil || total != tc.want {
+			t.Fatalf("page past the end: total %d, %v; want %d", total, err, tc.want)
+		}
+	}
 	// Grants follow the stage: retitling Secret to a club item in a stage
 	// opens it to members there, and in live once published.
 	st := mustStage(t, admin, s, "club")

@@ -304,9 +304,7 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 
 func (is *Items) count(ctx context.Context, src string, f core.ItemFilter, acc *listAccess, me core.ID) (int, error) {
 	var n int
-	err := is.s.pool.QueryRow(ctx, `SELECT count(*) FROM `+src+` i
-		WHERE $1::uuid IS NOT NULL AND ($2 = '' OR i.type = $2) AND ($3 = '' OR i.status = $3) AND ($4::uuid IS NULL OR i.author_id = $4) AND ($5 = '' OR i.language = $5)
-		  AND ($6 OR (i.status = 'published' AND $7) OR i.type = ANY($8) OR (i.author_id = $9 AND i.type = ANY($10)))`,
+	err := is.s.pool.QueryRow(ctx, `SELECT count(*) FROM `+src+` k WHERE `+itemFilterSQL,
 		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.grants, acc.unpublishedTypes, me, acc.ownTypes).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count items: %w", TranslateError(err))
