@@ -1055,6 +1055,84 @@ func gatherErr(err error) error {
 	return fmt.Errorf("run gather: %w", TranslateError(err))
 }
 
+// CheckGather checks g against today's item types without running it:
+// every type exists, every field is found with an operator its type
+// supports, literal values parse, sorts and relationships resolve. Values
+// bound at run time (path arguments, exposed input) are not checked.
+// Errors: EInvalid with field paths.
+func (gs *Gathers) CheckGather(ctx context.Context, g *core.Gather) error {
+	if errs := g.Check(); len(errs) > 0 {
+		return core.InvalidFields(fmt.Sprintf("gather %s is not valid", g.Name), errs)
+	}
+	types, err := gs.s.allItemTypes(ctx)
+	if err != nil {
+		return err
+	}
+	c := newGatherCompiler(ctx, nil, g, core.LiveStageID, types, core.GatherArgs{}, gs.s.now())
+	for i, t := range g.Types {
+		if types[t] == nil {
+			c.problem(fmt.Sprintf("types[%d]", i), "item type %q does not exist", t)
+		}
+	}
+	for i, f := range g.Filters {
+		path := fmt.Sprintf("filters[%d]", i)
+		if f.Op == core.OpSearch {
+			continue
+		}
+		_, ctxTypes, ok := c.relSteps(path+".relationship", f.Relationship)
+		if !ok {
+			continue
+		}
+		fi, ok := c.resolve(path+".field", f.Field, ctxTypes)
+		if !ok {
+			continue
+		}
+		if fi.prop == "" && !slices.Contains(opsFor(fi.ftype), f.Op) {
+			c.problem(path+".op", "a %s field does not support %s (use one of: %s)", fi.ftype, f.Op, strings.Join(opsFor(fi.ftype), ", "))
+			continue
+		}
+		if len(f.Value) == 0 {
+			continue
+		}
+		var v any
+		dec := json.NewDecoder(strings.NewReader(string(f.Value)))
+		dec.UseNumber()
+		_ = dec.Decode(&v)
+		list, isList := v.([]any)
+		if !isList {
+			list = []any{v}
+		}
+		for j, e := range list {
+			var str string
+			switch x := e.(type) {
+			case string:
+				str = x
+			case json.Number:
+				str = x.String()
+			case bool:
+				str = strconv.FormatBool(x)
+			}
+			if _, isArg := core.GatherPathArg(str); isArg || str == "{current_user}" {
+				continue
+			}
+			p := path + ".value"
+			if isList {
+				p = fmt.Sprintf("%s[%d]", p, j)
+			}
+			c.convert(fi.ftype, gatherValue{str, p})
+		}
+	}
+	for i, srt := range g.Sorts {
+		if srt.Field != "rank" {
+			c.sortKey(fmt.Sprintf("sorts[%d]", i), srt)
+		}
+	}
+	if len(c.bad) > 0 {
+		return core.InvalidFields(fmt.Sprintf("gather %s does not fit the item types", g.Name), c.bad)
+	}
+	return nil
+}
+
 // ExposedFilters describes g's exposed filters for a form, with value
 // types from today's item types. Errors: EInvalid when g does not fit
 // them.

@@ -339,6 +339,27 @@ func TestGatherBadInput(t *testing.T) {
 			}
 		})
 	}
+	// CheckGather finds the same problems without running.
+	for name, tc := range map[string]struct{ g, path string }{
+		"UnknownType":  {gatherJSON(`"nosuch"`), "types[0]"},
+		"UnknownField": {gatherJSON(`"article"`, `{"field":"colour","op":"eq","value":"red"}`), "filters[0].field"},
+		"WrongType":    {gatherJSON(`"article"`, `{"field":"rating","op":"eq","value":"high"}`), "filters[0].value"},
+		"OpForType":    {gatherJSON(`"article"`, `{"field":"rating","op":"contains","value":"1"}`), "filters[0].op"},
+		"SortMulti":    {`{"kind":"gather","name":"t","label":"T","types":["article"],"sorts":[{"field":"tags"}]}`, "sorts[0].field"},
+	} {
+		t.Run("Check"+name, func(t *testing.T) {
+			err := gs.s.Gathers().CheckGather(gs.admin, mustGather(t, tc.g))
+			wantCode(t, err, core.EInvalid)
+			if fe := core.ErrorFields(err); len(fe) == 0 || fe[0].Path != tc.path {
+				t.Fatalf("fields = %v, want path %s", fe, tc.path)
+			}
+		})
+	}
+	if err := gs.s.Gathers().CheckGather(gs.admin, mustGather(t, gatherJSON(`"article","event"`,
+		`{"field":"rating","op":"in","value":[1,2]}`, `{"field":"tags","op":"category","value":"{arg0}"}`,
+		`{"field":"author","op":"eq","value":"{current_user}"}`, `{"field":"day","op":"le","value":"now+1w"}`))); err != nil {
+		t.Fatal(err)
+	}
 	_, err := gs.s.FindGather(gs.admin, "nosuch")
 	wantCode(t, err, core.ENotFound)
 	_, err = gs.s.Config().PutConfig(gs.admin, "gather", "bad", json.RawMessage(`{"kind":"gather","name":"bad","label":"Bad","filters":[{"field":"rating","op":"between","value":1}]}`), 0)

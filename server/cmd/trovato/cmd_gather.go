@@ -37,6 +37,19 @@ func (a *app) gatherCmd() *cobra.Command {
 					return core.Errorf(core.EInvalid, "%s: %s/%s is not a gather or search document", args[0], d.Kind, d.Name)
 				}
 			}
+			// Every gather must fit today's item types before any is stored.
+			for _, d := range docs {
+				if d.Kind != "gather" {
+					continue
+				}
+				g, err := core.ParseGather(d.Body)
+				if err != nil {
+					return err
+				}
+				if err := k.Store.Gathers().CheckGather(ctx, g); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+			}
 			for _, d := range docs {
 				doc, err := k.Store.Config().PutConfig(ctx, d.Kind, d.Name, d.Body, 0)
 				if err != nil {
