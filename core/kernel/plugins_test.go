@@ -738,6 +738,15 @@ func TestReferencePlugins(t *testing.T) {
 		}
 		_, err := s.store.Items().UpdateItem(bob, core.LiveStageID, post.ID, core.ItemUpdate{Title: &title})
 		wantCode(t, err, core.EForbidden)
+		// Without access.vote approved the grant counts as neutral.
+		if err := s.pm.Enable(ctx, "blog", []string{"item.read", "user.read", "variables"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.store.Items().UpdateItem(ann, core.LiveStageID, post.ID, core.ItemUpdate{Title: &title})
+		wantCode(t, err, core.EForbidden)
+		if err := s.pm.Enable(ctx, "blog", []string{"item.read", "user.read", "variables", "access.vote"}); err != nil {
+			t.Fatal(err)
+		}
 		art := s.item(t, ann, "article", "An article")
 		_, err = s.store.Items().UpdateItem(ann, core.LiveStageID, art.ID, core.ItemUpdate{Title: &title})
 		wantCode(t, err, core.EForbidden) // the vote is for blog entries only
