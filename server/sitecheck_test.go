@@ -118,30 +118,41 @@ type demoPage struct {
 	body   []byte
 }
 
+// demoSite is a kernel on its own database with the demo loaded, and the
+// site's server over it.
+func demoSite(tb testing.TB, opts server.Options) (k *kernel.Kernel, admin context.Context, srv *server.Server) {
+	tb.Helper()
+	ctx := context.Background()
+	cfg := kernel.DefaultConfig(tb.TempDir())
+	cfg.DatabaseURL = pgtest.NewDBURL(tb)
+	k, err := kernel.New(ctx, cfg, kernel.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { k.Close(context.Background()) })
+	admin, err = k.AsUser(ctx, "admin")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := demo.Load(admin, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{}); err != nil {
+		tb.Fatal(err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	srv, err = server.New(k, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k, admin, srv
+}
+
 // demoPages starts the demo site on a loopback port and fetches every
 // page a visitor can reach by address: the front page, every published
 // item at its alias, every category and tag, and the 404 page.
 func demoPages(t *testing.T) (base string, pages []demoPage) {
 	t.Helper()
-	ctx := context.Background()
-	cfg := kernel.DefaultConfig(t.TempDir())
-	cfg.DatabaseURL = pgtest.NewDBURL(t)
-	k, err := kernel.New(ctx, cfg, kernel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Close(context.Background()) })
-	admin, err := k.AsUser(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Load(admin, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(k, server.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, admin, srv := demoSite(t, server.Options{})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 
