@@ -250,6 +250,11 @@ func (a *Authorizer) HasPermission(ctx context.Context, u *User, perm string) (b
 	if !u.IsAnonymous() && u.Status != UserActive {
 		return false, nil
 	}
+	// A request made with an API token holds at most the token's
+	// permissions, whatever its owner's roles.
+	if !TokenScopeFromContext(ctx).Allows(perm) {
+		return false, nil
+	}
 	if u.ID == SystemUserID || u.HasRole(RoleAdministrator) {
 		return true, nil
 	}
@@ -385,6 +390,13 @@ func (a *Authorizer) itemByRole(ctx context.Context, u *User, op string, it *Ite
 }
 
 func (a *Authorizer) authorizeStage(ctx context.Context, u *User, op string, s *Stage) error {
+	// A token limited to one stage works in that stage and views live.
+	if !TokenScopeFromContext(ctx).AllowsStage(s.ID, op) {
+		if op == OpView {
+			return Errorf(ENotFound, "stage %q not found", s.Name)
+		}
+		return denied(u, "the API token does not allow %s in stage %q", op, s.Name)
+	}
 	if s.ID == LiveStageID {
 		switch op {
 		case OpView, OpEdit:

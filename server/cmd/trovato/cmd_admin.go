@@ -646,6 +646,7 @@ func (a *app) userCmd() *cobra.Command {
 	}
 	cmd.AddCommand(create, list, setStatus("block", core.UserBlocked), setStatus("unblock", core.UserActive), del,
 		roleChange("add-role", true), roleChange("remove-role", false))
+	cmd.AddCommand(a.userAccountCmds()...)
 	return cmd
 }
 
