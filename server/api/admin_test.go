@@ -220,3 +220,36 @@ func TestRateLimit(t *testing.T) {
 		t.Error("no Retry-After")
 	}
 }
+
+// TestGathers stores, runs and previews gathers.
+func TestGathers(t *testing.T) {
+	e := mustEnv(t, 0)
+	for _, title := range []string{"One", "Two", "Three"} {
+		if err := e.k.Store.Items().CreateItem(e.admin, core.LiveStageID, &core.Item{Type: "article", Title: title, Status: core.StatusPublished}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recent := `{"kind":"gather","name":"recent","label":"Recent","types":["article"],"pager":{"per_page":2}}`
+	e.run(t, []scenario{
+		{name: "PutGather", method: "PUT", path: "/gathers/recent", user: "admin", status: 200, body: `{"body":` + recent + `}`},
+		{name: "PutGatherInvalid", method: "PUT", path: "/gathers/bad", user: "admin", status: 400,
+			body: `{"body":{"kind":"gather","name":"bad","label":"B","colour":1}}`},
+		{name: "EditorMayNotPutGather", method: "PUT", path: "/gathers/x", user: "ed", status: 403,
+			body: `{"body":{"kind":"gather","name":"x","label":"X"}}`},
+		{name: "ListGathers", method: "GET", path: "/gathers", user: "admin", status: 200, contains: []string{`"name":"recent"`}},
+		{name: "GetGather", method: "GET", path: "/gathers/recent", user: "admin", status: 200},
+		{name: "RunGather", method: "GET", path: "/gathers/recent/results", user: "al", status: 200,
+			contains: []string{`"total":3`, `"pages":2`}},
+		{name: "RunGatherPage2", method: "GET", path: "/gathers/recent/results?page=2", user: "al", status: 200, contains: []string{`"page":2`}},
+		{name: "RunGatherBadPage", method: "GET", path: "/gathers/recent/results?page=0", user: "al", invalid: true, status: 400},
+		{name: "RunMissingGather", method: "GET", path: "/gathers/nosuch/results", user: "al", status: 404},
+		{name: "Preview", method: "POST", path: "/gather-preview", user: "admin", status: 200,
+			body:     `{"gather":{"kind":"gather","name":"p","label":"P","types":["article"],"pager":{"per_page":1}},"args":{"page":3}}`,
+			contains: []string{`"page":3`, `"title":"One"`}},
+		{name: "PreviewInvalid", method: "POST", path: "/gather-preview", user: "admin", status: 400,
+			body: `{"gather":{"kind":"gather","name":"p","label":"P","colour":1}}`},
+		{name: "PreviewForbidden", method: "POST", path: "/gather-preview", user: "ed", status: 403,
+			body: `{"gather":{"kind":"gather","name":"p","label":"P"}}`},
+		{name: "DeleteGather", method: "DELETE", path: "/gathers/recent", user: "admin", status: 204},
+	})
+}

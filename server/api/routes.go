@@ -73,6 +73,10 @@ func (a *API) register() {
 	a.stagedRoutes(kindMenuLink, decodeStaged[menuLinkDoc], "menu")
 	a.stagedRoutes(kindAlias, decodeStaged[aliasDoc], "path")
 
+	a.configKindRoutes("/gathers", "gather")
+	a.handle("GET", "/gathers/{name}/results", a.runGather)
+	a.handle("POST", "/gather-preview", a.previewGather)
+
 	a.handle("POST", "/files", a.uploadFile)
 	a.handle("GET", "/files/{id}", a.getFile)
 
