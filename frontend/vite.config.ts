@@ -1,9 +1,14 @@
 import { defineConfig } from 'vite';
+import { fileURLToPath } from 'node:url';
 
 // The editor is served by `trovato serve` (and the desktop app) at /admin/;
 // it talks only to /api/v1 on the same origin.
 export default defineConfig({
   base: '/admin/',
+  resolve: {
+    // CodeMirror's styles as adopted style sheets, allowed by the CSP.
+    alias: { 'style-mod': fileURLToPath(new URL('./src/vendor/style-mod.js', import.meta.url)) },
+  },
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     outDir: 'dist',

@@ -141,3 +141,122 @@ export function nextCursor(data: any): string | null {
   if (!data || typeof data !== 'object') return null;
   return data.next_cursor || data.next || (data.page && data.page.next) || null;
 }
+
+/** isSignedIn: the session answer names a real user (not anonymous). */
+export function isSignedIn(s: any): boolean {
+  const u = s && s.user;
+  return !!(u && u.id && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(u.id) && u.name !== 'anonymous');
+}
+
+/** configBody turns a config document {kind, name, body} into its body. */
+export function configBody<T = any>(doc: any): T {
+  if (doc && typeof doc === 'object' && doc.body && typeof doc.body === 'object') return { ...doc.body, name: doc.name ?? doc.body.name };
+  return doc as T;
+}
+
+/** staged turns a staged document {kind, id, revision_id, doc} into the doc with its id and revision. */
+export function staged<T = any>(d: any): T {
+  if (d && typeof d === 'object' && d.doc && typeof d.doc === 'object') return { ...d.doc, id: d.id, revision_id: d.revision_id } as T;
+  return d as T;
+}
+
+/** all reads every page of a cursor-paged list (up to max entries). */
+export async function all<T = any>(path: string, q: Query = {}, max = 2000): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const d: any = await get(path, { ...q, limit: 200, cursor: cursor || undefined });
+    out.push(...listOf<T>(d));
+    cursor = nextCursor(d);
+  } while (cursor && out.length < max);
+  return out;
+}
+
+// ---- signing in and out: the site's own forms (the API has no login) ----
+
+const SITE_LOGIN = '/user/login';
+const SITE_LOGOUT = '/user/logout';
+
+/** signIn signs in through the site's login form (so the session, its
+ * lockout and its audit are the site's), then reads the API session. */
+export async function signIn(name: string, password: string): Promise<Session> {
+  let page: Response;
+  try {
+    page = await fetch(SITE_LOGIN, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+  } catch {
+    throw new ApiError(0, 'unavailable', 'The server cannot be reached. Check the connection and try again.');
+  }
+  if (!page.ok) throw new ApiError(page.status, 'unavailable', 'This server has no sign-in page.');
+  const doc = new DOMParser().parseFromString(await page.text(), 'text/html');
+  const form = [...doc.querySelectorAll('form')].find((f) => f.querySelector('input[type=password]'));
+  if (!form) throw new ApiError(500, 'unavailable', 'The sign-in page has no sign-in form.');
+  const body = new URLSearchParams();
+  let named = false;
+  for (const el of form.querySelectorAll<HTMLInputElement>('input[name]')) {
+    const t = (el.getAttribute('type') || 'text').toLowerCase();
+    if (t === 'password') body.set(el.name, password);
+    else if (!named && (t === 'text' || t === 'email')) { body.set(el.name, name); named = true; }
+    else if (t === 'hidden') body.set(el.name, el.value);
+    else if ((t === 'checkbox' || t === 'radio') && el.checked) body.set(el.name, el.value || 'on');
+  }
+  const action = new URL(form.getAttribute('action') || SITE_LOGIN, location.origin + SITE_LOGIN);
+  if (action.origin !== location.origin) throw new ApiError(500, 'unavailable', 'The sign-in form posts to another site.');
+  let res: Response;
+  try {
+    res = await fetch(action.pathname + action.search, {
+      method: 'POST', credentials: 'same-origin', body,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' },
+    });
+  } catch {
+    throw new ApiError(0, 'unavailable', 'The server cannot be reached. Check the connection and try again.');
+  }
+  const s = await get<Session>('/session');
+  if (isSignedIn(s)) return s;
+  if (res.status === 429) throw new ApiError(429, 'rate_limited', 'Too many failed sign-ins. Wait a few minutes and try again.');
+  // The site's answer says why; show its message when it has one.
+  let msg = 'The name or password is not right.';
+  try {
+    const d = new DOMParser().parseFromString(await res.text(), 'text/html');
+    const e = d.querySelector('[role=alert], .error, .messages--error, .form-error');
+    if (e && e.textContent && e.textContent.trim()) msg = e.textContent.trim();
+  } catch { /* keep the generic message */ }
+  throw new ApiError(401, 'unauthorized', msg);
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await fetch(SITE_LOGOUT, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf_token: csrf }),
+    });
+  } catch { /* the session ends on the server side anyway when it expires */ }
+  csrf = '';
+}
+
+/** previewPage is the HTML the site serves for path in stage (the API's
+ * stage preview); a redirect answer is followed once. */
+export async function previewPage(stage: string, path: string): Promise<string> {
+  for (let hop = 0; hop < 2; hop++) {
+    const res = await fetch(`${API}/stages/${encodeURIComponent(stage)}/preview?path=${encodeURIComponent(path)}`, { credentials: 'same-origin' });
+    const ct = res.headers.get('Content-Type') || '';
+    if (res.ok && ct.startsWith('text/html')) return res.text();
+    const data = await res.json().catch(() => ({}));
+    if (res.ok && data.redirect) { path = new URL(data.redirect, location.origin).pathname; continue; }
+    throw new ApiError(res.status, data.code || 'unavailable', data.message || 'The preview failed.', data.fields || []);
+  }
+  throw new ApiError(508, 'unavailable', 'The page redirects too often.');
+}
+
+let renderMissing = false;
+/** renderText asks the API to render text in a format (null when it cannot). */
+export async function renderText(format: string, text: string, stage?: string): Promise<string | null> {
+  if (renderMissing) return null;
+  try {
+    const r = await post('/render', { format, text }, { stage });
+    return typeof r === 'string' ? r : r?.html ?? '';
+  } catch (e) {
+    if ((e as ApiError).status === 404 || (e as ApiError).status === 405) { renderMissing = true; return null; }
+    throw e;
+  }
+}

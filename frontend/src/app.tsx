@@ -21,15 +21,14 @@ export function App() {
   const [stage, setStageName] = useState<string>(() => localStorage.getItem(STAGE_KEY) || LIVE);
   const [types, setTypes] = useState<api.ItemType[]>([]);
 
+  const [previewID, setPreviewID] = useState<string | null>(null);
   const acceptSession = (s: any) => {
-    const u = s && (s.user || (s.id && s.name ? s : null));
-    api.setCSRF(s && (s.csrf_token || s.csrf));
-    setUser(u || null);
-    const preview = s && (s.preview_stage || (s.preview && s.preview.name));
-    if (preview && typeof preview === 'string') {
-      setStageName(preview);
-      localStorage.setItem(STAGE_KEY, preview);
-    }
+    api.setCSRF(s && s.csrf_token);
+    setUser(api.isSignedIn(s) ? s.user : null);
+    // The session's preview stage is where the site shows this user; the
+    // editor follows it (mapped to a name once the stages are read).
+    setPreviewID(s && s.preview_stage_id ? s.preview_stage_id : null);
+    if (!(s && s.preview_stage_id)) { setStageName(LIVE); localStorage.setItem(STAGE_KEY, LIVE); }
   };
 
   useEffect(() => {
@@ -42,6 +41,12 @@ export function App() {
       const data = await api.get('/stages');
       const list = api.listOf<api.Stage>(data, 'stages').filter((s) => s.name !== LIVE && (!s.state || s.state === 'open'));
       setStages(list);
+      // A stage that is no longer open is not a place to edit.
+      setStageName((cur) => {
+        if (cur === LIVE || list.some((s) => s.name === cur)) return cur;
+        localStorage.setItem(STAGE_KEY, LIVE);
+        return LIVE;
+      });
     } catch {
       setStages([]);
     }
@@ -50,8 +55,14 @@ export function App() {
   useEffect(() => {
     if (!user) return;
     reloadStages();
-    api.get('/types').then((d) => setTypes(api.listOf<api.ItemType>(d, 'types')), () => setTypes([]));
+    api.all('/types').then((d) => setTypes(d.map((x) => api.configBody<api.ItemType>(x))), () => setTypes([]));
   }, [user]);
+
+  useEffect(() => {
+    if (!previewID) return;
+    const s = stages.find((x) => x.id === previewID);
+    if (s) { setStageName(s.name); localStorage.setItem(STAGE_KEY, s.name); }
+  }, [previewID, stages]);
 
   const setStage = useCallback(async (name: string) => {
     setStageName(name);
@@ -66,7 +77,7 @@ export function App() {
   }, []);
 
   const signOut = useCallback(async () => {
-    try { await api.del('/session'); } catch { /* already gone */ }
+    await api.signOut();
     api.setCSRF('');
     setUser(null);
     navigate('/', { force: true });

@@ -14,19 +14,19 @@ export function Categories({ vocab }: { vocab?: string }) {
   const [parent, setParent] = useState('');
 
   useEffect(() => {
-    api.get('/vocabularies').then((d) => setVocabs(api.listOf(d, 'vocabularies')), () => setVocabs([]));
+    api.all('/vocabularies').then((d) => setVocabs(d.map((x) => api.configBody(x))), () => setVocabs([]));
   }, []);
   const load = () => {
     if (!vocab) return;
-    api.get('/terms', { vocabulary: vocab, stage: stageParam(app.stage), limit: 1000 })
-      .then((d) => setTerms(api.listOf<api.Term>(d, 'terms')), (e: api.ApiError) => { setTerms([]); setError(e.message); });
+    api.all('/terms', { vocabulary: vocab, stage: stageParam(app.stage) })
+      .then((d) => setTerms(d.map((x) => api.staged<api.Term>(x))), (e: api.ApiError) => { setTerms([]); setError(e.message); });
   };
   useEffect(load, [vocab, app.stage]);
 
   const add = async (e: Event) => {
     e.preventDefault();
     try {
-      await api.post('/terms', { vocabulary: vocab, name, parents: parent ? [parent] : [], weight: 0 }, { stage: stageParam(app.stage) });
+      await api.post('/terms', { doc: { vocabulary: vocab, name, parents: parent ? [parent] : [], weight: 0 }, log: '' }, { stage: stageParam(app.stage) });
       announce(`Category “${name}” added.`);
       setName(''); forgetTerms(); load();
     } catch (x) { announce(`Not added: ${(x as api.ApiError).message}`, 'error'); }

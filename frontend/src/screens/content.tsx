@@ -3,6 +3,7 @@ import * as api from '../api';
 import { linkProps, navigate } from '../router';
 import { LIVE, stageLabel, stageParam, useApp } from '../state';
 import { fmtDate } from '../util';
+import { useAuthors } from '../hooks';
 
 const PAGE = 25;
 
@@ -21,26 +22,35 @@ export function ContentList() {
   const [error, setError] = useState('');
   const [applied, setApplied] = useState({ q, type, status, stageFilter });
 
-  const stage = stageFilter || app.stage;
+  const stage = applied.stageFilter || app.stage;
 
   useEffect(() => {
     let gone = false;
     setRows(null);
     setError('');
-    const cursor = cursors[page] || undefined;
-    const query: Record<string, string | number | undefined> = {
-      q: applied.q || undefined, type: applied.type || undefined, status: applied.status || undefined,
-      stage: stageParam(stage), limit: PAGE, cursor,
+    const filters = { type: applied.type || undefined, status: applied.status || undefined, stage: stageParam(stage) };
+    const load = async () => {
+      if (applied.q) {
+        // The API lists without text search: read the filtered list and
+        // match titles here, a page at a time.
+        const words = applied.q.toLowerCase().split(/\s+/).filter(Boolean);
+        const everything = await api.all<api.Item>('/items', filters, 2000);
+        const hits = everything.filter((it) => words.every((w) => (it.title || '').toLowerCase().includes(w)));
+        return { items: hits.slice(page * PAGE, (page + 1) * PAGE), next: (page + 1) * PAGE < hits.length ? 'more' : null, total: hits.length };
+      }
+      const d = await api.get('/items', { ...filters, limit: PAGE, cursor: cursors[page] || undefined });
+      return { items: api.listOf<api.Item>(d), next: api.nextCursor(d), total: typeof d?.total === 'number' ? d.total : undefined };
     };
-    if (applied.stageFilter === 'changed') { query.stage = stageParam(app.stage); query.changed = 'true'; }
-    api.get('/items', query).then((d) => {
+    load().then((r) => {
       if (gone) return;
-      setRows(api.listOf<api.Item>(d, 'items'));
-      setNext(api.nextCursor(d));
-      setTotal(typeof d?.total === 'number' ? d.total : undefined);
+      setRows(r.items);
+      setNext(r.next);
+      setTotal(r.total);
     }, (e: api.ApiError) => { if (!gone) { setRows([]); setError(e.message); } });
     return () => { gone = true; };
-  }, [applied, page, cursors, stage, app.stage]);
+  }, [applied, page, cursors, stage]);
+
+  const authors = useAuthors();
 
   const apply = (e?: Event) => {
     e?.preventDefault();
@@ -111,7 +121,7 @@ export function ContentList() {
                 <td>{typeLabel(it.type)}</td>
                 <td><span class={'badge ' + it.status}>{it.status}</span></td>
                 <td>{fmtDate(it.changed_at)}</td>
-                <td>{it.author || ''}</td>
+                <td>{authors[it.author_id || ''] || ''}</td>
               </tr>
             ))}
           </tbody>
@@ -147,3 +157,4 @@ function NewItemMenu() {
     </form>
   );
 }
+

@@ -49,6 +49,8 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
   const [draft, setDraft] = useState<{ form: Form; at?: string } | null>(null);
   const [draftState, setDraftState] = useState('');
   const [conflict, setConflict] = useState<api.Item | null>(null);
+  const [preview, setPreview] = useState(false);
+  const [epoch, setEpoch] = useState(0); // bumped when the form is replaced from outside
   const summaryRef = useRef<HTMLDivElement>(null);
   const typeName = newType || item?.type || '';
   const stage = app.stage;
@@ -67,7 +69,7 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
         const tn = newType || it!.type;
         let t = app.types.find((x) => x.name === tn) || null;
         if (!t || !t.fields) {
-          try { t = await api.get<api.ItemType>('/types/' + tn); } catch { /* use what the list had */ }
+          try { t = api.configBody<api.ItemType>(await api.get('/types/' + encodeURIComponent(tn))); } catch { /* use what the list had */ }
         }
         if (gone) return;
         if (!t) throw new api.ApiError(404, 'not_found', `There is no content type "${tn}".`);
@@ -103,7 +105,7 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
     if (!dirty || !form || !typeName) return;
     const t = setTimeout(async () => {
       setDraftState('Saving draft…');
-      const ok = await saveDraft(id, typeName, stage, form);
+      const ok = await saveDraft(id, item?.revision_id, typeName, stage, form);
       setDraftState(ok === 'server' ? `Draft saved ${new Date().toLocaleTimeString()}` : `Draft kept in this browser ${new Date().toLocaleTimeString()}`);
     }, DRAFT_MS);
     return () => clearTimeout(t);
@@ -118,8 +120,8 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
     try {
       let it: api.Item;
       if (id && item) {
-        body.revision_id = overwrite && conflict ? conflict.revision_id : item.revision_id;
-        it = await api.put<api.Item>('/items/' + id, body, { stage: stageParam(stage) });
+        body.base_revision_id = overwrite && conflict ? conflict.revision_id : item.revision_id;
+        it = await api.patch<api.Item>('/items/' + id, body, { stage: stageParam(stage) });
       } else {
         body.type = type.name;
         it = await api.post<api.Item>('/items', body, { stage: stageParam(stage) });
@@ -139,7 +141,7 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
     } catch (err) {
       const e = err as api.ApiError;
       if (e.status === 409 || e.code === 'conflict') {
-        let current: api.Item | null = (e.body && (e.body.current || e.body.item)) || null;
+        let current: api.Item | null = (e.body && e.body.current) || null;
         if (!current && id) { try { current = await api.get<api.Item>('/items/' + id, { stage: stageParam(stage) }); } catch { /* keep null */ } }
         setConflict(current);
         setSummary('Someone else saved this item since you opened it. Review their version, then keep yours or load theirs.');
@@ -191,7 +193,7 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
       {draft && (
         <div class="notice" role="region" aria-label="Draft">
           <p>You have an autosaved draft of this item{draft.at ? ` from ${fmtDate(draft.at)}` : ''} that was not saved.</p>
-          <button type="button" onClick={() => { setForm(draft.form); setDraft(null); announce('Draft restored. Save to keep it.', 'info'); }}>Restore draft</button>{' '}
+          <button type="button" onClick={() => { setForm(draft.form); setEpoch(epoch + 1); setDraft(null); announce('Draft restored. Save to keep it.', 'info'); }}>Restore draft</button>{' '}
           <button type="button" class="link" onClick={async () => { await dropDraft(id, typeName, stage); setDraft(null); }}>Discard draft</button>
         </div>
       )}
@@ -213,7 +215,7 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
                 <button type="button" onClick={() => save(true)}>Keep mine (overwrite theirs)</button>{' '}
                 <button type="button" onClick={() => {
                   const f: Form = { title: conflict.title, status: conflict.status, promote: !!conflict.promote, sticky: !!conflict.sticky, fields: conflict.fields || {} };
-                  setItem(conflict); setForm(f); setSaved(JSON.stringify(f)); setConflict(null); setSummary('');
+                  setItem(conflict); setForm(f); setEpoch(epoch + 1); setSaved(JSON.stringify(f)); setConflict(null); setSummary('');
                   announce('Loaded their version. Your changes were discarded.', 'info');
                 }}>Load theirs (discard mine)</button>
               </div>
@@ -231,7 +233,7 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
         </div>
 
         {fieldDefs.map((def) => (
-          <Field key={def.name} def={def} idPrefix="ed" value={form.fields[def.name]} errors={errors[def.name] || []} onChange={(v) => setField(def.name, v)} />
+          <Field key={def.name + ':' + epoch} def={def} idPrefix="ed" value={form.fields[def.name]} errors={errors[def.name] || []} onChange={(v) => setField(def.name, v)} />
         ))}
 
         {other.length > 0 && <ul class="field-errors">{other.map(([k, m]) => <li>{k}: {m.join('; ')}</li>)}</ul>}
@@ -258,9 +260,11 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
           <span class="muted kbd-hint">Ctrl+S</span>
           {id && <a {...linkProps(`/content/${id}/revisions`)}>Revisions</a>}
           {id && <a href={item?.url || item?.path || `/item/${id}`} target="_blank" rel="noopener">View in {stageLabel(app.stages, stage)}<span class="visually-hidden"> (opens a new tab)</span></a>}
+          {id && <button type="button" aria-expanded={preview} aria-controls="page-preview" onClick={() => setPreview(!preview)}>{preview ? 'Hide page preview' : 'Preview page'}</button>}
           {id && <DeleteButton id={id} title={form.title} />}
         </div>
       </form>
+      {id && preview && <PagePreview id="page-preview" stage={stage} path={`/item/${id}`} title={form.title} version={item?.revision_id || ''} />}
     </section>
   );
 }
@@ -313,9 +317,9 @@ async function loadDraft(id: string | undefined, type: string, stage: string): P
   if (id) {
     try {
       const d = await api.get('/items/' + id + '/draft', { stage: stageParam(stage) });
-      if (d && (d.fields || d.doc)) {
-        const doc = d.doc || d;
-        return { form: { title: doc.title ?? '', status: doc.status ?? 'unpublished', promote: !!doc.promote, sticky: !!doc.sticky, fields: doc.fields || {} }, at: d.updated_at || d.saved_at };
+      if (d && d.doc) {
+        const doc = d.doc;
+        return { form: { title: doc.title ?? '', status: doc.status ?? 'unpublished', promote: !!doc.promote, sticky: !!doc.sticky, fields: doc.fields || {} }, at: d.updated_at };
       }
     } catch { /* none on the server: look locally */ }
   }
@@ -326,10 +330,13 @@ async function loadDraft(id: string | undefined, type: string, stage: string): P
   return null;
 }
 
-async function saveDraft(id: string | undefined, type: string, stage: string, form: Form): Promise<'server' | 'local'> {
+async function saveDraft(id: string | undefined, base: string | undefined, type: string, stage: string, form: Form): Promise<'server' | 'local'> {
   if (id) {
     try {
-      await api.put('/items/' + id + '/draft', { title: form.title, status: form.status, promote: form.promote, sticky: form.sticky, fields: form.fields }, { stage: stageParam(stage) });
+      await api.put('/items/' + id + '/draft', {
+        base_revision_id: base,
+        doc: { title: form.title, status: form.status, promote: form.promote, sticky: form.sticky, fields: form.fields },
+      }, { stage: stageParam(stage) });
       return 'server';
     } catch { /* fall back to this browser */ }
   }
@@ -340,4 +347,22 @@ async function saveDraft(id: string | undefined, type: string, stage: string, fo
 async function dropDraft(id: string | undefined, type: string, stage: string) {
   try { localStorage.removeItem(localDraftKey(id, type, stage)); } catch { /* ignore */ }
   if (id) { try { await api.del('/items/' + id + '/draft', { stage: stageParam(stage) }); } catch { /* none */ } }
+}
+
+/** PagePreview shows the page as the site renders it in the stage (the
+ * saved revision), in a sandboxed frame: no scripts, no navigation. */
+export function PagePreview({ id, stage, path, title, version }: { id: string; stage: string; path: string; title: string; version: string }) {
+  const [html, setHtml] = useState<string | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    setHtml(null);
+    api.previewPage(stage, path).then((h) => { setHtml(h); setError(''); }, (e: api.ApiError) => setError(e.message));
+  }, [stage, path, version]);
+  return (
+    <section id={id} class="page-preview" aria-label={`Page preview in ${stage}`}>
+      <h2>Page preview <span class="muted">({stage === LIVE ? 'live' : stage}, last saved revision)</span></h2>
+      {error ? <p class="error">{error}</p> : html === null ? <p role="status">Loading the preview…</p> :
+        <iframe title={`Preview of ${title}`} sandbox="" srcdoc={html} />}
+    </section>
+  );
 }

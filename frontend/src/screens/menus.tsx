@@ -54,12 +54,12 @@ export function Menus({ menu }: { menu?: string }) {
   const current = menu || menus[0]?.name;
 
   useEffect(() => {
-    api.get('/menus').then((d) => setMenus(api.listOf(d, 'menus')), () => setMenus([]));
+    api.all('/menus').then((d) => setMenus(d.map((x) => api.configBody(x))), () => setMenus([]));
   }, []);
   const load = () => {
     if (!current) return;
-    api.get('/menus/' + encodeURIComponent(current) + '/links', { stage: stageParam(app.stage) }).then((d) => {
-      const r = flatten(api.listOf<api.MenuLink>(d, 'links'));
+    api.all('/menu-links', { menu: current, stage: stageParam(app.stage) }).then((d) => {
+      const r = flatten(d.map((x) => api.staged<api.MenuLink>(x)));
       setRows(r);
       setSaved(JSON.stringify(rebuild(r)));
     }, (e: api.ApiError) => { setRows([]); setError(e.message); });
@@ -136,9 +136,15 @@ export function Menus({ menu }: { menu?: string }) {
 
   const save = async () => {
     if (!rows || !current) return;
-    const links = rebuild(rows).map((l) => ({ id: l.id, parent_id: l.parent_id || null, weight: l.weight }));
+    const before = new Map((JSON.parse(saved) as api.MenuLink[]).map((l) => [l.id, l]));
+    // Only the links whose place changed, in one request.
+    const moves = rebuild(rows).filter((l) => {
+      const b = before.get(l.id);
+      return !b || (b.parent_id || null) !== (l.parent_id || null) || b.weight !== l.weight;
+    }).map((l) => ({ id: l.id, parent_id: l.parent_id || null, weight: l.weight }));
+    if (!moves.length) return;
     try {
-      await api.put('/menus/' + encodeURIComponent(current) + '/links', { links }, { stage: stageParam(app.stage) });
+      await api.post('/menus/' + encodeURIComponent(current) + '/arrange', { moves, log: 'Reordered in the editor' }, { stage: stageParam(app.stage) });
       setSaved(JSON.stringify(rebuild(rows)));
       announce(`Menu order saved in ${stageLabel(app.stages, app.stage)}.`);
     } catch (e) { announce(`Menu not saved: ${(e as api.ApiError).message}`, 'error'); }

@@ -7,7 +7,7 @@ export function Releases() {
   const [rows, setRows] = useState<api.Release[] | null>(null);
   const [error, setError] = useState('');
   const [report, setReport] = useState<api.PublishReport | null>(null);
-  const load = () => api.get('/releases', { limit: 50 }).then((d) => setRows(api.listOf<api.Release>(d, 'releases')), (e: api.ApiError) => { setRows([]); setError(e.message); });
+  const load = () => api.get('/releases', { limit: 50 }).then((d) => setRows(api.listOf<api.Release>(d)), (e: api.ApiError) => { setRows([]); setError(e.message); });
   useEffect(() => { load(); }, []);
 
   const rollback = async (r: api.Release, choices?: Record<string, string>) => {

@@ -5,6 +5,7 @@ import { linkProps, navigate } from '../router';
 import { stageParam, useApp } from '../state';
 import { Diff, diffDocs } from '../widgets/diff';
 import { fmtDate } from '../util';
+import { useAuthors } from '../hooks';
 
 export function Revisions({ id }: { id: string }) {
   const app = useApp();
@@ -12,18 +13,20 @@ export function Revisions({ id }: { id: string }) {
   const [error, setError] = useState('');
   const [sel, setSel] = useState<string>('');
   const [diff, setDiff] = useState<api.FieldChange[] | null>(null);
+  const authors = useAuthors();
 
   useEffect(() => {
-    api.get('/items/' + id + '/revisions', { stage: stageParam(app.stage) })
-      .then((d) => { const l = api.listOf<api.Revision>(d, 'revisions'); setRevs(l); if (l.length > 1) setSel(l[1].id); },
+    api.all<api.Revision>('/items/' + id + '/revisions', {}, 1000)
+      .then((l) => { setRevs(l); if (l.length > 1) setSel(l[1].id); },
         (e: api.ApiError) => { setRevs([]); setError(e.message); });
   }, [id]);
 
   useEffect(() => {
     if (!sel || !revs) { setDiff(null); return; }
     const newest = revs[0];
-    api.get('/items/' + id + '/revisions/' + sel + '/diff', { to: newest.id }).then(
-      (d) => setDiff(Array.isArray(d) ? d : d.diff || d.changes || []),
+    // From the selected revision to the newest one.
+    api.get('/revisions/' + newest.id + '/diff', { against: sel }).then(
+      (d) => setDiff(Array.isArray(d) ? d : d.changes || []),
       async () => {
         // Compute it here when the API has no diff route.
         try {
@@ -36,7 +39,7 @@ export function Revisions({ id }: { id: string }) {
   const restore = async (rev: api.Revision) => {
     if (!confirm(`Restore the revision of ${fmtDate(rev.created_at)}? It becomes a new revision.`)) return;
     try {
-      await api.post('/items/' + id + '/revisions/' + rev.id + '/restore', { log: `Restored the revision of ${fmtDate(rev.created_at)}` }, { stage: stageParam(app.stage) });
+      await api.post('/revisions/' + rev.id + '/restore', { log: `Restored the revision of ${fmtDate(rev.created_at)}` }, { stage: stageParam(app.stage) });
       announce('Revision restored as a new revision.');
       navigate('/content/' + id);
     } catch (e) { announce(`Not restored: ${(e as api.ApiError).message}`, 'error'); }
@@ -60,7 +63,7 @@ export function Revisions({ id }: { id: string }) {
                 <td>{i > 0 ? <input type="radio" name="rev" id={'rev-' + r.id} checked={sel === r.id} onChange={() => setSel(r.id)}
                   aria-label={`Compare the revision of ${fmtDate(r.created_at)} with the current one`} /> : <span>Current</span>}</td>
                 <td>{fmtDate(r.created_at)}</td>
-                <td>{r.author || r.author_id || ''}</td>
+                <td>{authors[r.author_id || ''] || ''}</td>
                 <td>{r.log || ''}</td>
                 <td>{i > 0 && <button type="button" class="small" onClick={() => restore(r)}>Restore<span class="visually-hidden"> the revision of {fmtDate(r.created_at)}</span></button>}</td>
               </tr>

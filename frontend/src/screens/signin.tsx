@@ -13,14 +13,12 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: api.Session) => void })
     setBusy(true);
     setError('');
     try {
-      const s = await api.post<api.Session>('/session', { name, password });
+      const s = await api.signIn(name, password);
       announce('Signed in.');
       onSignedIn(s);
     } catch (err) {
       const e = err as api.ApiError;
-      const msg = e.status === 401 || e.code === 'unauthorized' || e.code === 'invalid'
-        ? 'The name or password is not right.'
-        : e.message;
+      const msg = e.message;
       setError(msg);
       announce(msg, 'error');
     } finally {

@@ -92,8 +92,8 @@ export function StageReview({ name }: { name: string }) {
 
   const load = () => {
     setChanges(null);
-    api.get('/stages/' + encodeURIComponent(name) + '/changes').then(
-      (d) => setChanges(api.listOf<api.StageChange>(d, 'changes')),
+    api.all<api.StageChange>('/stages/' + encodeURIComponent(name) + '/diff', {}, 5000).then(
+      (d) => setChanges(d),
       (e: api.ApiError) => { setChanges([]); setError(e.status === 404 ? 'This stage does not exist, or you may not see it.' : e.message); });
   };
   useEffect(load, [name]);

@@ -19,6 +19,7 @@ export interface MountOptions {
 }
 
 export function mount(parent: HTMLElement, o: MountOptions) {
+  let silent = false; // set() from outside is not reported back
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -34,16 +35,19 @@ export function mount(parent: HTMLElement, o: MountOptions) {
         // Escape then Tab leave the editor, so keyboard users are not trapped.
         keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
         placeholder('Write in Markdown…'),
-        EditorView.contentAttributes.of({ ...o.attrs, 'aria-multiline': 'true', role: 'textbox' }),
+        EditorView.contentAttributes.of({ ...o.attrs, 'aria-multiline': 'true', role: 'textbox', tabindex: '0' }),
         EditorView.updateListener.of((u) => {
-          if (u.docChanged) o.onChange(u.state.doc.toString());
+          if (u.docChanged && !silent) o.onChange(u.state.doc.toString());
         }),
       ],
     }),
   });
   return {
     get: () => view.state.doc.toString(),
-    set: (v: string) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: v } }),
+    set: (v: string) => {
+      silent = true;
+      try { view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: v } }); } finally { silent = false; }
+    },
     destroy: () => view.destroy(),
   };
 }

@@ -179,11 +179,11 @@ function LongText({ def, id, value, onChange, describedBy, invalid, labelId }: W
     if (!showPreview) return;
     const t = setTimeout(async () => {
       try {
-        const r = await api.post('/preview/text', { format: def.format || 'markdown', text: value ?? '' }, { stage: stageParam(app.stage) });
-        setHtml(typeof r === 'string' ? r : r?.html ?? '');
-        setPreviewError('');
+        const h = await api.renderText(def.format || 'markdown', value ?? '', stageParam(app.stage));
+        if (h === null) setPreviewError('Live preview of unsaved text needs the API\'s render route. Save, then use “Preview page” to see the page as the site renders it.');
+        else { setHtml(h); setPreviewError(''); }
       } catch (e) {
-        setPreviewError((e as api.ApiError).status === 404 ? 'The server has no text preview yet.' : (e as api.ApiError).message);
+        setPreviewError((e as api.ApiError).message);
       }
     }, 300);
     return () => clearTimeout(t);
@@ -260,9 +260,12 @@ function ItemRef({ def, id, value, onChange, describedBy, invalid, label }: Widg
     if (!q.trim()) { setOptions([]); setOpen(false); return; }
     try {
       const types = def.target_types && def.target_types.length === 1 ? def.target_types[0] : undefined;
-      const d = await api.get('/items', { q, type: types, limit: 10, stage: stageParam(app.stage) });
-      let list = api.listOf<api.Item>(d, 'items');
+      // The API lists without text search: match titles among the newest.
+      const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+      let list = (await api.all<api.Item>('/items', { type: types, stage: stageParam(app.stage) }, 1000))
+        .filter((i) => words.every((w) => (i.title || '').toLowerCase().includes(w)));
       if (def.target_types?.length) list = list.filter((i) => def.target_types!.includes(i.type));
+      list = list.slice(0, 10);
       setOptions(list);
       setOpen(true);
       setActive(-1);
@@ -302,8 +305,8 @@ const termCache = new Map<string, Promise<api.Term[]>>();
 function loadTerms(vocab: string, stage: string): Promise<api.Term[]> {
   const key = vocab + '@' + stage;
   if (!termCache.has(key)) {
-    termCache.set(key, api.get('/terms', { vocabulary: vocab, stage: stageParam(stage), limit: 1000 })
-      .then((d) => api.listOf<api.Term>(d, 'terms'), () => { termCache.delete(key); return []; }));
+    termCache.set(key, api.all('/terms', { vocabulary: vocab, stage: stageParam(stage) })
+      .then((d) => d.map((x) => api.staged<api.Term>(x)), () => { termCache.delete(key); return []; }));
   }
   return termCache.get(key)!;
 }

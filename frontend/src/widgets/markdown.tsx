@@ -15,13 +15,16 @@ interface Props {
 }
 
 /** MarkdownEditor is a CodeMirror 6 editor with Markdown highlighting. A
- * plain textarea stands in while CodeMirror loads (and if it cannot). */
+ * plain textarea stands in while CodeMirror loads (and if it cannot). The
+ * editor owns its text once mounted: to replace it from outside (a
+ * restored draft), remount it with a new key. */
 export function MarkdownEditor({ id, value, onChange, describedBy, invalid, labelId }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<{ set: (v: string) => void; destroy: () => void; get: () => string } | null>(null);
   const [loaded, setLoaded] = useState(false);
   const change = useRef(onChange);
   change.current = onChange;
+
 
   useEffect(() => {
     let gone = false;
@@ -42,9 +45,6 @@ export function MarkdownEditor({ id, value, onChange, describedBy, invalid, labe
     return () => { gone = true; view.current?.destroy(); view.current = null; };
   }, []);
 
-  useEffect(() => {
-    if (view.current && view.current.get() !== value) view.current.set(value);
-  }, [value]);
 
   return (
     <div class={'markdown-editor' + (invalid ? ' invalid' : '')}>
