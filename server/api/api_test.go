@@ -53,6 +53,48 @@ type env struct {
 	csrf     map[string]string
 	token    string
 	vars     map[string]string
+	taps     *tapRecorder
+}
+
+// tapRecorder sits between the item store and the plugin manager and
+// records the item taps each request fires, passing every call on.
+type tapRecorder struct {
+	inner core.ItemHooks
+	mu    sync.Mutex
+	fired []string
+}
+
+func (r *tapRecorder) record(tap string) {
+	r.mu.Lock()
+	r.fired = append(r.fired, tap)
+	r.mu.Unlock()
+}
+
+func (r *tapRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.fired
+	r.fired = nil
+	return out
+}
+
+func (r *tapRecorder) PresaveItem(ctx context.Context, stage core.ID, it *core.Item, isNew bool) error {
+	r.record("item_presave")
+	return r.inner.PresaveItem(ctx, stage, it, isNew)
+}
+
+func (r *tapRecorder) ItemSaved(ctx context.Context, stage core.ID, it *core.Item, isNew bool) {
+	if isNew {
+		r.record("item_insert")
+	} else {
+		r.record("item_update")
+	}
+	r.inner.ItemSaved(ctx, stage, it, isNew)
+}
+
+func (r *tapRecorder) ItemDeleted(ctx context.Context, stage core.ID, it *core.Item) {
+	r.record("item_delete")
+	r.inner.ItemDeleted(ctx, stage, it)
 }
 
 // mustEnv builds an env; limit sets the API's per-user rate limit (0:
@@ -115,6 +157,8 @@ func mustEnv(tb testing.TB, limit int) *env {
 		}
 		e.cookies[name], e.csrf[name] = s.ID, s.NewCSRFToken()
 	}
+	e.taps = &tapRecorder{inner: k.Plugins}
+	k.Store.SetItemHooks(e.taps)
 	tok, _, err := accounts.CreateToken(admin, "script", []string{core.PermAccessContent, core.PermAdministerContent,
 		core.PermViewAnyStage, core.PermEditAnyStage}, nil, time.Now().Add(time.Hour))
 	if err != nil {
@@ -179,6 +223,9 @@ type scenario struct {
 	code string
 	// save records values from the response body in env.vars.
 	save func(e *env, body map[string]any)
+	// taps, when not nil, are the item taps the request must fire, in
+	// order (an empty slice: none).
+	taps []string
 	// check runs extra assertions.
 	check func(t *testing.T, e *env, body []byte)
 }
@@ -244,8 +291,12 @@ func (e *env) run(t *testing.T, scenarios []scenario) {
 			ctype = "application/json"
 		}
 		ok := t.Run(sc.name, func(t *testing.T) {
+			e.taps.take()
 			res := e.do(sc.method, path, ctype, body, sc.user, !sc.noCSRF)
 			resBody, _ := io.ReadAll(res.Body)
+			if fired := e.taps.take(); sc.taps != nil && strings.Join(fired, ",") != strings.Join(sc.taps, ",") {
+				t.Errorf("taps fired: %v, want %v", fired, sc.taps)
+			}
 			if res.StatusCode != sc.status {
 				t.Fatalf("%s %s: status %d, want %d; body: %s", sc.method, path, res.StatusCode, sc.status, trunc(resBody))
 			}
