@@ -160,6 +160,9 @@ func putConfig(ctx context.Context, tx *txn, kind, name string, body json.RawMes
 		return nil, fmt.Errorf("put config %s/%s: %w", kind, name, TranslateError(err))
 	}
 	d.Body = raw
+	if kind == "item_type" && tx.types != nil {
+		delete(tx.types, name)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO config_doc_version (kind, name, version, body, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)`,
 		kind, name, version, []byte(body), now, user); err != nil {
 		return nil, fmt.Errorf("put config %s/%s: %w", kind, name, TranslateError(err))

@@ -354,6 +354,12 @@ func (s *Store) listAccess(ctx context.Context) (*listAccess, error) {
 
 // itemType loads and parses an item type with its config version.
 func (s *Store) itemType(ctx context.Context, q querier, name string) (*core.ItemType, int, error) {
+	tx, inTx := q.(*txn)
+	if inTx && tx.types != nil {
+		if c, ok := tx.types[name]; ok {
+			return c.t, c.version, nil
+		}
+	}
 	doc, err := findConfig(ctx, q, "item_type", name)
 	if core.ErrorCode(err) == core.ENotFound {
 		return nil, 0, core.InvalidFields("unknown item type", []core.FieldError{{Path: "type", Message: fmt.Sprintf("item type %q does not exist (see: trovato type list)", name)}})
@@ -363,6 +369,9 @@ func (s *Store) itemType(ctx context.Context, q querier, name string) (*core.Ite
 	t, err := core.ParseItemType(doc.Body)
 	if err != nil {
 		return nil, 0, fmt.Errorf("item type %q: %w", name, err)
+	}
+	if inTx && tx.types != nil {
+		tx.types[name] = cachedType{t, doc.Version}
 	}
 	return t, doc.Version, nil
 }

@@ -66,6 +66,11 @@ func scanRevision(row pgx.Row, extra ...any) (*revision, error) {
 
 // findRevision loads one revision by id.
 func findRevision(ctx context.Context, q querier, id core.ID) (*revision, error) {
+	if tx, ok := q.(*txn); ok && tx.revs != nil {
+		if r := tx.revs[id]; r != nil {
+			return r, nil
+		}
+	}
 	r, err := scanRevision(q.QueryRow(ctx, `SELECT `+revisionColumns+` FROM revision r WHERE r.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.Errorf(core.ENotFound, "revision %s not found", id)
@@ -237,4 +242,28 @@ func docField(doc []byte, key string, v any) error {
 		return nil
 	}
 	return json.Unmarshal(raw, v)
+}
+
+// preloadRevisions reads many revisions in one query into the
+// transaction's cache.
+func (tx *txn) preloadRevisions(ctx context.Context, ids []core.ID) error {
+	if tx.revs == nil {
+		tx.revs = map[core.ID]*revision{}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT `+revisionColumns+` FROM revision r WHERE r.id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("read revisions: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRevision(rows)
+		if err != nil {
+			return fmt.Errorf("read revisions: %w", err)
+		}
+		tx.revs[r.ID] = r
+	}
+	return rows.Err()
 }

@@ -362,6 +362,19 @@ func (ss *Stages) publish(ctx context.Context, tx *txn, st *core.Stage, opts cor
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]core.ID, 0, 2*len(heads))
+	for _, h := range heads {
+		ids = append(ids, h.RevisionID)
+		if h.live != nil {
+			ids = append(ids, *h.live)
+		}
+	}
+	if err := tx.preloadRevisions(ctx, ids); err != nil {
+		return nil, err
+	}
+	if tx.types == nil {
+		tx.types = map[string]cachedType{}
+	}
 	rep := &core.PublishReport{Stage: st, DryRun: opts.DryRun}
 	entries := make([]core.PublishEntry, len(heads))
 	skip := make([]bool, len(heads))
@@ -432,6 +445,12 @@ func (ss *Stages) publish(ctx context.Context, tx *txn, st *core.Stage, opts cor
 		rel.ID, rel.StageID, rel.StageName, rel.RollbackOf, rel.CreatedBy, rel.CreatedAt, rel.Message); err != nil {
 		return nil, fmt.Errorf("write release: %w", TranslateError(err))
 	}
+	var (
+		kinds, ops         []string
+		entities           []core.ID
+		prevs, nexts, revs []*core.ID
+	)
+	live := core.LiveStageID
 	for i, h := range heads {
 		if skip[i] {
 			continue
@@ -440,20 +459,26 @@ func (ss *Stages) publish(ctx context.Context, tx *txn, st *core.Stage, opts cor
 		if !h.Deleted {
 			e.NewRevision = &h.RevisionID
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO release_entry (release_id, kind, entity_id, prev_revision_id, new_revision_id) VALUES ($1, $2, $3, $4, $5)`,
-			rel.ID, e.Kind, e.EntityID, e.PrevRevision, e.NewRevision); err != nil {
-			return nil, fmt.Errorf("write release entry: %w", TranslateError(err))
-		}
 		rel.Entries = append(rel.Entries, e)
 		op := h.action()
 		if h.live == nil && !h.Deleted {
 			op = core.ChangeCreate
 		}
-		live := core.LiveStageID
 		rev := h.RevisionID
-		if err := tx.feed(ctx, h.Kind, h.EntityID.String(), &live, &rev, &rel.ID, op); err != nil {
-			return nil, err
-		}
+		kinds, entities, prevs, nexts = append(kinds, e.Kind), append(entities, e.EntityID), append(prevs, e.PrevRevision), append(nexts, e.NewRevision)
+		ops, revs = append(ops, op), append(revs, &rev)
+		tx.changes = append(tx.changes, core.Change{Kind: h.Kind, EntityID: h.EntityID.String(), StageID: &live, RevisionID: &rev, ReleaseID: &rel.ID, Op: op})
+	}
+	// One statement each for the release's entries and their feed rows.
+	if _, err := tx.Exec(ctx, `INSERT INTO release_entry (release_id, kind, entity_id, prev_revision_id, new_revision_id)
+		SELECT $1, k, e, p, n FROM unnest($2::text[], $3::uuid[], $4::uuid[], $5::uuid[]) AS u(k, e, p, n)`,
+		rel.ID, kinds, entities, prevs, nexts); err != nil {
+		return nil, fmt.Errorf("write release entries: %w", TranslateError(err))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO change_feed (kind, entity_id, stage_id, revision_id, release_id, op)
+		SELECT k, e::text, $1, r, $2, o FROM unnest($3::text[], $4::uuid[], $5::uuid[], $6::text[]) WITH ORDINALITY AS u(k, e, r, o, n) ORDER BY n`,
+		live, rel.ID, kinds, entities, revs, ops); err != nil {
+		return nil, fmt.Errorf("append changes: %w", TranslateError(err))
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1`, st.ID); err != nil {
 		return nil, fmt.Errorf("close stage: %w", TranslateError(err))

@@ -81,6 +81,15 @@ type txn struct {
 	pgx.Tx
 	s       *Store
 	changes []core.Change
+	// Caches for the transaction's lifetime (a publish reads the same
+	// revisions and types many times).
+	revs  map[core.ID]*revision
+	types map[string]cachedType
+}
+
+type cachedType struct {
+	t       *core.ItemType
+	version int
 }
 
 // inTx runs fn in a transaction and commits it; fn's error rolls back.
