@@ -55,7 +55,7 @@ func TestScenarios(t *testing.T) {
 			body: `{"type":"article","title":"x","fields":{"nope":1}}`, contains: []string{`"fields"`}},
 		{name: "CreateItemUnknownType", method: "POST", path: "/items", user: "ed", status: 400, code: core.EInvalid,
 			body: `{"type":"nosuch","title":"x"}`},
-		{name: "AuthorMayNotCreate", taps: []string{}, method: "POST", path: "/items", user: "al", status: 403, code: core.EForbidden,
+		{name: "AuthorMayNotCreate", method: "POST", path: "/items", user: "al", status: 403, code: core.EForbidden,
 			body: `{"type":"article","title":"x"}`},
 		{name: "GetItem", taps: []string{}, method: "GET", path: "/items/{item}", user: "ed", status: 200, contains: []string{`"id":"{item}"`}},
 		{name: "GetItemMissing", method: "GET", path: "/items/" + core.NewID().String(), user: "ed", status: 404, code: core.ENotFound},
