@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trovato/trovato/core/demo"
+	"github.com/trovato/trovato/core/kernel"
 )
 
 func init() { extraCmds = append(extraCmds, func(a *app) *cobra.Command { return a.demoCmd() }) }
@@ -48,7 +50,16 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options) (*demo.Report, er
 	if err != nil {
 		return nil, err
 	}
-	return demo.Load(ctx, demo.NewStoreLoader(k.Store, k.Files()), opts)
+	rep, err := demo.Load(ctx, demo.NewStoreLoader(k.Store, k.Files()), opts)
+	if err != nil || opts.DryRun {
+		return rep, err
+	}
+	// The reference plugins (blog, related) come with the demo, enabled
+	// with their capabilities approved.
+	if err := kernel.InstallBundled(ctx, k); err != nil {
+		return rep, fmt.Errorf("reference plugins: %w", err)
+	}
+	return rep, nil
 }
 
 func (a *app) demoReport(rep *demo.Report) error {
