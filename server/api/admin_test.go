@@ -253,3 +253,19 @@ func TestGathers(t *testing.T) {
 		{name: "DeleteGather", method: "DELETE", path: "/gathers/recent", user: "admin", status: 204},
 	})
 }
+
+// TestRender formats text as the site would.
+func TestRender(t *testing.T) {
+	e := mustEnv(t, 0)
+	e.run(t, []scenario{
+		{name: "Markdown", method: "POST", path: "/render", user: "ed", status: 200, body: `{"format":"markdown","text":"Some **bold** <script>x</script>"}`,
+			contains: []string{`\u003cstrong\u003ebold\u003c/strong\u003e`}, check: func(t *testing.T, _ *env, b []byte) {
+				if bytes.Contains(b, []byte("script")) {
+					t.Fatalf("script survived: %s", b)
+				}
+			}},
+		{name: "UnknownFormat", method: "POST", path: "/render", user: "ed", status: 400, body: `{"format":"nosuch","text":"x"}`},
+		{name: "FullHTMLNeedsPermission", method: "POST", path: "/render", user: "ed", status: 403, body: `{"format":"full_html","text":"<b>x</b>"}`},
+		{name: "FullHTML", method: "POST", path: "/render", user: "admin", status: 200, body: `{"format":"full_html","text":"<b>x</b>"}`},
+	})
+}

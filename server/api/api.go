@@ -24,6 +24,7 @@ import (
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
 	"github.com/trovato/trovato/core/postgres"
+	"github.com/trovato/trovato/core/render"
 	"github.com/trovato/trovato/server"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	// Site renders pages for the preview route (the server.Server); nil
 	// leaves preview unavailable (503).
 	Site http.Handler
+	// Renderer formats text for POST /render (the site's renderer, so
+	// previews match pages); nil builds one with the default theme.
+	Renderer *render.Renderer
 	// Limiter, when set, limits requests per user (or client address) to
 	// RateLimit per minute.
 	Limiter   core.RateLimiter
@@ -64,6 +68,7 @@ type API struct {
 	sessions  core.SessionStore
 	accounts  core.AccountService
 	site      http.Handler
+	renderer  *render.Renderer
 	limiter   core.RateLimiter
 	rateLimit int
 	cursorKey []byte
@@ -90,7 +95,7 @@ func New(opts Options) (*API, error) {
 	}
 	a := &API{
 		k: opts.Kernel, store: opts.Kernel.Store, log: opts.Logger, sessions: opts.Sessions, accounts: opts.Accounts,
-		site: opts.Site, limiter: opts.Limiter, rateLimit: opts.RateLimit, cursorKey: opts.CursorKey,
+		site: opts.Site, renderer: opts.Renderer, limiter: opts.Limiter, rateLimit: opts.RateLimit, cursorKey: opts.CursorKey,
 		maxBody: opts.MaxRequestBytes, maxUpload: opts.MaxUploadBytes,
 	}
 	if a.log == nil {
@@ -115,6 +120,13 @@ func New(opts Options) (*API, error) {
 	}
 	if a.rateLimit <= 0 {
 		a.rateLimit = 1200
+	}
+	if a.renderer == nil {
+		r, err := render.New(render.DefaultTheme(), render.Options{Logger: a.log})
+		if err != nil {
+			return nil, err
+		}
+		a.renderer = r
 	}
 	spec, err := specJSON()
 	if err != nil {

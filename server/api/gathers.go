@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/render"
 )
 
 // gatherArgs are a gather run's arguments.
@@ -104,4 +105,31 @@ func prefixFieldPaths(err error, prefix string) error {
 		out[i] = core.FieldError{Path: prefix + "." + f.Path, Message: f.Message}
 	}
 	return core.InvalidFields(core.ErrorMessage(err), out)
+}
+
+type renderRequest struct {
+	Format string `json:"format"`
+	Text   string `json:"text"`
+}
+
+// renderText formats text in a text format, as the site does when it
+// renders a field; full_html only for users who hold format.full_html.
+func (a *API) renderText(w http.ResponseWriter, r *http.Request) error {
+	var in renderRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	trusted := false
+	if in.Format == render.FormatFullHTML {
+		if err := a.require(r, core.PermUseFullHTML); err != nil {
+			return err
+		}
+		trusted = true
+	}
+	html, err := a.renderer.FormatText(in.Text, in.Format, trusted)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"html": string(html)})
+	return nil
 }

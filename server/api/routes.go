@@ -77,6 +77,8 @@ func (a *API) register() {
 	a.handle("GET", "/gathers/{name}/results", a.runGather)
 	a.handle("POST", "/gather-preview", a.previewGather)
 
+	a.handle("POST", "/render", a.renderText)
+
 	a.handle("POST", "/files", a.uploadFile)
 	a.handle("GET", "/files/{id}", a.getFile)
 
