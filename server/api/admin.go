@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/kernel"
 )
 
 // uploadFile stores a file streamed as the "file" part of a
@@ -545,15 +546,79 @@ func (a *API) disablePlugin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) pluginInfo(w http.ResponseWriter, r *http.Request) error {
+	return a.pluginInfoStatus(w, r, http.StatusOK)
+}
+
+func (a *API) pluginInfoStatus(w http.ResponseWriter, r *http.Request, status int) error {
 	list, err := a.k.Plugins.List(r.Context())
 	if err != nil {
 		return err
 	}
 	for _, p := range list {
 		if p.Name == r.PathValue("name") {
-			writeJSON(w, http.StatusOK, p)
+			writeJSON(w, status, p)
 			return nil
 		}
 	}
 	return core.Errorf(core.ENotFound, "plugin %s not found", r.PathValue("name"))
+}
+
+// installPlugin installs (or upgrades) a plugin from a multipart body
+// with a "manifest" part (plugin.toml) and a "module" part (the
+// WebAssembly module). The plugin stays disabled until enabled.
+func (a *API) installPlugin(w http.ResponseWriter, r *http.Request) error {
+	if err := a.require(r, core.PermAdministerPlugins); err != nil {
+		return err
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return core.Errorf(core.EInvalid, "The body must be multipart/form-data with manifest and module parts.")
+	}
+	var manifest, module []byte
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return uploadError(err)
+		}
+		switch part.FormName() {
+		case "manifest":
+			manifest, err = io.ReadAll(io.LimitReader(part, 1<<20))
+		case "module":
+			module, err = io.ReadAll(io.LimitReader(part, kernel.MaxPluginModuleBytes+1))
+		}
+		if err != nil {
+			return uploadError(err)
+		}
+	}
+	var missing []core.FieldError
+	if len(manifest) == 0 {
+		missing = append(missing, core.FieldError{Path: "manifest", Message: "is required"})
+	}
+	if len(module) == 0 {
+		missing = append(missing, core.FieldError{Path: "module", Message: "is required"})
+	}
+	if missing != nil {
+		return core.InvalidFields("The upload is missing a part.", missing)
+	}
+	if len(module) > kernel.MaxPluginModuleBytes {
+		return core.Errorf(core.ETooLarge, "The module is larger than %d bytes.", kernel.MaxPluginModuleBytes)
+	}
+	p, err := a.k.Plugins.InstallBytes(r.Context(), "upload", manifest, module)
+	if err != nil {
+		return err
+	}
+	r.SetPathValue("name", p.Name)
+	w.Header().Set("Location", Prefix+"/plugins/"+p.Name)
+	return a.pluginInfoStatus(w, r, http.StatusCreated)
+}
+
+func (a *API) uninstallPlugin(w http.ResponseWriter, r *http.Request) error {
+	if err := a.k.Plugins.Uninstall(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

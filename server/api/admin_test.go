@@ -5,9 +5,12 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io/fs"
+	"mime/multipart"
 	"testing"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/plugins"
 )
 
 func testPNG(w, h int) []byte {
@@ -267,5 +270,43 @@ func TestRender(t *testing.T) {
 		{name: "UnknownFormat", method: "POST", path: "/render", user: "ed", status: 400, body: `{"format":"nosuch","text":"x"}`},
 		{name: "FullHTMLNeedsPermission", method: "POST", path: "/render", user: "ed", status: 403, body: `{"format":"full_html","text":"<b>x</b>"}`},
 		{name: "FullHTML", method: "POST", path: "/render", user: "admin", status: 200, body: `{"format":"full_html","text":"<b>x</b>"}`},
+	})
+}
+
+// TestPlugins installs the reference blog plugin, enables it with its
+// capabilities approved, writes through its taps, and removes it.
+func TestPlugins(t *testing.T) {
+	e := mustEnv(t, 0)
+	manifest, err := fs.ReadFile(plugins.Dist, "dist/blog/plugin.toml")
+	if err != nil {
+		t.Skipf("no blog plugin in the dist: %v", err)
+	}
+	module, err := fs.ReadFile(plugins.Dist, "dist/blog/blog.wasm")
+	if err != nil {
+		t.Skipf("no blog module in the dist: %v", err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for name, b := range map[string][]byte{"manifest": manifest, "module": module} {
+		fw, _ := mw.CreateFormFile(name, name)
+		_, _ = fw.Write(b)
+	}
+	_ = mw.Close()
+	onlyManifest, onlyType := multipartBody("manifest", "plugin.toml", manifest)
+	e.run(t, []scenario{
+		{name: "InstallForbidden", method: "POST", path: "/plugins", user: "ed", status: 403, raw: buf.Bytes(), ctype: mw.FormDataContentType()},
+		{name: "InstallMissingModule", method: "POST", path: "/plugins", user: "admin", invalid: true, status: 400, raw: onlyManifest, ctype: onlyType,
+			contains: []string{`"path":"module"`}},
+		{name: "Install", method: "POST", path: "/plugins", user: "admin", status: 201, raw: buf.Bytes(), ctype: mw.FormDataContentType(),
+			contains: []string{`"blog"`}},
+		{name: "Listed", method: "GET", path: "/plugins", user: "admin", status: 200, contains: []string{`"blog"`}},
+		{name: "EnableWithoutApprovals", method: "POST", path: "/plugins/blog/enable", user: "admin", status: 400, body: `{"approved":[]}`},
+		{name: "Enable", method: "POST", path: "/plugins/blog/enable", user: "admin", status: 200,
+			body: `{"approved":["item.read","user.read","variables","access.vote"]}`},
+		{name: "WriteThroughTaps", method: "POST", path: "/items", user: "admin", status: 201, taps: []string{"item_presave", "item_insert"},
+			body: `{"type":"article","title":"With plugins","status":"published"}`},
+		{name: "Disable", method: "POST", path: "/plugins/blog/disable", user: "admin", status: 200},
+		{name: "Uninstall", method: "DELETE", path: "/plugins/blog", user: "admin", status: 204},
+		{name: "UninstallAgain", method: "DELETE", path: "/plugins/blog", user: "admin", status: 404},
 	})
 }

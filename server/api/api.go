@@ -245,6 +245,9 @@ func (a *API) bodyLimit(r *http.Request) int64 {
 		// The multipart envelope around the file.
 		return a.maxUpload + 64<<10
 	}
+	if r.Method == http.MethodPost && r.URL.Path == Prefix+"/plugins" {
+		return kernel.MaxPluginModuleBytes + 2<<20
+	}
 	return a.maxBody
 }
 

@@ -106,6 +106,8 @@ func (a *API) register() {
 	a.handle("DELETE", "/tokens/{id}", a.revokeToken)
 	a.handle("GET", "/audit", a.listAudit)
 	a.handle("GET", "/plugins", a.listPlugins)
+	a.handle("POST", "/plugins", a.installPlugin)
+	a.handle("DELETE", "/plugins/{name}", a.uninstallPlugin)
 	a.handle("POST", "/plugins/{name}/enable", a.enablePlugin)
 	a.handle("POST", "/plugins/{name}/disable", a.disablePlugin)
 }
