@@ -277,13 +277,15 @@ func TestRender(t *testing.T) {
 // capabilities approved, writes through its taps, and removes it.
 func TestPlugins(t *testing.T) {
 	e := mustEnv(t, 0)
-	manifest, err := fs.ReadFile(plugins.Dist, "dist/blog/plugin.toml")
-	if err != nil {
-		t.Skipf("no blog plugin in the dist: %v", err)
-	}
-	module, err := fs.ReadFile(plugins.Dist, "dist/blog/blog.wasm")
-	if err != nil {
-		t.Skipf("no blog module in the dist: %v", err)
+	manifest, err1 := fs.ReadFile(plugins.Dist, "dist/blog/plugin.toml")
+	module, err2 := fs.ReadFile(plugins.Dist, "dist/blog/blog.wasm")
+	if err1 != nil || err2 != nil {
+		// build/plugins.sh builds the dist; without it only the routes
+		// that need no module are exercised (TestFilesUsersRolesConfig).
+		coveredMu.Lock()
+		uncoverable["POST /plugins"], uncoverable["DELETE /plugins/{name}"] = "no plugins/dist", "no plugins/dist"
+		coveredMu.Unlock()
+		t.Skip("no blog plugin in plugins/dist (run build/plugins.sh)")
 	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
