@@ -115,7 +115,7 @@ page.on('console', (m) => {
 page.on('response', (r) => {
   const u = new URL(r.url());
   const expected = (r.status() === 404 && u.pathname === '/api/v1/render') || r.status() === 409 ||
-    (r.status() === 401 && u.pathname === '/api/v1/session') ||
+    (r.status() === 401 && (u.pathname === '/api/v1/session' || u.pathname === '/user/login')) ||
     (r.status() === 404 && /\/draft$/.test(u.pathname)) || (r.status() === 422 || r.status() === 400) && r.request().method() !== 'GET';
   if (r.status() >= 400 && !expected) problems.push(`HTTP ${r.status()} ${r.request().method()} ${u.pathname}${u.search}`);
 });
@@ -273,6 +273,7 @@ try {
     await page.getByRole('button', { name: 'Check for conflicts' }).click();
     await announced(/Check passed|need a decision/);
     await page.getByRole('button', { name: 'Publish to live' }).click();
+    await page.locator('.publish-result .ok', { hasText: 'Published' }).waitFor();
     await announced(/Published/);
     await screen('stage-published');
     const live = await api('/items/' + liveItem.id);

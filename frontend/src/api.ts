@@ -204,7 +204,7 @@ export async function signIn(name: string, password: string): Promise<Session> {
   let res: Response;
   try {
     res = await fetch(action.pathname + action.search, {
-      method: 'POST', credentials: 'same-origin', body,
+      method: 'POST', credentials: 'same-origin', body, redirect: 'manual', // success redirects to the site
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' },
     });
   } catch {

@@ -64,7 +64,7 @@ export function App() {
     if (s) { setStageName(s.name); localStorage.setItem(STAGE_KEY, s.name); }
   }, [previewID, stages]);
 
-  const setStage = useCallback(async (name: string) => {
+  const setStage = useCallback(async (name: string, opts: { quiet?: boolean } = {}) => {
     setStageName(name);
     localStorage.setItem(STAGE_KEY, name);
     try {
@@ -73,7 +73,7 @@ export function App() {
       // The preview follows the session where the API supports it; editing
       // in the stage works without it.
     }
-    announce(`Now editing and previewing: ${name === LIVE ? 'Live' : name}.`, 'info');
+    if (!opts.quiet) announce(`Now editing and previewing: ${name === LIVE ? 'Live' : name}.`, 'info');
   }, []);
 
   const signOut = useCallback(async () => {

@@ -8,7 +8,7 @@ export interface AppState {
   stages: Stage[];
   stage: string; // the stage being edited and previewed: "live" or a stage name
   types: ItemType[];
-  setStage: (name: string) => Promise<void>;
+  setStage: (name: string, opts?: { quiet?: boolean }) => Promise<void>;
   reloadStages: () => Promise<void>;
   signOut: () => Promise<void>;
 }

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -100,7 +101,10 @@ func TestEditorInChromium(t *testing.T) {
 	mux.Handle(api.Prefix+"/", a)
 	editor := admin.Handler()
 	if os.Getenv("TROVATO_E2E_HOLD") != "" {
-		editor = admin.New(os.DirFS(filepath.Join(fe, "dist"))) // rebuilds show without a restart
+		dist := os.DirFS(filepath.Join(fe, "dist"))
+		editor = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			admin.New(dist).ServeHTTP(w, r) // rebuilds show without a restart
+		})
 	}
 	mux.Handle("/admin/", withSiteHeaders(editor))
 	mux.Handle("/admin", withSiteHeaders(editor))
@@ -111,10 +115,11 @@ func TestEditorInChromium(t *testing.T) {
 	env := append(os.Environ(),
 		"TROVATO_E2E_USER=admin", "TROVATO_E2E_PASSWORD="+adminPassword,
 		"TROVATO_E2E_ARTIFACTS="+filepath.Join(root, "artifacts", "editor"))
-	// Without the site's sign-in page the suite starts from a session.
+	// Without the site's sign-in form the suite starts from a session.
 	if res, err := http.Get(ts.URL + "/user/login"); err == nil {
+		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `type="password"`) {
 			sess := &core.Session{UserID: adminUser.ID}
 			if err := site.Sessions().SaveSession(ctx, sess); err != nil {
 				t.Fatal(err)

@@ -89,6 +89,7 @@ export function StageReview({ name }: { name: string }) {
   const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState<Record<string, boolean>>({});
   const resultRef = useRef<HTMLDivElement>(null);
+  const [label] = useState(() => app.stages.find((s) => s.name === name)?.label || name);
 
   const load = () => {
     setChanges(null);
@@ -106,9 +107,9 @@ export function StageReview({ name }: { name: string }) {
       setReport(r);
       const problems = (r.entries || []).filter((e) => e.problem);
       if (r.applied) {
-        announce(`Published ${name}: ${r.entries.length} change${r.entries.length === 1 ? '' : 's'} are live.`);
         await app.reloadStages();
-        if (app.stage === name) await app.setStage(LIVE);
+        if (app.stage === name) await app.setStage(LIVE, { quiet: true });
+        announce(`Published ${label}: ${r.entries.length} change${r.entries.length === 1 ? ' is' : 's are'} live. You are editing live again.`);
       } else if (problems.length) {
         announce(`${dryRun ? 'Check' : 'Not published'}: ${problems.length} item${problems.length === 1 ? '' : 's'} need a decision.`, 'error');
       } else if (dryRun) {
@@ -135,18 +136,19 @@ export function StageReview({ name }: { name: string }) {
       await api.post('/stages/' + encodeURIComponent(name) + '/discard', {});
       announce(`Stage ${name} discarded.`);
       await app.reloadStages();
-      if (app.stage === name) await app.setStage(LIVE);
+      if (app.stage === name) await app.setStage(LIVE, { quiet: true });
       navigate('/stages', { force: true });
     } catch (e) { announce(`Not discarded: ${(e as api.ApiError).message}`, 'error'); }
   };
 
   const problems = (report?.entries || []).filter((e) => e.problem);
+  const published = !!report?.applied;
   const key = (c: api.StageChange) => `${c.kind}:${c.entity_id}`;
 
   return (
     <section class="stage-review">
       <div class="screen-head">
-        <h1>Review stage “{app.stages.find((s) => s.name === name)?.label || name}”</h1>
+        <h1>Review stage “{label}”</h1>
         <a {...linkProps('/stages')}>All stages</a>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
@@ -205,7 +207,7 @@ export function StageReview({ name }: { name: string }) {
         )}
       </div>
 
-      {changes && changes.length > 0 && (
+      {changes && changes.length > 0 && !published && (
         <div class="publish-box">
           <div class="field">
             <label for="pub-msg">Release note</label>
