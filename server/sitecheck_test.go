@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -798,4 +799,230 @@ var xssEntries = []xssEntry{
 	{name: "image_url", tree: func(v string) map[string]any {
 		return map[string]any{"type": "image", "src": v, "alt": v}
 	}},
+}
+
+// TestXSSSiteInBrowser sends the XSS vectors through the real site:
+// Markdown and filtered_html bodies, item titles (as item reference
+// links) and category names (as term reference links) of items stored in
+// PostgreSQL, served by the server, loaded in headless Chromium under
+// the same rules as TestXSSInBrowser. Each probe page carries about 100
+// vectors per entry point; each body vector is followed by a marker
+// paragraph of its own, which must stay a direct child of its field.
+func TestXSSSiteInBrowser(t *testing.T) {
+	t.Parallel()
+	requireTools(t, false)
+	data, err := os.ReadFile(filepath.Join("..", "core", "render", "testdata", "xss", "vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vectors []struct {
+		Vector string `json:"vector"`
+	}
+	if err := json.Unmarshal(data, &vectors); err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(t, server.Options{})
+	s.put("vocabulary", "xss", `{"kind":"vocabulary","name":"xss","label":"XSS"}`)
+	s.put("item_type", "xss_probe", `{"kind":"item_type","name":"xss_probe","label":"XSS probe","fields":[
+		{"name":"md","type":"long_text","format":"markdown","cardinality":"unlimited"},
+		{"name":"fh","type":"long_text","format":"filtered_html","cardinality":"unlimited"},
+		{"name":"refs","label":"Titles","type":"item_ref","cardinality":"unlimited"},
+		{"name":"tags","label":"Categories","type":"term_ref","vocabulary":"xss","cardinality":"unlimited"}]}`)
+
+	// A term named by each vector, an item titled by each (what the
+	// store refuses cannot reach a page).
+	terms := make([]string, len(vectors))
+	items := make([]string, len(vectors))
+	refusedTerms, refusedTitles, refusedBodies := 0, 0, 0
+	for i, v := range vectors {
+		doc, _ := json.Marshal(map[string]any{"vocabulary": "xss", "name": v.Vector})
+		if d, err := s.k.Store.Staged().PutStaged(s.admin, core.KindTerm, core.LiveStageID, core.NewID(), doc, nil, ""); err == nil {
+			terms[i] = d.ID.String()
+		} else {
+			refusedTerms++
+		}
+		it := &core.Item{Type: "xss_probe", Title: v.Vector, Fields: json.RawMessage(`{}`)}
+		if err := s.k.Store.Items().CreateItem(s.admin, core.LiveStageID, it, "xss"); err == nil {
+			items[i] = it.ID.String()
+		} else {
+			refusedTitles++
+		}
+	}
+
+	type group struct {
+		Name     string   `json:"name"`
+		Selector string   `json:"selector"`
+		Markers  []string `json:"markers,omitempty"`
+		Items    *int     `json:"items,omitempty"`
+	}
+	type sitePage struct {
+		URL    string         `json:"url"`
+		Groups []group        `json:"groups"`
+		Head   map[string]int `json:"head"`
+		first  int
+	}
+	hs := httptest.NewServer(s.srv)
+	defer hs.Close()
+	probe := func(first, last int, alias string) *sitePage {
+		var md, fh []string
+		var refs, tags []map[string]string
+		p := &sitePage{URL: hs.URL + alias, first: first}
+		var mdMarkers []string
+		for i := first; i < last; i++ {
+			m := fmt.Sprintf("xss-marker-%d", i)
+			if storable(vectors[i].Vector) {
+				md = append(md, vectors[i].Vector, m)
+				fh = append(fh, vectors[i].Vector, "<p>"+m+"</p>")
+				mdMarkers = append(mdMarkers, m)
+			} else {
+				refusedBodies++
+			}
+			if items[i] != "" {
+				refs = append(refs, map[string]string{"id": items[i]})
+			}
+			if terms[i] != "" {
+				tags = append(tags, map[string]string{"id": terms[i]})
+			}
+		}
+		fields, _ := json.Marshal(map[string]any{"md": md, "fh": fh, "refs": refs, "tags": tags})
+		it := &core.Item{Type: "xss_probe", Title: fmt.Sprintf("XSS probe %d", first), Fields: fields}
+		if err := s.k.Store.Items().CreateItem(s.admin, core.LiveStageID, it, "xss"); err != nil {
+			t.Fatalf("probe item %d: %v", first, err)
+		}
+		s.staged(core.KindAlias, core.LiveStageID, `{"alias":"`+alias+`","path":"/item/`+it.ID.String()+`"}`)
+		nRefs, nTags := len(refs), len(tags)
+		p.Groups = []group{
+			{Name: "markdown", Selector: ".field--name-md", Markers: mdMarkers},
+			{Name: "filtered_html", Selector: ".field--name-fh", Markers: mdMarkers},
+			{Name: "title", Selector: ".field--name-refs", Items: &nRefs},
+			{Name: "category", Selector: ".field--name-tags", Items: &nTags},
+		}
+		return p
+	}
+	const perPage = 100
+	var pages []*sitePage
+	for first := 0; first < len(vectors); first += perPage {
+		pages = append(pages, probe(first, min(first+perPage, len(vectors)), fmt.Sprintf("/xss/%d", first/perPage)))
+	}
+	// The head of an innocuous probe page: what the template puts there.
+	{
+		fields, _ := json.Marshal(map[string]any{"md": []string{"x"}, "fh": []string{"x"}})
+		it := &core.Item{Type: "xss_probe", Title: "x", Fields: fields}
+		if err := s.k.Store.Items().CreateItem(s.admin, core.LiveStageID, it, "xss"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.Get(hs.URL + "/item/" + it.ID.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		head := headTags(t, body)
+		for _, p := range pages {
+			p.Head = head
+		}
+	}
+
+	for i, p := range pages {
+		res, err := http.Get(p.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if dir := os.Getenv("TROVATO_XSS_DUMP"); dir != "" { // for debugging: the pages as files
+			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("site-xss-%d.html", i)), body, 0o644)
+		}
+		if !bytes.Contains(body, []byte(`<meta name="description"`)) {
+			p.Head = maps.Clone(p.Head) // no summary: no description tags
+			p.Head["meta"] -= 2
+		}
+	}
+	input := filepath.Join(t.TempDir(), "xss-site.json")
+	in, _ := json.Marshal(map[string]any{"parallel": 3, "settle_ms": 50, "timeout_s": 200, "pages": pages})
+	if err := os.WriteFile(input, in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	stdout, stderr, code := runTool(t, 230*time.Second, "node", filepath.Join(browserDir, "xss.mjs"), input)
+	var res struct {
+		Pages []struct {
+			URL      string   `json:"url"`
+			Problems []string `json:"problems"`
+		} `json:"pages"`
+		Aborted int `json:"aborted"`
+	}
+	if err := json.Unmarshal(stdout, &res); err != nil || code != 0 {
+		t.Fatalf("xss.mjs exit %d: %v\n%s\n%s", code, err, tail(string(stdout), 2000), tail(string(stderr), 4000))
+	}
+	if len(res.Pages) != len(pages) {
+		t.Fatalf("xss.mjs checked %d pages, want %d", len(res.Pages), len(pages))
+	}
+	// Layout problems are tolerated on a page after a vector listed as
+	// ill-formed (see TestXSSInBrowser); nothing else is.
+	known := readIllFormed(t)
+	structural := []string{"marker missing", "marker moved out of the content", " items, want "}
+	problems, repaired := 0, 0
+	for pi, p := range res.Pages {
+		// An element a body leaves open (an <a> above all, which the
+		// parser reopens) reaches the fields after it too.
+		firstMD, firstFH := -1, -1
+		for i := pages[pi].first; i < pages[pi].first+perPage && i < len(vectors); i++ {
+			if _, ok := known[fmt.Sprintf("markdown/%d", i)]; ok && firstMD < 0 {
+				firstMD = i
+			}
+			if _, ok := known[fmt.Sprintf("filtered_html/%d", i)]; ok && firstFH < 0 {
+				firstFH = i
+			}
+		}
+		for _, pr := range p.Problems {
+			idx := -1
+			if _, after, ok := strings.Cut(pr, "xss-marker-"); ok {
+				end := strings.IndexFunc(after, func(r rune) bool { return r < '0' || r > '9' })
+				if end < 0 {
+					end = len(after)
+				}
+				idx, _ = strconv.Atoi(after[:end])
+			}
+			var tolerated bool
+			if slices.ContainsFunc(structural, func(s string) bool { return strings.Contains(pr, s) }) {
+				switch {
+				case strings.HasPrefix(pr, "markdown/"):
+					tolerated = firstMD >= 0 && idx >= firstMD
+				case strings.HasPrefix(pr, "filtered_html/"):
+					tolerated = firstMD >= 0 || (firstFH >= 0 && idx >= firstFH)
+				default:
+					tolerated = firstMD >= 0 || firstFH >= 0
+				}
+			}
+			if tolerated {
+				repaired++
+				continue
+			}
+			problems++
+			if problems <= 100 {
+				where := ""
+				if idx >= 0 && idx < len(vectors) {
+					where = fmt.Sprintf(" (vector %d %q)", idx, trunc(vectors[idx].Vector, 100))
+				}
+				t.Errorf("%s: %s%s", strings.TrimPrefix(p.URL, hs.URL), pr, where)
+			}
+		}
+	}
+	if problems > 100 {
+		t.Errorf("… %d problems in all", problems)
+	}
+	t.Logf("%d vectors through the site on %d pages in %s: %d bodies, %d terms and %d titles refused by the store; %d layout problems after ill-formed vectors; %d remote requests aborted",
+		len(vectors), len(pages), time.Since(start).Round(time.Millisecond), refusedBodies, refusedTerms, refusedTitles, repaired, res.Aborted)
+}
+
+// storable reports whether the store takes v as a long text: no control
+// characters besides line breaks and tabs.
+func storable(v string) bool {
+	for _, c := range v {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return false
+		}
+	}
+	return true
 }

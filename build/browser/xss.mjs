@@ -2,10 +2,14 @@
 // Chromium and reports every sign that content escaped the sanitizer.
 //
 // INPUT.json: {"parallel": 3, "settle_ms": 100, "head": {"meta": 3, "link": 2, "style": 0},
-//   "pages": [{"url": "http://127.0.0.1:PORT/xss/0", "markers": ["m-0", "m-1", ...]}]}
+//   "pages": [{"url": "http://127.0.0.1:PORT/xss/0", "markers": ["m-0", "m-1", ...],
+//              "groups": [{"name", "selector", "markers": ["text", ...]} | {"name", "selector", "items": N}],
+//              "head": {...}}]}
 // Each marker is an element with data-xss-marker and that id, placed by
-// the page around one rendered vector; "head" counts the meta, link and
-// style elements the page template itself puts in <head>.
+// the page around one rendered vector. Groups are for pages of the real
+// site: each vector is followed, in the same field, by a paragraph with
+// a marker text, or is one item of a list field. "head" counts the meta,
+// link and style elements the page template itself puts in <head>.
 //
 // Output on stdout: {"pages": [{"url", "problems": [...]}], "aborted": N}.
 // A problem is a string naming the marker (vector) it was found in.
@@ -37,7 +41,7 @@ function hook() {
 }
 
 // inspect runs in the page after load.
-function inspect({ markers, head }) {
+function inspect({ markers, head, groups }) {
   const problems = [];
   const forbidden = new Set(['SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'BASE', 'META', 'LINK', 'STYLE', 'FRAME', 'FRAMESET', 'APPLET']);
   const urlAttrs = new Set(['href', 'src', 'action', 'formaction', 'poster', 'srcset', 'cite', 'data', 'background',
@@ -80,6 +84,30 @@ function inspect({ markers, head }) {
     for (const el of m.querySelectorAll('*')) checkElement(el, markers[i]);
   }
 
+  // Groups (pages of the real site): marker paragraphs the content put
+  // after each vector, which must stand as direct children of their
+  // field, and lists whose items must all be there.
+  for (const g of groups) {
+    const box = document.querySelector(g.selector);
+    if (!box) {
+      problems.push(`${g.name}: no ${g.selector} on the page`);
+      continue;
+    }
+    if (g.markers) {
+      const kids = new Set();
+      for (const el of box.children) if (el.tagName === 'P') kids.add(el.textContent.trim());
+      const anywhere = new Set(Array.from(document.querySelectorAll('p')).map((el) => el.textContent.trim()));
+      for (const m of g.markers) {
+        if (kids.has(m)) continue;
+        problems.push(anywhere.has(m) ? `${g.name}/${m}: marker moved out of the content (not a child of ${g.selector})` : `${g.name}/${m}: marker missing (swallowed by an earlier vector?)`);
+      }
+    }
+    if (g.items !== undefined) {
+      const n = box.querySelectorAll(':scope > ul > li, :scope > ol > li').length || (box.querySelector('a') ? 1 : 0);
+      if (n !== g.items) problems.push(`${g.name}: ${n} items, want ${g.items} (markers missing)`);
+    }
+  }
+
   // The rest of the page: only the template's own head tags and scripts.
   let last = 'page';
   for (const el of document.querySelectorAll('*')) {
@@ -93,11 +121,7 @@ function inspect({ markers, head }) {
       continue;
     }
     if ((tag === 'META' || tag === 'LINK' || tag === 'STYLE') && inHead) continue;
-    if (tag === 'BASE' || forbidden.has(tag)) problems.push(`${last}: <${tag.toLowerCase()}> outside the markers, after it: ${el.outerHTML.slice(0, 100)}`);
-    for (const a of el.attributes) {
-      const name = a.name.toLowerCase();
-      if (name.startsWith('on') || name === 'srcdoc') problems.push(`${last}: ${name} attribute on <${tag.toLowerCase()}> outside the markers, after it`);
-    }
+    checkElement(el, `${last}: outside the markers, after it`);
   }
   for (const tag of ['meta', 'link', 'style']) {
     const n = document.head.querySelectorAll(`:scope > ${tag}`).length;
@@ -149,7 +173,7 @@ try {
         if (!res || res.status() !== 200) mine.push(`page: status ${res ? res.status() : 'none'}`);
         await page.waitForTimeout(settle);
         if (page.url() !== p.url) mine.push(`page: navigated away to ${page.url().slice(0, 80)}`);
-        else mine.push(...(await page.evaluate(inspect, { markers: p.markers, head: p.head || input.head || {} })));
+        else mine.push(...(await page.evaluate(inspect, { markers: p.markers || [], head: p.head || input.head || {}, groups: p.groups || [] })));
       } catch (e) {
         mine.push(`page: ${String(e && e.message ? e.message : e).split('\n')[0]}`);
         await page.close().catch(() => {});
