@@ -268,6 +268,7 @@ func (s *Server) fieldValue(ctx context.Context, st *reqState, it *core.Item, fd
 		if json.Unmarshal(raw, &ref) != nil {
 			return core.Node{}, false, nil
 		}
+		s.depend(ctx, st, core.EntityTag(core.KindItem, ref.ID.String()))
 		target, err := s.k.Store.Items().FindItemByID(ctx, st.stage, ref.ID)
 		if core.ErrorCode(err) == core.ENotFound {
 			return core.Node{}, false, nil

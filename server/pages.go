@@ -92,7 +92,9 @@ func (s *Server) sendPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 	case !st.user.IsAnonymous():
 		cache = "private, no-cache"
 	}
-	s.send(w, r, response{status: status, ctype: "text/html; charset=utf-8", body: buf.Bytes(), cache: cache, lastMod: lastMod, varyCookie: true})
+	res := response{status: status, ctype: "text/html; charset=utf-8", body: buf.Bytes(), cache: cache, lastMod: lastMod, varyCookie: true}
+	s.storePage(w, r, st, res)
+	s.send(w, r, res)
 	return nil
 }
 
@@ -111,6 +113,9 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 	if err != nil {
 		return err
 	}
+	if ok, err := s.frontGather(w, r, st, ss.FrontPage); ok || err != nil {
+		return err
+	}
 	if fp := ss.FrontPage; fp != "" && fp != "/" {
 		internal := fp
 		if _, _, ok := parseInternal(fp); !ok {
@@ -120,6 +125,7 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		}
 		return s.serveInternal(w, r, st, internal, "/")
 	}
+	s.depend(ctx, st, core.ListTag(core.KindItem))
 	items, _, err := s.k.Store.Items().FindItems(ctx, core.ItemFilter{StageID: st.stage, Status: core.StatusPublished, Limit: 50})
 	if err != nil {
 		return err
@@ -223,6 +229,9 @@ func (s *Server) aliasPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		p = r.URL.EscapedPath()
 		internal, preferred, err = site.ResolveAlias(ctx, st.stage, p)
 	}
+	if core.ErrorCode(err) == core.ENotFound {
+		return s.notAlias(w, r, st, r.URL.Path)
+	}
 	if err != nil {
 		return err
 	}
@@ -247,10 +256,12 @@ func (s *Server) serveInternal(w http.ResponseWriter, r *http.Request, st *reqSt
 // itemPage renders an item in full.
 func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, id core.ID, public string) error {
 	ctx := r.Context()
+	s.depend(ctx, st, core.EntityTag(core.KindItem, id.String()))
 	it, err := s.k.Store.Items().FindItemByID(ctx, st.stage, id)
 	if err != nil {
 		return err
 	}
+	s.depend(ctx, st, core.EntityTag(core.KindUser, it.AuthorID.String()))
 	if err := s.load(ctx, st, postgres.PageQuery{
 		Configs: []postgres.ConfigKey{{Kind: "item_type", Name: it.Type}},
 		Users:   []core.ID{it.AuthorID},
@@ -287,6 +298,9 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		p.Suggestions = append([]string{"page--front"}, p.Suggestions...)
 		p.BodyClasses = append(p.BodyClasses, "page-front")
 	}
+	if err := s.tiles(ctx, st, &p, ""); err != nil {
+		return err
+	}
 	if err := s.frame(ctx, st, &p, public, itemPath(id)); err != nil {
 		return err
 	}
@@ -317,6 +331,9 @@ func (s *Server) termPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		Regions:     map[string][]core.Node{"content": content},
 		Suggestions: []string{"page--term--" + t.Vocabulary, "page--term"},
 		BodyClasses: []string{"page-term", "page-term--" + t.Vocabulary},
+	}
+	if err := s.tiles(ctx, st, &p, ""); err != nil {
+		return err
 	}
 	if err := s.frame(ctx, st, &p, public, termPath(id)); err != nil {
 		return err

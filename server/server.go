@@ -89,6 +89,10 @@ type Options struct {
 	// headers, URL checks, request logs and metrics, but not the site's
 	// session, CSRF and body-size handling: they do their own.
 	Mounts map[string]http.Handler
+	// PageCache keeps anonymous pages by the tags they used (pagecache.go);
+	// nil turns the page cache off. PageTTL bounds an entry's life.
+	PageCache core.TagCache
+	PageTTL   time.Duration
 }
 
 // Server is the site's http.Handler.
@@ -109,6 +113,10 @@ type Server struct {
 	mux      *http.ServeMux
 	mounts   []mount
 	metrics  *metrics
+
+	tags         core.TagCache
+	pageTTL      time.Duration
+	cacheMetrics *cacheMetrics
 
 	types    typeCache
 	styles   singleflight.Group
@@ -136,6 +144,8 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 		maxBody:   opts.MaxRequestBytes,
 		timeout:   opts.PageTimeout,
 		styleSem:  make(chan struct{}, 2),
+		tags:      opts.PageCache,
+		pageTTL:   opts.PageTTL,
 		assetGzip: map[string][]byte{},
 	}
 	if s.log == nil {
@@ -195,6 +205,10 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 	// Longest prefix first.
 	sort.Slice(s.mounts, func(i, j int) bool { return len(s.mounts[i].prefix) > len(s.mounts[j].prefix) })
 	s.metrics = newMetrics(k)
+	s.cacheMetrics = newCacheMetrics(s.metrics.reg)
+	if s.pageTTL <= 0 {
+		s.pageTTL = DefaultPageTTL
+	}
 	s.routes()
 	return s, nil
 }
@@ -243,6 +257,10 @@ type reqState struct {
 	settings      *siteSettings // read once per request
 	data          *postgres.PageData
 	summary       *core.Node // the page's first formatted text (description)
+	// cacheKey is set while a cacheable page is built; versions are the
+	// tags it used, with the versions read before their data.
+	cacheKey string
+	versions map[string]int64
 }
 
 type stateKey struct{}
@@ -278,6 +296,9 @@ func (s *Server) page(route string, h handler) http.Handler {
 	return s.handle(route, ClassPage, func(w http.ResponseWriter, r *http.Request, st *reqState) error {
 		if st.previewDenied {
 			return core.Errorf(core.ENotFound, "page not found")
+		}
+		if s.servePageFromCache(w, r, st) {
+			return nil
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()

@@ -1,0 +1,360 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/render"
+)
+
+// FrontGather is the gather shown on "/" when the site settings name no
+// front page, or name the path of one of this gather's page displays.
+const FrontGather = "front"
+
+// siteGathers reads every gather document (one query) and parses them.
+// A document that does not parse is skipped and logged.
+func (s *Server) siteGathers(ctx context.Context, st *reqState) ([]*core.Gather, error) {
+	s.depend(ctx, st, core.ListTag(core.KindConfig))
+	docs, err := s.k.Store.Config().FindConfigs(ctx, "gather")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*core.Gather, 0, len(docs))
+	for _, d := range docs {
+		g, err := core.GatherFromConfig(d)
+		if err != nil {
+			s.log.Warn("gather does not parse; skipped", "gather", d.Name, "reason", core.ErrorMessage(err))
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// matchGather finds the gather display a path is.
+func matchGather(gs []*core.Gather, p string) (*core.Gather, *core.GatherDisplay, []string, int, bool) {
+	for _, g := range gs {
+		if d, args, page, ok := g.MatchPath(p); ok {
+			return g, d, args, page, true
+		}
+	}
+	return nil, nil, nil, 0, false
+}
+
+// notAlias serves a path that is no alias: a gather display, else a 301
+// to where a former alias went, else 404.
+func (s *Server) notAlias(w http.ResponseWriter, r *http.Request, st *reqState, p string) error {
+	ctx := r.Context()
+	gs, err := s.siteGathers(ctx, st)
+	if err != nil {
+		return err
+	}
+	if g, d, args, page, ok := matchGather(gs, p); ok {
+		if d.Type == "feed" {
+			return s.gatherFeed(w, r, st, g, d, args)
+		}
+		return s.gatherPage(w, r, st, g, d, args, page, p)
+	}
+	if st.preview == nil {
+		ss, err := s.settings(ctx, st)
+		if err != nil {
+			return err
+		}
+		s.depend(ctx, st, core.ListTag(core.KindAlias))
+		to, err := s.k.Store.FindRedirect(ctx, p, ss.Language)
+		if err == nil && to != p {
+			return redirect(w, r, to)
+		}
+		if err != nil && core.ErrorCode(err) != core.ENotFound {
+			return err
+		}
+	}
+	return core.Errorf(core.ENotFound, "page not found")
+}
+
+// frontGather serves "/" from a gather when the settings ask for one:
+// front_page empty (the gather named front) or the path of a gather's
+// page display. ok is false when "/" is not a gather.
+func (s *Server) frontGather(w http.ResponseWriter, r *http.Request, st *reqState, fp string) (bool, error) {
+	ctx := r.Context()
+	gs, err := s.siteGathers(ctx, st)
+	if err != nil {
+		return false, err
+	}
+	if fp == "" || fp == "/" {
+		for _, g := range gs {
+			if g.Name != FrontGather {
+				continue
+			}
+			for i := range g.Displays {
+				if d := &g.Displays[i]; d.Type == "page" {
+					return true, s.gatherPage(w, r, st, g, d, nil, 1, "/")
+				}
+			}
+		}
+		return false, nil
+	}
+	g, d, args, page, ok := matchGather(gs, fp)
+	if !ok || d.Type != "page" || page != 1 {
+		return false, nil
+	}
+	return true, s.gatherPage(w, r, st, g, d, args, 1, "/")
+}
+
+// exposedValues reads the exposed filters' inputs from the query string.
+func exposedValues(r *http.Request, filters []core.ExposedFilter) map[string]string {
+	q, _ := parseQuery(r.URL.RawQuery)
+	out := map[string]string{}
+	for _, f := range filters {
+		if v := q.Get(f.Name); v != "" {
+			out[f.Name] = v
+		}
+	}
+	return out
+}
+
+// gatherPage renders page n of a gather's page display at public.
+func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState, g *core.Gather, d *core.GatherDisplay, args []string, page int, public string) error {
+	ctx := r.Context()
+	s.depend(ctx, st, core.ListTag(core.KindItem))
+	runner := s.k.Store.Gathers()
+	filters, err := runner.ExposedFilters(ctx, g)
+	if err != nil {
+		return err
+	}
+	exposed := exposedValues(r, filters)
+	if page > core.GatherMaxPage {
+		return core.Errorf(core.ENotFound, "page not found")
+	}
+	res, err := runner.RunGather(ctx, g, st.stage, core.GatherArgs{PathArgs: args, Exposed: exposed, Page: page, Display: d.Name})
+	if err != nil {
+		return err
+	}
+	if page > 1 && page > res.Pages {
+		return core.Errorf(core.ENotFound, "page not found")
+	}
+	ss, err := s.settings(ctx, st)
+	if err != nil {
+		return err
+	}
+	title := d.Title
+	if title == "" {
+		title = g.Label
+	}
+	if title == "" {
+		title = g.Name
+	}
+	self := d.PagePath(args, page)
+	if public == "/" && page == 1 {
+		self = "/"
+	}
+	var content []core.Node
+	if form := exposedForm(filters, exposed, d.PagePath(args, 1)); form != nil {
+		content = append(content, *form)
+	}
+	content = append(content, teaserList(res.Items, "Nothing to show here yet.")...)
+	if pg := pager(res.Page, res.Pages, func(n int) string {
+		if n == 1 && public == "/" {
+			return "/"
+		}
+		return d.PagePath(args, n)
+	}, r.URL.RawQuery); pg != nil {
+		content = append(content, *pg)
+	}
+	var lastMod time.Time
+	for _, it := range res.Items {
+		if it.ChangedAt.After(lastMod) {
+			lastMod = it.ChangedAt
+		}
+	}
+	p := render.Page{
+		Title: title, CanonicalURL: ss.canonical(self),
+		Regions:     map[string][]core.Node{"content": content},
+		Feeds:       gatherFeedLinks(g, args),
+		Suggestions: []string{"page--gather--" + g.Name, "page--gather"},
+		BodyClasses: []string{"page-gather", "page-gather--" + cssName(g.Name)},
+	}
+	if public == "/" {
+		p.Suggestions = append([]string{"page--front"}, p.Suggestions...)
+		p.BodyClasses = append(p.BodyClasses, "page-front")
+	}
+	if page > 1 {
+		p.Title = title + " (page " + strconv.Itoa(page) + ")"
+	}
+	if err := s.tiles(ctx, st, &p, g.Name); err != nil {
+		return err
+	}
+	if err := s.frame(ctx, st, &p, public, d.PagePath(args, 1)); err != nil {
+		return err
+	}
+	return s.sendPage(w, r, st, http.StatusOK, p, lastMod)
+}
+
+// tiles adds every gather's tile displays to the sidebar, except the
+// gather the page itself shows.
+func (s *Server) tiles(ctx context.Context, st *reqState, p *render.Page, skip string) error {
+	gs, err := s.siteGathers(ctx, st)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		if g.Name == skip {
+			continue
+		}
+		for i := range g.Displays {
+			d := &g.Displays[i]
+			if d.Type != "tile" || gatherNeedsArgs(g) {
+				continue
+			}
+			s.depend(ctx, st, core.ListTag(core.KindItem))
+			res, err := s.k.Store.Gathers().RunGather(ctx, g, st.stage, core.GatherArgs{Display: d.Name})
+			if err != nil {
+				s.log.Warn("tile left out", "gather", g.Name, "display", d.Name, "reason", core.ErrorMessage(err))
+				continue
+			}
+			if len(res.Items) == 0 {
+				continue
+			}
+			title := d.Title
+			if title == "" {
+				title = g.Label
+			}
+			links := make([]core.Node, 0, len(res.Items))
+			for _, it := range res.Items {
+				links = append(links, core.Node{Type: core.ElemLink, Href: itemPath(it.ID), Text: it.Title})
+			}
+			p.Regions["sidebar"] = append(p.Regions["sidebar"], core.Node{Type: core.ElemContainer, Tag: "aside",
+				Attrs: map[string]string{"class": "tile tile--" + cssName(g.Name)},
+				Children: []core.Node{
+					{Type: core.ElemHeading, Level: 2, Text: title},
+					{Type: core.ElemList, Items: links},
+				}})
+		}
+	}
+	return nil
+}
+
+// gatherNeedsArgs reports whether a gather's filters use path arguments
+// (such a gather cannot be a tile).
+func gatherNeedsArgs(g *core.Gather) bool {
+	for _, f := range g.Filters {
+		if _, ok := core.GatherPathArg(string(trimJSONString(f.Value))); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func trimJSONString(raw []byte) []byte {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		return raw[1 : len(raw)-1]
+	}
+	return raw
+}
+
+// teaserList is the items as teasers, or a note when there are none.
+func teaserList(items []*core.Item, empty string) []core.Node {
+	if len(items) == 0 {
+		return []core.Node{{Type: core.ElemParagraph, Attrs: map[string]string{"class": "empty"}, Text: empty}}
+	}
+	teasers := make([]core.Node, 0, len(items))
+	for _, it := range items {
+		teasers = append(teasers, teaser(it, itemPath(it.ID)))
+	}
+	return []core.Node{{Type: core.ElemContainer, Attrs: map[string]string{"class": "teasers"}, Children: teasers}}
+}
+
+// exposedForm is a GET form for a gather's exposed filters (no token:
+// the page is the same bytes for everyone).
+func exposedForm(filters []core.ExposedFilter, values map[string]string, action string) *core.Node {
+	if len(filters) == 0 {
+		return nil
+	}
+	var fields []core.Node
+	for _, f := range filters {
+		label := f.Label
+		if label == "" {
+			label = f.Name
+		}
+		if len(f.Options) > 0 && !f.Multiple {
+			opts := []core.Option{{Value: "", Label: "Any"}}
+			for _, o := range f.Options {
+				opts = append(opts, core.Option{Value: o, Label: o, Selected: values[f.Name] == o})
+			}
+			fields = append(fields, core.Node{Type: core.ElemSelect, Name: f.Name, Label: label, Options: opts})
+			continue
+		}
+		typ := "text"
+		switch f.ValueType {
+		case "integer", "decimal":
+			typ = "number"
+		case "date":
+			typ = "date"
+		}
+		if f.Op == core.OpSearch {
+			typ = "search"
+		}
+		fields = append(fields, core.Node{Type: core.ElemInput, InputType: typ, Name: f.Name, Label: label, Value: values[f.Name], MaxLength: 1024})
+	}
+	fields = append(fields, core.Node{Type: core.ElemButton, Text: "Apply"})
+	return &core.Node{Type: core.ElemForm, Method: "get", Action: action, Attrs: map[string]string{"class": "gather-filters", "role": "search"}, Children: fields}
+}
+
+// pager links the pages around the current one. query (exposed
+// filters) is kept on every link.
+func pager(cur, pages int, pathOf func(int) string, query string) *core.Node {
+	if pages <= 1 {
+		return nil
+	}
+	link := func(n int) string {
+		p := href(pathOf(n))
+		if query != "" {
+			p += "?" + query
+		}
+		return p
+	}
+	var items []core.Node
+	if cur > 1 {
+		items = append(items, core.Node{Type: core.ElemLink, Href: link(min(cur-1, pages)), Text: "‹ Previous", Attrs: map[string]string{"rel": "prev"}})
+	}
+	for n := max(1, cur-3); n <= min(pages, cur+3); n++ {
+		if n == cur {
+			items = append(items, core.Node{Type: core.ElemText, Text: "Page " + strconv.Itoa(n)})
+			continue
+		}
+		items = append(items, core.Node{Type: core.ElemLink, Href: link(n), Text: strconv.Itoa(n)})
+	}
+	if cur < pages {
+		items = append(items, core.Node{Type: core.ElemLink, Href: link(cur + 1), Text: "Next ›", Attrs: map[string]string{"rel": "next"}})
+	}
+	for i := range items {
+		items[i].Weight = i
+	}
+	return &core.Node{Type: core.ElemContainer, Tag: "nav", Attrs: map[string]string{"class": "pager", "aria-label": "Pages"},
+		Children: []core.Node{{Type: core.ElemList, Items: items}}}
+}
+
+// gatherFeedLinks are the <link rel="alternate"> of a gather's feeds.
+func gatherFeedLinks(g *core.Gather, args []string) []render.FeedLink {
+	var out []render.FeedLink
+	for i := range g.Displays {
+		d := &g.Displays[i]
+		if d.Type != "feed" {
+			continue
+		}
+		typ := "application/rss+xml"
+		if d.Format == "atom" {
+			typ = "application/atom+xml"
+		}
+		title := d.Title
+		if title == "" {
+			title = g.Label
+		}
+		out = append(out, render.FeedLink{Title: title, Href: (&url.URL{Path: d.PagePath(args, 1)}).EscapedPath(), Type: typ})
+	}
+	return out
+}
