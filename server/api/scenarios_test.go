@@ -55,6 +55,7 @@ func TestScenarios(t *testing.T) {
 			body: `{"type":"article","title":"x","fields":{"nope":1}}`, contains: []string{`"fields"`}},
 		{name: "CreateItemUnknownType", method: "POST", path: "/items", user: "ed", status: 400, code: core.EInvalid,
 			body: `{"type":"nosuch","title":"x"}`},
+		{name: "BadInputStoredNothing", method: "GET", path: "/items?type=article", user: "ed", status: 200, check: itemCount(2)},
 		{name: "AuthorMayNotCreate", method: "POST", path: "/items", user: "al", status: 403, code: core.EForbidden,
 			body: `{"type":"article","title":"x"}`},
 		{name: "GetItem", taps: []string{}, method: "GET", path: "/items/{item}", user: "ed", status: 200, contains: []string{`"id":"{item}"`}},
