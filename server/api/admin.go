@@ -11,6 +11,7 @@ import (
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/server"
 )
 
 // uploadFile stores a file streamed as the "file" part of a
@@ -61,8 +62,28 @@ func (a *API) uploadFile(w http.ResponseWriter, r *http.Request) error {
 		return uploadError(err)
 	}
 	w.Header().Set("Location", Prefix+"/files/"+f.ID.String())
-	writeJSON(w, http.StatusCreated, f)
+	writeJSON(w, http.StatusCreated, fileOut(f))
 	return nil
+}
+
+// fileView is a file with the site addresses of it and, for images, of
+// its derivatives by style.
+type fileView struct {
+	*core.File
+	URL    string            `json:"url"`
+	Styles map[string]string `json:"styles,omitempty"`
+}
+
+func fileOut(f *core.File) fileView {
+	v := fileView{File: f, URL: server.FileURL(f)}
+	switch f.MIME {
+	case "image/png", "image/jpeg", "image/gif", "image/webp":
+		v.Styles = map[string]string{}
+		for style := range server.Styles {
+			v.Styles[style] = server.StyleURL(style, f.Hash, f.MIME)
+		}
+	}
+	return v
 }
 
 func uploadError(err error) error {
@@ -85,7 +106,7 @@ func (a *API) getFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return hideDenied(err, "file not found")
 	}
-	writeJSON(w, http.StatusOK, f)
+	writeJSON(w, http.StatusOK, fileOut(f))
 	return nil
 }
 

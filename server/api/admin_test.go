@@ -2,11 +2,14 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
 	"io/fs"
 	"mime/multipart"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/trovato/trovato/core"
@@ -137,7 +140,21 @@ func TestFilesUsersRolesConfig(t *testing.T) {
 	huge, hugeType := multipartBody("file", "big.png", append(testPNG(8, 8), bytes.Repeat([]byte{0}, 80<<10)...))
 	e.run(t, []scenario{
 		{name: "Upload", method: "POST", path: "/files", user: "ed", status: 201, raw: pngBody, ctype: pngType,
-			contains: []string{`"mime":"image/png"`, `"name":"dot.png"`}, save: saveVar("file", "id")},
+			contains: []string{`"mime":"image/png"`, `"name":"dot.png"`, `"url":"/files/`, `"thumbnail":"/files/styles/thumbnail/`}, save: saveVar("file", "id"),
+			check: func(t *testing.T, e *env, b []byte) {
+				var f struct {
+					URL    string            `json:"url"`
+					Styles map[string]string `json:"styles"`
+				}
+				_ = json.Unmarshal(b, &f)
+				for _, u := range []string{f.URL, f.Styles["thumbnail"]} {
+					rec := httptest.NewRecorder()
+					e.h.ServeHTTP(rec, httptest.NewRequest("GET", u, nil))
+					if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "image/") {
+						t.Errorf("GET %s: %d %s", u, rec.Code, rec.Header().Get("Content-Type"))
+					}
+				}
+			}},
 		{name: "UploadRaw", method: "POST", path: "/files?name=raw.png", user: "ed", status: 201, raw: testPNG(4, 4), ctype: "application/octet-stream",
 			contains: []string{`"mime":"image/png"`}},
 		{name: "UploadLiesAboutType", method: "POST", path: "/files", user: "ed", status: 400, raw: lying, ctype: lyingType},
