@@ -66,7 +66,7 @@ func BenchmarkSite(b *testing.B) {
 	_, _, srv := demoSite(b, server.Options{})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	page := fetchOK(b, hs.URL+benchPath)
+	page := fetchPage(b, hs.URL+benchPath)
 
 	dir := b.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "www", filepath.Dir(benchPath)), 0o755); err != nil {
@@ -76,7 +76,7 @@ func BenchmarkSite(b *testing.B) {
 		b.Fatal(err)
 	}
 	nginxURL := startNginx(b, nginx, dir) + benchPath
-	if got := fetchOK(b, nginxURL); !bytes.Equal(got, page) {
+	if got := fetchPage(b, nginxURL); !bytes.Equal(got, page) {
 		b.Fatalf("nginx serves %d bytes, the site %d", len(got), len(page))
 	}
 
@@ -120,7 +120,7 @@ func findNginx() string {
 	return ""
 }
 
-func fetchOK(b *testing.B, url string) []byte {
+func fetchPage(b *testing.B, url string) []byte {
 	b.Helper()
 	res, err := http.Get(url)
 	if err != nil {

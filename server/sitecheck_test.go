@@ -94,7 +94,7 @@ func runTool(t *testing.T, limit time.Duration, name string, args ...string) (st
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("%s did not finish within %s\n%s", name, limit, tail(errb.String(), 4000))
+		t.Fatalf("%s did not finish within %s\n%s", name, limit, outputTail(errb.String(), 4000))
 	}
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -105,7 +105,7 @@ func runTool(t *testing.T, limit time.Duration, name string, args ...string) (st
 	return out.Bytes(), errb.Bytes(), 0
 }
 
-func tail(s string, n int) string {
+func outputTail(s string, n int) string {
 	if len(s) > n {
 		return "…" + s[len(s)-n:]
 	}
@@ -285,7 +285,7 @@ func checkNu(t *testing.T, pages []demoPage) {
 		Messages []nuMessage `json:"messages"`
 	}
 	if err := json.Unmarshal(stderr, &out); err != nil {
-		t.Fatalf("vnu output (exit %d) is not JSON: %v\n%s", code, err, tail(string(stderr), 4000))
+		t.Fatalf("vnu output (exit %d) is not JSON: %v\n%s", code, err, outputTail(string(stderr), 4000))
 	}
 	for _, m := range out.Messages {
 		if m.Type != "error" && m.Type != "non-document-error" && m.SubType != "fatal" {
@@ -298,7 +298,7 @@ func checkNu(t *testing.T, pages []demoPage) {
 		t.Errorf("Nu HTML checker: %s:%d:%d: %s\n\t%s", page, m.LastLine, m.FirstCol, m.Message, strings.TrimSpace(m.Extract))
 	}
 	if code != 0 && !t.Failed() {
-		t.Fatalf("vnu exited %d without errors:\n%s", code, tail(string(stderr), 4000))
+		t.Fatalf("vnu exited %d without errors:\n%s", code, outputTail(string(stderr), 4000))
 	}
 	t.Logf("Nu HTML checker: %d pages, %d messages", len(pages), len(out.Messages))
 }
@@ -337,7 +337,7 @@ func checkAxe(t *testing.T, base string, pages []demoPage) {
 	stdout, stderr, code := runTool(t, 3*time.Minute, "node", filepath.Join(browserDir, "axe.mjs"), input)
 	var res axeResult
 	if err := json.Unmarshal(stdout, &res); err != nil || code != 0 {
-		t.Fatalf("axe.mjs exit %d: %v\n%s\n%s", code, err, tail(string(stdout), 2000), tail(string(stderr), 4000))
+		t.Fatalf("axe.mjs exit %d: %v\n%s\n%s", code, err, outputTail(string(stdout), 2000), outputTail(string(stderr), 4000))
 	}
 	if len(res.Pages) != len(pages) {
 		t.Fatalf("axe checked %d pages, want %d", len(res.Pages), len(pages))
@@ -407,7 +407,7 @@ func TestXSSInBrowser(t *testing.T) {
 			var n *core.Node
 			if e.raw != nil {
 				n = e.raw(v.Vector)
-			} else if tree, err := core.DecodeTree(mustJSON(t, e.tree(v.Vector)), core.TreeOptions{}); err == nil {
+			} else if tree, err := core.DecodeTree(marshalTree(t, e.tree(v.Vector)), core.TreeOptions{}); err == nil {
 				n = &tree // what a plugin's JSON becomes
 			}
 			id := fmt.Sprintf("m-%d", len(markers))
@@ -534,7 +534,7 @@ func TestXSSInBrowser(t *testing.T) {
 		Aborted int `json:"aborted"`
 	}
 	if err := json.Unmarshal(stdout, &res); err != nil || code != 0 {
-		t.Fatalf("xss.mjs exit %d: %v\n%s\n%s", code, err, tail(string(stdout), 2000), tail(string(stderr), 4000))
+		t.Fatalf("xss.mjs exit %d: %v\n%s\n%s", code, err, outputTail(string(stdout), 2000), outputTail(string(stderr), 4000))
 	}
 	if len(res.Pages) != len(pages) {
 		t.Fatalf("xss.mjs checked %d pages, want %d", len(res.Pages), len(pages))
@@ -557,7 +557,7 @@ func TestXSSInBrowser(t *testing.T) {
 			entry, i, _ := strings.Cut(key, "/")
 			var vi int
 			fmt.Sscan(i, &vi)
-			t.Errorf("%s entry, vector %s %q: rendered HTML is not well-formed (%s); not in testdata/sitecheck/xss-ill-formed.txt", entry, i, trunc(vectors[vi].Vector, 120), why)
+			t.Errorf("%s entry, vector %s %q: rendered HTML is not well-formed (%s); not in testdata/sitecheck/xss-ill-formed.txt", entry, i, truncVector(vectors[vi].Vector, 120), why)
 		}
 	}
 	for key := range known {
@@ -606,7 +606,7 @@ func TestXSSInBrowser(t *testing.T) {
 				continue
 			}
 			if isMarker {
-				t.Errorf("%s: %s entry, vector %d %q: %s", strings.TrimPrefix(p.URL, hs.URL), m.entry, m.vector, trunc(vectors[m.vector].Vector, 120), pr)
+				t.Errorf("%s: %s entry, vector %d %q: %s", strings.TrimPrefix(p.URL, hs.URL), m.entry, m.vector, truncVector(vectors[m.vector].Vector, 120), pr)
 			} else {
 				t.Errorf("%s: %s", strings.TrimPrefix(p.URL, hs.URL), pr)
 			}
@@ -623,14 +623,14 @@ func TestXSSInBrowser(t *testing.T) {
 		len(vectors), len(xssEntries), len(markers), len(pages), time.Since(start).Round(time.Millisecond), refused, res.Aborted)
 }
 
-func trunc(s string, n int) string {
+func truncVector(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"
 	}
 	return s
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func marshalTree(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -713,7 +713,7 @@ func wellFormed(fragment string) string {
 			return ""
 		case html.StartTagToken:
 			name, _ := z.TagName()
-			if !voidElements[string(name)] {
+			if !voidTags[string(name)] {
 				open = append(open, string(name))
 			}
 		case html.EndTagToken:
@@ -726,7 +726,7 @@ func wellFormed(fragment string) string {
 	}
 }
 
-var voidElements = map[string]bool{"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true,
+var voidTags = map[string]bool{"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true,
 	"img": true, "input": true, "link": true, "meta": true, "source": true, "track": true, "wbr": true}
 
 // headTags counts the meta, link and style elements directly in <head>.
@@ -870,7 +870,7 @@ func TestXSSSiteInBrowser(t *testing.T) {
 		var mdMarkers []string
 		for i := first; i < last; i++ {
 			m := fmt.Sprintf("xss-marker-%d", i)
-			if storable(vectors[i].Vector) {
+			if storableText(vectors[i].Vector) {
 				md = append(md, vectors[i].Vector, m)
 				fh = append(fh, vectors[i].Vector, "<p>"+m+"</p>")
 				mdMarkers = append(mdMarkers, m)
@@ -953,7 +953,7 @@ func TestXSSSiteInBrowser(t *testing.T) {
 		Aborted int `json:"aborted"`
 	}
 	if err := json.Unmarshal(stdout, &res); err != nil || code != 0 {
-		t.Fatalf("xss.mjs exit %d: %v\n%s\n%s", code, err, tail(string(stdout), 2000), tail(string(stderr), 4000))
+		t.Fatalf("xss.mjs exit %d: %v\n%s\n%s", code, err, outputTail(string(stdout), 2000), outputTail(string(stderr), 4000))
 	}
 	if len(res.Pages) != len(pages) {
 		t.Fatalf("xss.mjs checked %d pages, want %d", len(res.Pages), len(pages))
@@ -1003,7 +1003,7 @@ func TestXSSSiteInBrowser(t *testing.T) {
 			if problems <= 100 {
 				where := ""
 				if idx >= 0 && idx < len(vectors) {
-					where = fmt.Sprintf(" (vector %d %q)", idx, trunc(vectors[idx].Vector, 100))
+					where = fmt.Sprintf(" (vector %d %q)", idx, truncVector(vectors[idx].Vector, 100))
 				}
 				t.Errorf("%s: %s%s", strings.TrimPrefix(p.URL, hs.URL), pr, where)
 			}
@@ -1016,9 +1016,9 @@ func TestXSSSiteInBrowser(t *testing.T) {
 		len(vectors), len(pages), time.Since(start).Round(time.Millisecond), refusedBodies, refusedTerms, refusedTitles, repaired, res.Aborted)
 }
 
-// storable reports whether the store takes v as a long text: no control
+// storableText reports whether the store takes v as a long text: no control
 // characters besides line breaks and tabs.
-func storable(v string) bool {
+func storableText(v string) bool {
 	for _, c := range v {
 		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f || (c >= 0x80 && c < 0xa0) {
 			return false
