@@ -75,9 +75,6 @@ func BenchmarkAPI(b *testing.B) {
 	items := e.seedItems(b, 10000)
 
 	b.Run("ListItems50of10000", func(b *testing.B) {
-		if _, _, err := e.k.Store.Items().FindItems(e.admin, core.ItemFilter{Limit: 50}); err != nil {
-			b.Skipf("the item service cannot list a full page (core/postgres Items.count): %v", err)
-		}
 		var lat latencies
 		for i := 0; b.Loop(); i++ {
 			start := time.Now()

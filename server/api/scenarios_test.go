@@ -173,9 +173,6 @@ func TestItemPaging(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := e.k.Store.Items().FindItems(e.admin, core.ItemFilter{Limit: 2}); err != nil {
-		t.Skipf("the item service cannot list a full page (core/postgres Items.count): %v", err)
-	}
 	itemCount := func(want int) func(t *testing.T, e *env, b []byte) {
 		return func(t *testing.T, e *env, b []byte) {
 			var p struct {
