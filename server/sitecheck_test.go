@@ -280,7 +280,7 @@ func checkNu(t *testing.T, pages []demoPage) {
 		files[name] = p.path
 		args = append(args, filepath.Join(dir, name))
 	}
-	_, stderr, code := runTool(t, 3*time.Minute, "java", args...)
+	_, stderr, code := runTool(t, 4*time.Minute, "java", args...)
 	var out struct {
 		Messages []nuMessage `json:"messages"`
 	}
@@ -334,7 +334,7 @@ func checkAxe(t *testing.T, base string, pages []demoPage) {
 	if err := os.WriteFile(input, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code := runTool(t, 3*time.Minute, "node", filepath.Join(browserDir, "axe.mjs"), input)
+	stdout, stderr, code := runTool(t, 5*time.Minute, "node", filepath.Join(browserDir, "axe.mjs"), input)
 	var res axeResult
 	if err := json.Unmarshal(stdout, &res); err != nil || code != 0 {
 		t.Fatalf("axe.mjs exit %d: %v\n%s\n%s", code, err, outputTail(string(stdout), 2000), outputTail(string(stderr), 4000))
@@ -519,12 +519,12 @@ func TestXSSInBrowser(t *testing.T) {
 	}
 
 	input := filepath.Join(t.TempDir(), "xss.json")
-	in, _ := json.Marshal(map[string]any{"parallel": 3, "settle_ms": 50, "timeout_s": 240, "pages": pages})
+	in, _ := json.Marshal(map[string]any{"parallel": 3, "settle_ms": 50, "timeout_s": 420, "pages": pages})
 	if err := os.WriteFile(input, in, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	stdout, stderr, code := runTool(t, 270*time.Second, "node", filepath.Join(browserDir, "xss.mjs"), input)
+	stdout, stderr, code := runTool(t, 450*time.Second, "node", filepath.Join(browserDir, "xss.mjs"), input)
 	var res struct {
 		Pages []struct {
 			URL      string   `json:"url"`
@@ -939,12 +939,12 @@ func TestXSSSiteInBrowser(t *testing.T) {
 		}
 	}
 	input := filepath.Join(t.TempDir(), "xss-site.json")
-	in, _ := json.Marshal(map[string]any{"parallel": 3, "settle_ms": 50, "timeout_s": 200, "pages": pages})
+	in, _ := json.Marshal(map[string]any{"parallel": 3, "settle_ms": 50, "timeout_s": 300, "pages": pages})
 	if err := os.WriteFile(input, in, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	stdout, stderr, code := runTool(t, 230*time.Second, "node", filepath.Join(browserDir, "xss.mjs"), input)
+	stdout, stderr, code := runTool(t, 330*time.Second, "node", filepath.Join(browserDir, "xss.mjs"), input)
 	var res struct {
 		Pages []struct {
 			URL      string   `json:"url"`
