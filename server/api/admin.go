@@ -545,10 +545,8 @@ type enableRequest struct {
 
 func (a *API) enablePlugin(w http.ResponseWriter, r *http.Request) error {
 	var in enableRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &in); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &in); err != nil {
+		return err
 	}
 	if in.Approved == nil {
 		in.Approved = []string{}

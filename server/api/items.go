@@ -289,10 +289,8 @@ func (a *API) restoreRevision(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in restoreRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &in); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &in); err != nil {
+		return err
 	}
 	it, err := a.store.Items().RestoreRevision(r.Context(), stage, id, in.Log)
 	if err != nil {
@@ -402,10 +400,8 @@ func (a *API) promoteDraft(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in promoteRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &in); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &in); err != nil {
+		return err
 	}
 	d, err := a.store.Drafts().FindDraft(r.Context(), stage, id)
 	if err != nil {

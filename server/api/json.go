@@ -92,9 +92,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
+// decodeOptional is decode for routes whose body may be left out: an
+// empty body leaves v as it is.
+func decodeOptional(r *http.Request, v any) error {
+	return decodeBody(r, v, true)
+}
+
 // decode reads a JSON body into v: one object, valid UTF-8, no unknown
 // fields, the right types. Errors name the field path.
 func decode(r *http.Request, v any) error {
+	return decodeBody(r, v, false)
+}
+
+func decodeBody(r *http.Request, v any, optional bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return core.Errorf(core.EInvalid, "The body must be application/json.")
 	}
@@ -103,6 +113,9 @@ func decode(r *http.Request, v any) error {
 		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
 		return core.Errorf(core.EInvalid, "The request needs a JSON body.")
 	}
 	if !utf8.Valid(body) {

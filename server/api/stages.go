@@ -130,10 +130,8 @@ func (a *API) publishStage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in publishRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &in); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &in); err != nil {
+		return err
 	}
 	opts, err := in.options()
 	if err != nil {
@@ -218,10 +216,8 @@ func (a *API) rollbackRelease(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in publishRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &in); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &in); err != nil {
+		return err
 	}
 	opts, err := in.options()
 	if err != nil {
