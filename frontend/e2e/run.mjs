@@ -130,6 +130,7 @@ let articleID = '';
 let liveItem = null;
 const stageLabel = `E2E spring ${stamp}`;
 const stageName = `e2e-spring-${stamp}`;
+const STAGED = ` (staged ${stamp})`;
 
 try {
   await step('sign in', async () => {
@@ -179,6 +180,10 @@ try {
       const opts = await cats.locator('option').count();
       if (opts > 1) await cats.selectOption({ index: 1 });
     }
+    // An image with alternative text.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    await page.locator('[data-field=image] input[type=file]').setInputFiles({ name: 'tulips.png', mimeType: 'image/png', buffer: png });
+    await page.getByRole('textbox', { name: 'Alternative text' }).fill('Red tulips in a row');
     await page.getByLabel('Status').selectOption('published');
     await screen('editor-new');
     await page.keyboard.press('Control+s');
@@ -188,6 +193,7 @@ try {
     const r = await api('/items/' + articleID);
     if (r.status !== 200 || r.body.title !== articleTitle) throw new Error('the API does not have the article: ' + JSON.stringify(r).slice(0, 300));
     if (!String(r.body.fields?.body || '').includes('**first**')) throw new Error('the Markdown body was not saved: ' + JSON.stringify(r.body.fields));
+    if (r.body.fields?.image?.alt !== 'Red tulips in a row') throw new Error('the image was not saved with its alt text: ' + JSON.stringify(r.body.fields?.image));
     await screen('editor-saved');
     return articleID;
   });
@@ -204,6 +210,18 @@ try {
     await page.keyboard.press('Control+s');
     await announced(/Saved/);
   });
+
+  await step('an upload whose content does not match its type is refused', async () => {
+    await page.locator('[data-field=image] input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('this is not a picture\n') });
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Control+s');
+    await page.locator('[data-field=image] .field-errors, [data-field=image] .error').first().waitFor();
+    const msg = await page.locator('[data-field=image] .field-errors, [data-field=image] .error').first().innerText();
+    await screen('editor-bad-upload');
+    // Put the real image back.
+    await page.goto(page.url());
+    return msg;
+  }, { optional: true });
 
   await step('find it in the list', async () => {
     await page.getByRole('link', { name: 'Content', exact: true }).click();
@@ -235,7 +253,7 @@ try {
     await screen('stages');
     await page.goto(`${base}/admin/content/${liveItem.id}`);
     await page.getByText(`Editing in ${stageLabel}`).waitFor();
-    await page.getByLabel('Headline').fill(liveItem.title + ' (staged)');
+    await page.getByLabel('Headline').fill(liveItem.title + STAGED);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await announced(/Saved/);
     await screen('editor-staged');
@@ -243,23 +261,23 @@ try {
     const live = await api('/items/' + liveItem.id);
     if (live.body.title !== liveItem.title) throw new Error('live changed: ' + live.body.title);
     const st = await api(`/items/${liveItem.id}?stage=${stageName}`);
-    if (st.body.title !== liveItem.title + ' (staged)') throw new Error('the stage does not show the edit: ' + st.body.title);
+    if (st.body.title !== liveItem.title + STAGED) throw new Error('the stage does not show the edit: ' + st.body.title);
     const anon = await browser.newContext();
     const p2 = await anon.newPage();
     const res = await p2.goto(`${base}/item/${liveItem.id}`);
     const html = await p2.content();
     await anon.close();
     if (res.status() >= 400 && res.status() !== 404) throw new Error('live page: ' + res.status());
-    if (html.includes('(staged)')) throw new Error('the live site shows the staged edit');
+    if (html.includes(STAGED)) throw new Error('the live site shows the staged edit');
     const prev = await api(`/stages/${stageName}/preview?path=${encodeURIComponent('/item/' + liveItem.id)}`);
-    if (prev.status === 200 && typeof prev.body === 'string' && !prev.body.includes('(staged)')) throw new Error('the stage preview lacks the edit');
+    if (prev.status === 200 && typeof prev.body === 'string' && !prev.body.includes(STAGED)) throw new Error('the stage preview lacks the edit');
   });
 
   await step('page preview of the stage', async () => {
     await page.getByRole('button', { name: 'Preview page' }).click();
     await page.locator('.page-preview iframe').waitFor();
     const src = await page.locator('.page-preview iframe').getAttribute('srcdoc');
-    if (!src || !src.includes('(staged)')) throw new Error('the preview does not show the staged title');
+    if (!src || !src.includes(STAGED)) throw new Error('the preview does not show the staged title');
     await screen('page-preview');
   }, { optional: true });
 
@@ -277,7 +295,7 @@ try {
     await announced(/Published/);
     await screen('stage-published');
     const live = await api('/items/' + liveItem.id);
-    if (live.body.title !== liveItem.title + ' (staged)') throw new Error('live does not have the published edit: ' + live.body.title);
+    if (live.body.title !== liveItem.title + STAGED) throw new Error('live does not have the published edit: ' + live.body.title);
     if ((await page.locator('#stage-select').inputValue()) !== 'live') throw new Error('the switcher still names the published stage');
   });
 
