@@ -249,7 +249,7 @@ func TestGathers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	recent := `{"kind":"gather","name":"recent","label":"Recent","types":["article"],"pager":{"per_page":2}}`
+	recent := `{"kind":"gather","name":"recent","label":"Recent","types":["article"],"pager":{"per_page":2},"displays":[{"name":"side","type":"tile","items":1}]}`
 	e.run(t, []scenario{
 		{name: "PutGather", method: "PUT", path: "/gathers/recent", user: "admin", status: 200, body: `{"body":` + recent + `}`},
 		{name: "PutGatherInvalid", method: "PUT", path: "/gathers/bad", user: "admin", status: 400,
@@ -260,6 +260,10 @@ func TestGathers(t *testing.T) {
 		{name: "GetGather", method: "GET", path: "/gathers/recent", user: "admin", status: 200},
 		{name: "RunGather", method: "GET", path: "/gathers/recent/results", user: "al", status: 200,
 			contains: []string{`"total":3`, `"pages":2`}},
+		{name: "Tiles", method: "GET", path: "/tiles", user: "admin", status: 200,
+			contains: []string{`"source":"gather","gather":"recent","name":"side"`}},
+		{name: "TilesForbidden", method: "GET", path: "/tiles", user: "ed", status: 403},
+		{name: "RunTile", method: "GET", path: "/gathers/recent/results?display=side", user: "al", status: 200, contains: []string{`"per_page":1`}},
 		{name: "RunGatherPage2", method: "GET", path: "/gathers/recent/results?page=2", user: "al", status: 200, contains: []string{`"page":2`}},
 		{name: "RunGatherBadPage", method: "GET", path: "/gathers/recent/results?page=0", user: "al", invalid: true, status: 400},
 		{name: "RunMissingGather", method: "GET", path: "/gathers/nosuch/results", user: "al", status: 404},

@@ -133,3 +133,55 @@ func (a *API) renderText(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"html": string(html)})
 	return nil
 }
+
+// tile is one tile a region can show: a gather display of type tile, or
+// a tile a plugin declares (tile_info).
+type tile struct {
+	Source  string `json:"source"` // gather or plugin
+	Gather  string `json:"gather,omitempty"`
+	Plugin  string `json:"plugin,omitempty"`
+	Name    string `json:"name"`
+	Label   string `json:"label"`
+	Items   int    `json:"items,omitempty"`
+	Island  bool   `json:"island,omitempty"`
+	Preview string `json:"preview,omitempty"` // the API route that runs a gather tile
+}
+
+// listTiles lists every tile: gather tile displays (run one with
+// GET /gathers/{name}/results?display=) and plugin tiles.
+func (a *API) listTiles(w http.ResponseWriter, r *http.Request) error {
+	if err := a.require(r, core.PermAdministerConfig); err != nil {
+		return err
+	}
+	p, err := a.pageOf(r, scopeOf(r))
+	if err != nil {
+		return err
+	}
+	docs, err := a.store.Config().FindConfigs(r.Context(), "gather")
+	if err != nil {
+		return err
+	}
+	out := []tile{}
+	for _, d := range docs {
+		g, err := core.GatherFromConfig(d)
+		if err != nil {
+			continue // a stored gather today's code cannot read: not offered
+		}
+		for _, disp := range g.Displays {
+			if disp.Type != "tile" {
+				continue
+			}
+			label := disp.Title
+			if label == "" {
+				label = g.Label
+			}
+			out = append(out, tile{Source: "gather", Gather: g.Name, Name: disp.Name, Label: label, Items: disp.Items,
+				Preview: Prefix + "/gathers/" + g.Name + "/results?display=" + disp.Name})
+		}
+	}
+	for _, pt := range a.k.Plugins.Tiles(r.Context()) {
+		out = append(out, tile{Source: "plugin", Plugin: pt.Plugin, Name: pt.Name, Label: pt.Label, Island: pt.Island})
+	}
+	writeJSON(w, http.StatusOK, pageSlice(a, p, out))
+	return nil
+}
