@@ -73,6 +73,9 @@ func (s *Server) notAlias(w http.ResponseWriter, r *http.Request, st *reqState, 
 			return err
 		}
 	}
+	if served, err := s.pluginPage(w, r, st, p); served {
+		return err
+	}
 	return core.Errorf(core.ENotFound, "page not found")
 }
 

@@ -281,6 +281,7 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 	if it.Language != "" && it.Language != "und" {
 		lang = it.Language
 	}
+	article = s.pluginItemView(ctx, st, it, lang, article)
 	p := render.Page{
 		Title: it.Title, Lang: lang, CanonicalURL: ss.canonical(public), Kind: "article",
 		Regions:     map[string][]core.Node{"content": {article}},
