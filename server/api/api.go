@@ -54,6 +54,10 @@ type Options struct {
 	// CursorKey signs paging cursors; empty means a random key for this
 	// process (cursors then do not survive a restart or cross nodes).
 	CursorKey []byte
+	// ClientAddr returns the client's address of a request (behind
+	// trusted proxies, from X-Forwarded-For); nil uses the peer address.
+	// It keys the anonymous rate limit and goes into the audit log.
+	ClientAddr func(*http.Request) string
 	// MaxRequestBytes bounds JSON bodies; 0 means the kernel's setting.
 	MaxRequestBytes int64
 	// MaxUploadBytes bounds one upload; 0 means the kernel's setting.
@@ -74,6 +78,7 @@ type API struct {
 	cursorKey []byte
 	maxBody   int64
 	maxUpload int64
+	addrOf    func(*http.Request) string
 	mux       *http.ServeMux
 	routes    []Route
 	spec      []byte // the OpenAPI document as JSON
@@ -96,7 +101,10 @@ func New(opts Options) (*API, error) {
 	a := &API{
 		k: opts.Kernel, store: opts.Kernel.Store, log: opts.Logger, sessions: opts.Sessions, accounts: opts.Accounts,
 		site: opts.Site, renderer: opts.Renderer, limiter: opts.Limiter, rateLimit: opts.RateLimit, cursorKey: opts.CursorKey,
-		maxBody: opts.MaxRequestBytes, maxUpload: opts.MaxUploadBytes,
+		maxBody: opts.MaxRequestBytes, maxUpload: opts.MaxUploadBytes, addrOf: opts.ClientAddr,
+	}
+	if a.addrOf == nil {
+		a.addrOf = peerAddr
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -210,7 +218,7 @@ func (a *API) wrap(needUser bool, h handlerFunc) http.Handler {
 }
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request, needUser bool, h handlerFunc) error {
-	ctx := core.NewContextWithClientAddr(r.Context(), clientAddr(r))
+	ctx := core.NewContextWithClientAddr(r.Context(), a.addrOf(r))
 	au, err := a.authenticate(ctx, r)
 	if err != nil {
 		return err
@@ -307,7 +315,7 @@ func (a *API) allow(w http.ResponseWriter, r *http.Request, au *auth) error {
 	if a.limiter == nil {
 		return nil
 	}
-	key := "api:addr:" + clientAddr(r)
+	key := "api:addr:" + a.addrOf(r)
 	if !au.user.IsAnonymous() {
 		key = "api:user:" + au.user.ID.String()
 	}
@@ -323,7 +331,8 @@ func (a *API) allow(w http.ResponseWriter, r *http.Request, au *auth) error {
 	return nil
 }
 
-func clientAddr(r *http.Request) string {
+// peerAddr is the address of the connection's peer.
+func peerAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
