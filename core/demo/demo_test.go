@@ -317,7 +317,7 @@ func v2(t *testing.T, v1Site, v1Article string) fstest.MapFS {
 	t.Helper()
 	return demoFS(t, map[string]func(string) string{
 		"demo.yaml": func(string) string {
-			return "version: 2\nconfig_history:\n  site/site: [" + v1Site + "]\n  item_type/article: [" + v1Article + "]\n"
+			return "version: 3\nconfig_history:\n  site/site: [" + v1Site + "]\n  item_type/article: [" + v1Article + "]\n"
 		},
 		"config/types.yaml": replace("  - {name: category,", "  - {name: subtitle, type: text, max_length: 120}\n  - {name: category,"),
 		"config/site.yaml":  replace("slogan: Content, staged.", "slogan: Content, staged and shipped."),
@@ -392,7 +392,7 @@ func TestNewerDemoUpdatesWhatItWrote(t *testing.T) {
 		t.Fatalf("updated article: %+v, %v", it, err)
 	}
 	revs, err := st.s.Items().FindRevisions(st.ctx, it.ID)
-	if err != nil || len(revs) != 2 || revs[0].Log != "demo 2" || revs[1].Log != "demo 1" {
+	if err != nil || len(revs) != 2 || revs[0].Log != "demo 3" || revs[1].Log != "demo 2" {
 		t.Errorf("revisions of the updated article: %d, %v", len(revs), err)
 	}
 	site, _ = st.s.Config().FindConfig(st.ctx, "site", "site")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,6 +56,9 @@ type app struct {
 	as          string
 	jsonOut     bool
 	verbose     bool
+	// invalidateEvery is how often serve polls the change feed for cache
+	// invalidation.
+	invalidateEvery time.Duration
 
 	cfg kernel.Config
 	k   *kernel.Kernel
