@@ -24,9 +24,15 @@ type Session struct {
 	CSRFSecret []byte `json:"csrf_secret"`
 	// PreviewStageID, when not NilID, is the stage the visitor browses the
 	// site in (a stage preview). Only users who may view the stage see it.
-	PreviewStageID ID        `json:"preview_stage_id"`
-	CreatedAt      time.Time `json:"created_at"`
-	LastSeen       time.Time `json:"last_seen"`
+	PreviewStageID ID `json:"preview_stage_id"`
+	// Epoch is the user's session epoch when the session signed in
+	// (AccountService.SessionEpoch); once the user's epoch has moved on
+	// ("log out everywhere", a new password) the session is over. 0 for a
+	// session not made by signing in (an anonymous visitor's, the API's
+	// short-lived preview sessions).
+	Epoch     int64     `json:"epoch,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 // SessionTimeouts bound a session's life: it ends after Idle without a

@@ -42,14 +42,15 @@ func (s *Server) serveIsland(w http.ResponseWriter, r *http.Request, st *reqStat
 
 // userMenu is the signed-in menu: who is signed in and a way out, or the
 // sign-in link for anonymous visitors.
-func (s *Server) userMenu(_ *http.Request, st *reqState) ([]core.Node, error) {
-	if st.user.IsAnonymous() {
-		return []core.Node{{Type: core.ElemLink, Href: "/user/login", Text: "Sign in"}}, nil
+func (s *Server) userMenu(r *http.Request, st *reqState) ([]core.Node, error) {
+	if st.user.IsAnonymous() || st.sess == nil {
+		return []core.Node{signInMenu(r.URL.Query().Get("path"))}, nil
 	}
 	items := []core.Node{
 		{Type: core.ElemText, Text: "Signed in as " + st.user.Name},
-		{Type: core.ElemLink, Href: "/user/logout", Text: "Sign out", Weight: 2},
+		signOutForm(st.sess),
 	}
+	items[1].Weight = 2
 	if st.preview != nil {
 		items = append(items, core.Node{Type: core.ElemLink, Href: "/_preview/exit", Text: "Leave preview", Weight: 1})
 	}

@@ -51,6 +51,8 @@ var DefaultRateLimits = map[string]RateLimit{
 	ClassStyle:  {Limit: 120, Window: time.Minute},
 	ClassIsland: {Limit: 600, Window: time.Minute},
 	ClassForm:   {Limit: 60, Window: time.Minute},
+	ClassLogin:  {Limit: 10, Window: time.Minute},
+	ClassReset:  {Limit: 5, Window: time.Minute},
 }
 
 // Options configure a Server. Zero values are usable: in-process
@@ -228,6 +230,7 @@ func (s *Server) routes() {
 	m.Handle("GET /_island/{name}", s.handle("island", ClassIsland, s.serveIsland))
 	m.Handle("GET /_preview/exit", s.handle("preview_exit", ClassPage, s.previewExitForm))
 	m.Handle("POST /_preview/exit", s.handle("preview_exit", ClassForm, s.previewExit))
+	s.accountRoutes(m)
 	m.Handle("GET /healthz", s.handle("healthz", "", s.healthz))
 	m.Handle("GET /readyz", s.handle("readyz", "", s.readyz))
 	m.Handle("GET /metrics", s.metrics.handler())

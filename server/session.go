@@ -45,6 +45,9 @@ func (s *Server) loadSession(r *http.Request, st *reqState) {
 		}
 		return
 	}
+	if sess.UserID != core.NilID && sess.Epoch > 0 && !s.currentEpoch(r, sess) {
+		return
+	}
 	st.sess = sess
 	if sess.UserID != core.NilID {
 		u, err := s.k.Store.Users().FindUserByID(ctx, sess.UserID)
@@ -84,13 +87,17 @@ func (s *Server) SignIn(w http.ResponseWriter, r *http.Request, user core.ID) (*
 			sess = old
 		}
 	}
+	epoch, err := s.k.Accounts.SessionEpoch(ctx, user)
+	if err != nil {
+		return nil, err
+	}
 	if sess != nil {
-		sess.UserID = user
+		sess.UserID, sess.Epoch = user, epoch
 		if err := s.sessions.RotateSession(ctx, sess); err != nil {
 			return nil, err
 		}
 	} else {
-		sess = &core.Session{UserID: user}
+		sess = &core.Session{UserID: user, Epoch: epoch}
 		if err := s.sessions.SaveSession(ctx, sess); err != nil {
 			return nil, err
 		}

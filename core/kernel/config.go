@@ -44,6 +44,22 @@ type Config struct {
 	// PluginCacheDir holds wazero's compilation cache; empty means
 	// <DataDir>/cache/wasm.
 	PluginCacheDir string `toml:"plugin_cache_dir"`
+	// SMTPHost is the operator's mail relay (STARTTLS required unless it
+	// is on localhost); empty means mail is written to MailDir.
+	SMTPHost     string `toml:"smtp_host"`
+	SMTPPort     int    `toml:"smtp_port"`
+	SMTPUsername string `toml:"smtp_username"`
+	SMTPPassword string `toml:"smtp_password"`
+	// MailFrom is the sender of password reset mail.
+	MailFrom string `toml:"mail_from"`
+	// MailDir is where mail goes without SMTPHost (development); empty
+	// means <DataDir>/mail.
+	MailDir string `toml:"mail_dir"`
+	// LoginLockout and AddressLockout override the failed sign-in
+	// lockouts per account name and per client address, as
+	// "FAILURES/WINDOW" (the lock lasts WINDOW), for example "5/15m".
+	LoginLockout   string `toml:"login_lockout"`
+	AddressLockout string `toml:"address_lockout"`
 }
 
 // envKeys maps environment variables to config keys.
@@ -59,6 +75,14 @@ var envKeys = map[string]string{
 	"TROVATO_ALLOWED_UPLOAD_TYPES": "allowed_upload_types",
 	"TROVATO_LOG_LEVEL":            "log_level",
 	"TROVATO_PLUGIN_CACHE_DIR":     "plugin_cache_dir",
+	"TROVATO_SMTP_HOST":            "smtp_host",
+	"TROVATO_SMTP_PORT":            "smtp_port",
+	"TROVATO_SMTP_USERNAME":        "smtp_username",
+	"TROVATO_SMTP_PASSWORD":        "smtp_password",
+	"TROVATO_MAIL_FROM":            "mail_from",
+	"TROVATO_MAIL_DIR":             "mail_dir",
+	"TROVATO_LOGIN_LOCKOUT":        "login_lockout",
+	"TROVATO_ADDRESS_LOCKOUT":      "address_lockout",
 }
 
 // DefaultDataDir is ~/.local/share/trovato, or /var/lib/trovato as root
@@ -162,6 +186,26 @@ func (c *Config) Set(key, value string) error {
 		c.LogLevel = value
 	case "plugin_cache_dir":
 		c.PluginCacheDir = value
+	case "smtp_host":
+		c.SMTPHost = value
+	case "smtp_port":
+		n, err := strconv.Atoi(value)
+		if err != nil {
+			return core.Errorf(core.EInvalid, "smtp_port must be a port number, not %q", value)
+		}
+		c.SMTPPort = n
+	case "smtp_username":
+		c.SMTPUsername = value
+	case "smtp_password":
+		c.SMTPPassword = value
+	case "mail_from":
+		c.MailFrom = value
+	case "mail_dir":
+		c.MailDir = value
+	case "login_lockout":
+		c.LoginLockout = value
+	case "address_lockout":
+		c.AddressLockout = value
 	case "allowed_upload_types":
 		c.AllowedUploadTypes = nil
 		for _, t := range strings.Split(value, ",") {
@@ -215,6 +259,20 @@ func (c *Config) Validate() error {
 	}
 	if c.PluginCacheDir == "" {
 		c.PluginCacheDir = filepath.Join(c.DataDir, "cache", "wasm")
+	}
+	if c.MailDir == "" {
+		c.MailDir = filepath.Join(c.DataDir, "mail")
+	}
+	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+		return core.Errorf(core.EInvalid, "smtp_port %d is out of range (587 by default)", c.SMTPPort)
+	}
+	if c.SMTPHost == "" && (c.SMTPUsername != "" || c.SMTPPassword != "") {
+		return core.Errorf(core.EInvalid, "smtp_username or smtp_password is set without smtp_host")
+	}
+	for key, v := range map[string]string{"login_lockout": c.LoginLockout, "address_lockout": c.AddressLockout} {
+		if _, err := ParseLockout(v, core.LockoutPolicy{}); err != nil {
+			return core.Errorf(core.EInvalid, "%s: %s", key, core.ErrorMessage(err))
+		}
 	}
 	return nil
 }

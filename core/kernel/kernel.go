@@ -33,6 +33,8 @@ type Kernel struct {
 	Store   *postgres.Store
 	Cluster *postgres.Cluster // nil with an external DATABASE_URL
 	Plugins *PluginManager
+	// Accounts signs people and programs in and writes the audit log.
+	Accounts *postgres.Accounts
 }
 
 // New opens (and, without DATABASE_URL, starts) the database, applies
@@ -75,6 +77,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Kernel, error) {
 		}
 	}
 	k.Store = postgres.NewStore(postgres.StoreConfig{Pool: pool, Logger: log.With("component", "store"), ValidateConfig: core.CheckConfigDocument})
+	if k.Accounts, err = newAccounts(k); err != nil {
+		k.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	if k.Plugins, err = NewPluginManager(ctx, k.Store, PluginOptions{Logger: log, CacheDir: cfg.PluginCacheDir}); err != nil {
 		k.Close(context.WithoutCancel(ctx))
 		return nil, err
@@ -98,6 +104,9 @@ func (k *Kernel) Files() *postgres.Files {
 // Close releases the database and, when this process holds the last lease
 // on the embedded cluster, stops it.
 func (k *Kernel) Close(ctx context.Context) {
+	if k.Accounts != nil {
+		k.Accounts.Wait()
+	}
 	if k.Plugins != nil {
 		_ = k.Plugins.Close(ctx)
 	}

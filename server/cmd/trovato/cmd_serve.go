@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,6 @@ import (
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/demo"
 	"github.com/trovato/trovato/core/memory"
-	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/redis"
 	"github.com/trovato/trovato/server"
 	"github.com/trovato/trovato/server/admin"
@@ -51,7 +51,6 @@ directory, else (redis-server not installed) in this process only.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen on HOST:PORT")
-	cmd.Flags().DurationVar(&a.invalidateEvery, "invalidate-every", time.Second, "how often to read the change feed and invalidate cached pages edited by other processes")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a load balancer in front (repeatable): its X-Forwarded-For and X-Forwarded-Proto are believed")
 	return cmd
 }
@@ -90,6 +89,12 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			return a.serve(cmd.Context(), addr, nil, func(url string) {
 				fmt.Fprintf(a.stdout, "Trovato is running at %s (press Ctrl+C to stop)\n", url)
+				link, err := a.firstLoginLink(cmd.Context(), url)
+				if err != nil {
+					fmt.Fprintf(a.stderr, "No login link for %s: %s\n", a.as, core.ErrorMessage(err))
+					return
+				}
+				fmt.Fprintf(a.stdout, "Sign in as %s within 15 minutes (once): %s\n", a.as, link)
 			})
 		},
 	}
@@ -124,7 +129,6 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 	log := a.serveLogger(cfg.LogLevel)
 	opts := server.Options{Logger: log.With("component", "server"), MaxRequestBytes: cfg.MaxRequestBytes, TrustedProxies: proxies}
 
-	var cacheRedis redisClient
 	redisURL := cfg.RedisURL
 	if redisURL == "" {
 		rs, err := redis.StartServer(ctx, redis.ServerConfig{Dir: filepath.Join(cfg.DataDir, "redis"), Logger: log.With("component", "redis")})
@@ -146,7 +150,6 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 		opts.Limiter = redis.NewRateLimiter(c, prefix)
 		opts.Cache = redis.NewCache(c, prefix)
 		opts.Checks = map[string]func(context.Context) error{"redis": func(ctx context.Context) error { return c.Ping(ctx).Err() }}
-		cacheRedis = c
 	} else {
 		opts.Sessions = memory.NewSessionStore(core.SessionTimeouts{})
 		opts.Limiter = memory.NewRateLimiter()
@@ -154,10 +157,7 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 	}
 	// The editor API and UI share the site's sessions; the API renders
 	// stage previews through the site.
-	accounts, err := postgres.NewAccounts(k.Store, postgres.AccountsConfig{})
-	if err != nil {
-		return err
-	}
+	accounts := k.Accounts
 	var site http.Handler
 	apiH, err := api.New(api.Options{
 		Kernel: k, Logger: log, Sessions: opts.Sessions, Accounts: accounts, Limiter: opts.Limiter,
@@ -168,11 +168,6 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 		return err
 	}
 	opts.Mounts = map[string]http.Handler{api.Prefix + "/": apiH, admin.Prefix: admin.Handler()}
-	stopCache, err := caching(ctx, k, cacheRedis, "trovato:", cfg.Addr, a.invalidateEvery, &opts, log)
-	if err != nil {
-		return err
-	}
-	defer stopCache()
 	srv, err := server.New(k, opts)
 	if err != nil {
 		return err
@@ -188,4 +183,23 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 			started(url)
 		}
 	})
+}
+
+// firstLoginLink makes a one-time login link for the --as user (admin)
+// on the address this process serves at (siteURL ends in "/"), so a new
+// site can be signed in to at once.
+func (a *app) firstLoginLink(ctx context.Context, siteURL string) (string, error) {
+	actx, k, err := a.acting(ctx)
+	if err != nil {
+		return "", err
+	}
+	link, _, err := k.Accounts.CreateLoginLink(actx, a.as)
+	if err != nil {
+		return "", err
+	}
+	i := strings.Index(link, core.LoginLinkPath)
+	if i < 0 {
+		return link, nil
+	}
+	return strings.TrimSuffix(siteURL, "/") + link[i:], nil
 }
