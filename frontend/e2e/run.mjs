@@ -299,10 +299,37 @@ try {
     if ((await page.locator('#stage-select').inputValue()) !== 'live') throw new Error('the switcher still names the published stage');
   });
 
-  await step('releases', async () => {
+  await step('a conflict from two browsers, resolved per item', async () => {
+    // Two editors open the same live item; the second saves first.
+    const other = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    await other.addCookies(await context.cookies());
+    const p2 = await other.newPage();
+    await page.goto(`${base}/admin/content/${articleID}`);
+    await page.getByLabel('Headline').waitFor();
+    await p2.goto(`${base}/admin/content/${articleID}`);
+    await p2.getByLabel('Headline').fill(articleTitle + ' (theirs)');
+    await p2.keyboard.press('Control+s');
+    await p2.locator('#live-polite', { hasText: 'Saved' }).waitFor();
+    await other.close();
+    await page.getByLabel('Headline').fill(articleTitle + ' (mine)');
+    await page.keyboard.press('Control+s');
+    await page.getByRole('button', { name: /Keep mine/ }).waitFor();
+    await screen('editor-conflict');
+    await page.getByRole('button', { name: /Keep mine/ }).click();
+    await announced(/Saved/);
+    const r = await api('/items/' + articleID);
+    if (r.body.title !== articleTitle + ' (mine)') throw new Error('mine was not kept: ' + r.body.title);
+  });
+
+  await step('releases and rollback', async () => {
     await page.getByRole('link', { name: 'Releases', exact: true }).click();
     await page.locator('table.list tbody tr').first().waitFor();
     await screen('releases');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: /Roll back/ }).first().click();
+    await announced(/rolled back/);
+    const live = await api('/items/' + liveItem.id);
+    if (live.body.title !== liveItem.title) throw new Error('the rollback did not restore live: ' + live.body.title);
   });
 
   await step('menus: keyboard reorder', async () => {

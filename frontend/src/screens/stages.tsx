@@ -130,6 +130,17 @@ export function StageReview({ name }: { name: string }) {
     }
   };
 
+  // Ctrl+Shift+P publishes (the button says so in aria-keyshortcuts).
+  const publishRef = useRef(publish);
+  publishRef.current = publish;
+  useEffect(() => {
+    const key = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.shiftKey && e.key.toLowerCase() === 'p') { e.preventDefault(); publishRef.current(false); }
+    };
+    window.addEventListener('keydown', key);
+    return () => window.removeEventListener('keydown', key);
+  }, []);
+
   const discard = async () => {
     if (!confirm(`Discard every change in ${name}? This cannot be undone.`)) return;
     try {
@@ -216,6 +227,7 @@ export function StageReview({ name }: { name: string }) {
           <div class="actions">
             <button type="button" disabled={busy} onClick={() => publish(true)}>Check for conflicts</button>
             <button type="button" class="primary" disabled={busy} onClick={() => publish(false)} aria-keyshortcuts="Control+Shift+P">{busy ? 'Publishing…' : 'Publish to live'}</button>
+            <span class="muted kbd-hint">Ctrl+Shift+P</span>
             <button type="button" class="danger" disabled={busy} onClick={discard}>Discard stage</button>
           </div>
         </div>
