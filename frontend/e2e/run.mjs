@@ -187,7 +187,7 @@ try {
     await page.getByLabel('Status').selectOption('published');
     await screen('editor-new');
     await page.keyboard.press('Control+s');
-    await announced(/Saved/);
+    await announced(/^Saved /);
     await page.waitForURL(/\/admin\/content\/[0-9a-f-]{36}$/);
     articleID = page.url().split('/').pop();
     const r = await api('/items/' + articleID);
@@ -208,7 +208,7 @@ try {
     await screen('editor-errors');
     await page.getByLabel('Headline').fill(articleTitle);
     await page.keyboard.press('Control+s');
-    await announced(/Saved/);
+    await announced(/^Saved /);
   });
 
   await step('an upload whose content does not match its type is refused', async () => {
@@ -255,7 +255,7 @@ try {
     await page.getByText(`Editing in ${stageLabel}`).waitFor();
     await page.getByLabel('Headline').fill(liveItem.title + STAGED);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await announced(/Saved/);
+    await announced(/^Saved /);
     await screen('editor-staged');
     // Live is unchanged; the stage shows the edit.
     const live = await api('/items/' + liveItem.id);
@@ -316,7 +316,7 @@ try {
     await page.getByRole('button', { name: /Keep mine/ }).waitFor();
     await screen('editor-conflict');
     await page.getByRole('button', { name: /Keep mine/ }).click();
-    await announced(/Saved/);
+    await announced(/^Saved /);
     const r = await api('/items/' + articleID);
     if (r.body.title !== articleTitle + ' (mine)') throw new Error('mine was not kept: ' + r.body.title);
   });
