@@ -1,6 +1,9 @@
 package render
 
 import (
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
 	"bytes"
 	"html/template"
 	"regexp"
@@ -92,7 +95,7 @@ func (r *Renderer) Format(text, format string, o FormatOptions) (template.HTML, 
 		if !o.Trusted {
 			return "", core.Errorf(core.EForbidden, "the full_html format is only available to trusted content")
 		}
-		return template.HTML(r.full.Sanitize(text)), nil
+		return template.HTML(balance(r.full.SanitizeBytes([]byte(text)))), nil
 	}
 	return "", core.Errorf(core.EInvalid, "unknown text format %q", format)
 }
@@ -105,10 +108,32 @@ func (r *Renderer) format(text, format, idPrefix string) (template.HTML, error) 
 		if err := r.markdown.Convert([]byte(text), &buf, parser.WithContext(markdownContext(idPrefix))); err != nil {
 			return "", core.Errorf(core.EInvalid, "markdown: %v", err)
 		}
-		return template.HTML(r.filtered.SanitizeBytes(buf.Bytes())), nil
+		return template.HTML(balance(r.filtered.SanitizeBytes(buf.Bytes()))), nil
 	default:
-		return template.HTML(r.filtered.Sanitize(text)), nil
+		return template.HTML(balance(r.filtered.SanitizeBytes([]byte(text)))), nil
 	}
+}
+
+// balance re-serialises sanitized HTML through an HTML5 parser, so every
+// element it opens is closed inside the fragment: a stray end tag or an
+// unclosed <a> in one field can never swallow or wrap what the page puts
+// after it.
+func balance(frag []byte) []byte {
+	ctx := &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
+	nodes, err := html.ParseFragment(bytes.NewReader(frag), ctx)
+	if err != nil {
+		return []byte(template.HTMLEscapeString(string(frag)))
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(frag) + 16)
+	for _, n := range nodes {
+		if err := html.Render(&buf, n); err != nil {
+			return []byte(template.HTMLEscapeString(string(frag)))
+		}
+	}
+	// html.Render closes void elements XML-style; attribute values have
+	// their '>' escaped, so "/>" only ever ends a void element.
+	return bytes.ReplaceAll(buf.Bytes(), []byte("/>"), []byte(">"))
 }
 
 var reIDPrefix = regexp.MustCompile(`^[a-z][a-z0-9\-]{0,31}$`)

@@ -25,7 +25,7 @@ func TestFormatText(t *testing.T) {
 		{name: "OK markdown linkify", format: FormatMarkdown, text: "see https://example.com/x and www.example.org",
 			want: []string{`<a href="https://example.com/x" rel="nofollow noreferrer">https://example.com/x</a>`, `<a href="http://www.example.org" rel="nofollow noreferrer">`}},
 		{name: "OK markdown footnote", format: FormatMarkdown, text: "Text[^1].\n\n[^1]: Note.",
-			want: []string{`<sup id="fnref:1"><a href="#fn:1" class="footnote-ref" role="doc-noteref">1</a></sup>`, `<div class="footnotes" role="doc-endnotes">`, `<li id="fn:1">`}},
+			want: []string{`<sup id="fnref:1"><a class="footnote-ref" href="#fn:1" role="doc-noteref">1</a></sup>`, `<div class="footnotes" role="doc-endnotes">`, `<li id="fn:1">`}},
 		{name: "OK markdown heading ids", format: FormatMarkdown, text: "# Hello World\n\n## Hello World", want: []string{`<h1 id="hello-world">`, `<h2 id="hello-world-1">`}},
 		{name: "OK markdown typographer", format: FormatMarkdown, text: `"quoted" -- dash...`, want: []string{"“quoted” – dash…"}},
 		{name: "OK markdown relative link has no nofollow", format: FormatMarkdown, text: "[a](/about)", want: []string{`<a href="/about">a</a>`}},
