@@ -338,15 +338,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	securityHeaders(rec.Header(), s.https(r))
-	if ok := s.checkRequest(rec, r); !ok {
-		return
-	}
+	var mounted http.Handler
 	for _, m := range s.mounts {
 		if strings.HasPrefix(r.URL.Path, m.prefix) || r.URL.Path+"/" == m.prefix {
-			st.route = strings.TrimSuffix(m.prefix, "/")
-			m.h.ServeHTTP(rec, r)
-			return
+			st.route, mounted = strings.TrimSuffix(m.prefix, "/"), m.h
+			break
 		}
+	}
+	// Mounted handlers (the API) take every method; the site only GET,
+	// HEAD and POST.
+	if ok := s.checkRequest(rec, r, mounted != nil); !ok {
+		return
+	}
+	if mounted != nil {
+		mounted.ServeHTTP(rec, r)
+		return
 	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
@@ -367,12 +373,12 @@ const maxURLBytes = 2048
 // checkRequest refuses malformed requests before any work: overlong
 // URLs (414), unsupported methods (405), paths that are not valid UTF-8
 // or hold control characters, and malformed query strings (400).
-func (s *Server) checkRequest(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) checkRequest(w http.ResponseWriter, r *http.Request, anyMethod bool) bool {
 	switch {
 	case len(r.RequestURI) > maxURLBytes || len(r.URL.RawQuery) > maxURLBytes:
 		s.errorPage(w, r, http.StatusRequestURITooLong, "The address is too long.")
 		return false
-	case r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost:
+	case !anyMethod && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		s.errorPage(w, r, http.StatusMethodNotAllowed, "This method is not allowed here.")
 		return false
