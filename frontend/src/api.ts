@@ -250,10 +250,10 @@ export async function previewPage(stage: string, path: string): Promise<string> 
 
 let renderMissing = false;
 /** renderText asks the API to render text in a format (null when it cannot). */
-export async function renderText(format: string, text: string, stage?: string): Promise<string | null> {
+export async function renderText(format: string, text: string): Promise<string | null> {
   if (renderMissing) return null;
   try {
-    const r = await post('/render', { format, text }, { stage });
+    const r = await post('/render', { format, text });
     return typeof r === 'string' ? r : r?.html ?? '';
   } catch (e) {
     if ((e as ApiError).status === 404 || (e as ApiError).status === 405) { renderMissing = true; return null; }

@@ -11,6 +11,7 @@ import { StageReview, StagesList } from './screens/stages';
 import { Releases } from './screens/releases';
 import { Menus } from './screens/menus';
 import { Categories } from './screens/categories';
+import { AuditLog, Permissions, Plugins, Tokens, Users } from './screens/admin';
 
 const STAGE_KEY = 'trovato.stage';
 
@@ -107,6 +108,7 @@ const NAV: [string, string][] = [
   ['/releases', 'Releases'],
   ['/menus', 'Menus'],
   ['/categories', 'Categories'],
+  ['/users', 'Admin'],
 ];
 
 function Shell() {
@@ -134,9 +136,15 @@ function Shell() {
   else if ((m = match('/menus/:menu', path))) screen = <Menus key={m.menu} menu={m.menu} />;
   else if (path === '/categories') screen = <Categories />;
   else if ((m = match('/categories/:vocab', path))) screen = <Categories key={m.vocab} vocab={m.vocab} />;
+  else if (path === '/users') screen = <Users />;
+  else if (path === '/permissions') screen = <Permissions />;
+  else if (path === '/tokens') screen = <Tokens />;
+  else if (path === '/audit') screen = <AuditLog />;
+  else if (path === '/plugins') screen = <Plugins />;
   else screen = <NotFound />;
 
-  const section = '/' + (path.split('/')[1] || 'content');
+  let section = '/' + (path.split('/')[1] || 'content');
+  if (['/permissions', '/tokens', '/audit', '/plugins'].includes(section)) section = '/users';
   return (
     <div class="shell">
       <a class="skip" href="#main">Skip to content</a>

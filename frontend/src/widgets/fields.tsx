@@ -170,7 +170,6 @@ export function Widget(p: WidgetProps) {
 
 /** LongText: Markdown source and the server's rendering side by side. */
 function LongText({ def, id, value, onChange, describedBy, invalid, labelId }: WidgetProps) {
-  const app = useApp();
   const [html, setHtml] = useState<string | null>(null);
   const [showPreview, setShowPreview] = useState(true);
   const [previewError, setPreviewError] = useState('');
@@ -179,7 +178,7 @@ function LongText({ def, id, value, onChange, describedBy, invalid, labelId }: W
     if (!showPreview) return;
     const t = setTimeout(async () => {
       try {
-        const h = await api.renderText(def.format || 'markdown', value ?? '', stageParam(app.stage));
+        const h = await api.renderText(def.format || 'markdown', value ?? '');
         if (h === null) setPreviewError('Live preview of unsaved text needs the API\'s render route. Save, then use “Preview page” to see the page as the site renders it.');
         else { setHtml(h); setPreviewError(''); }
       } catch (e) {
