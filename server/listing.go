@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trovato/trovato/core"
@@ -49,6 +50,9 @@ func matchGather(gs []*core.Gather, p string) (*core.Gather, *core.GatherDisplay
 // to where a former alias went, else 404.
 func (s *Server) notAlias(w http.ResponseWriter, r *http.Request, st *reqState, p string) error {
 	ctx := r.Context()
+	if ok, err := s.special(w, r, st, p); ok {
+		return err
+	}
 	gs, err := s.siteGathers(ctx, st)
 	if err != nil {
 		return err
@@ -58,6 +62,16 @@ func (s *Server) notAlias(w http.ResponseWriter, r *http.Request, st *reqState, 
 			return s.gatherFeed(w, r, st, g, d, args)
 		}
 		return s.gatherPage(w, r, st, g, d, args, page, p)
+	}
+	if base, n, ok := pagedPath(p); ok {
+		internal := base
+		if _, _, isInternal := parseInternal(base); !isInternal {
+			internal, _, err = s.k.Store.Site().ResolveAlias(ctx, st.stage, base)
+		}
+		if kind, id, ok := parseInternal(internal); err == nil && ok && kind == "term" {
+			st.page = n
+			return s.termPage(w, r, st, id, base)
+		}
 	}
 	if st.preview == nil {
 		ss, err := s.settings(ctx, st)
@@ -77,6 +91,20 @@ func (s *Server) notAlias(w http.ResponseWriter, r *http.Request, st *reqState, 
 		return err
 	}
 	return core.Errorf(core.ENotFound, "page not found")
+}
+
+// pagedPath splits base/page/N (N ≥ 2, canonical digits).
+func pagedPath(p string) (string, int, bool) {
+	i := strings.LastIndex(p, "/page/")
+	if i <= 0 {
+		return "", 0, false
+	}
+	num := p[i+len("/page/"):]
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 2 || strconv.Itoa(n) != num {
+		return "", 0, false
+	}
+	return p[:i], n, true
 }
 
 // frontGather serves "/" from a gather when the settings ask for one:
@@ -161,11 +189,16 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 	}
 	content = append(content, teaserList(res.Items, "Nothing to show here yet.")...)
 	if pg := pager(res.Page, res.Pages, func(n int) string {
+		p := d.PagePath(args, n)
 		if n == 1 && public == "/" {
-			return "/"
+			p = "/"
 		}
-		return d.PagePath(args, n)
-	}, r.URL.RawQuery); pg != nil {
+		p = href(p)
+		if r.URL.RawQuery != "" {
+			p += "?" + r.URL.RawQuery
+		}
+		return p
+	}); pg != nil {
 		content = append(content, *pg)
 	}
 	var lastMod time.Time
@@ -307,18 +340,10 @@ func exposedForm(filters []core.ExposedFilter, values map[string]string, action 
 	return &core.Node{Type: core.ElemForm, Method: "get", Action: action, Attrs: map[string]string{"class": "gather-filters", "role": "search"}, Children: fields}
 }
 
-// pager links the pages around the current one. query (exposed
-// filters) is kept on every link.
-func pager(cur, pages int, pathOf func(int) string, query string) *core.Node {
+// pager links the pages around the current one; link(n) is page n's URL.
+func pager(cur, pages int, link func(int) string) *core.Node {
 	if pages <= 1 {
 		return nil
-	}
-	link := func(n int) string {
-		p := href(pathOf(n))
-		if query != "" {
-			p += "?" + query
-		}
-		return p
 	}
 	var items []core.Node
 	if cur > 1 {

@@ -324,9 +324,14 @@ func (s *Server) termPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		return err
 	}
 	var content []core.Node
-	if t.Description != "" {
+	if t.Description != "" && st.page <= 1 {
 		content = append(content, core.Node{Type: core.ElemText, Format: render.FormatPlain, Text: t.Description})
 	}
+	list, err := s.termItems(ctx, st, t, public, max(1, st.page))
+	if err != nil {
+		return err
+	}
+	content = append(content, list...)
 	p := render.Page{
 		Title: t.Name, CanonicalURL: ss.canonical(public),
 		Regions:     map[string][]core.Node{"content": content},

@@ -264,6 +264,7 @@ type reqState struct {
 	// tags it used, with the versions read before their data.
 	cacheKey string
 	versions map[string]int64
+	page     int // the page of a paged term listing (/term/ID/page/N)
 }
 
 type stateKey struct{}

@@ -51,6 +51,7 @@ directory, else (redis-server not installed) in this process only.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen on HOST:PORT")
+	cmd.Flags().DurationVar(&a.invalidateEvery, "invalidate-every", time.Second, "how often to read the change feed and invalidate cached pages edited by other processes")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a load balancer in front (repeatable): its X-Forwarded-For and X-Forwarded-Proto are believed")
 	return cmd
 }
@@ -129,6 +130,7 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 	log := a.serveLogger(cfg.LogLevel)
 	opts := server.Options{Logger: log.With("component", "server"), MaxRequestBytes: cfg.MaxRequestBytes, TrustedProxies: proxies}
 
+	var cacheRedis redisClient
 	redisURL := cfg.RedisURL
 	if redisURL == "" {
 		rs, err := redis.StartServer(ctx, redis.ServerConfig{Dir: filepath.Join(cfg.DataDir, "redis"), Logger: log.With("component", "redis")})
@@ -150,6 +152,7 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 		opts.Limiter = redis.NewRateLimiter(c, prefix)
 		opts.Cache = redis.NewCache(c, prefix)
 		opts.Checks = map[string]func(context.Context) error{"redis": func(ctx context.Context) error { return c.Ping(ctx).Err() }}
+		cacheRedis = c
 	} else {
 		opts.Sessions = memory.NewSessionStore(core.SessionTimeouts{})
 		opts.Limiter = memory.NewRateLimiter()
@@ -168,6 +171,11 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 		return err
 	}
 	opts.Mounts = map[string]http.Handler{api.Prefix + "/": apiH, admin.Prefix: admin.Handler()}
+	stopCache, err := caching(ctx, k, cacheRedis, "trovato:", cfg.Addr, a.invalidateEvery, &opts, log)
+	if err != nil {
+		return err
+	}
+	defer stopCache()
 	srv, err := server.New(k, opts)
 	if err != nil {
 		return err

@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trovato/trovato/core"
+)
+
+// SitemapEntry is one live item a sitemap lists: its public path (the
+// preferred alias, else /item/ID) and when it last changed.
+type SitemapEntry struct {
+	Path      string
+	ChangedAt time.Time
+}
+
+// SitemapEntries lists the published live items the user in ctx may list
+// (the same grants filter as FindItems), by id, with the total. Every
+// statement is bounded by DefaultQueryTimeout (EUnavailable beyond it).
+func (s *Store) SitemapEntries(ctx context.Context, offset, limit int) ([]SitemapEntry, int, error) {
+	if offset < 0 || limit < 1 || limit > 50000 {
+		return nil, 0, core.Errorf(core.EInvalid, "sitemap: offset ≥ 0 and limit 1..50000")
+	}
+	acc, err := s.listAccess(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	u := core.UserFromContext(ctx)
+	var (
+		out   []SitemapEntry
+		total int
+	)
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`, strconv.FormatInt(DefaultQueryTimeout.Milliseconds(), 10)); err != nil {
+			return err
+		}
+		args := []any{core.LiveStageID, "", core.StatusPublished, nil, "", acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+liveItemKeys+` k WHERE `+itemFilterSQL, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT coalesce(a.alias, '/item/' || k.id::text), i.changed_at
+			FROM `+liveItemKeys+` k JOIN item i ON i.id = k.id
+			LEFT JOIN LATERAL (SELECT alias FROM path_alias WHERE path = '/item/' || k.id::text
+				ORDER BY language = 'und' DESC, length(alias), alias LIMIT 1) a ON true
+			WHERE `+itemFilterSQL+` ORDER BY k.id LIMIT $11 OFFSET $12`, append(args, limit, offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e SitemapEntry
+			if err := rows.Scan(&e.Path, &e.ChangedAt); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		if timedOut(err) {
+			return nil, 0, core.Errorf(core.EUnavailable, "sitemap: the query took too long")
+		}
+		return nil, 0, fmt.Errorf("sitemap entries: %w", TranslateError(err))
+	}
+	return out, total, nil
+}
