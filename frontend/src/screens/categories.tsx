@@ -47,7 +47,7 @@ export function Categories({ vocab }: { vocab?: string }) {
           </ul>
           <form class="inline-form" onSubmit={add}>
             <h2>Add a category</h2>
-            <div class="field"><label for="term-name">Name</label><input id="term-name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></div>
+            <div class="field"><label for="term-name">Name</label><input id="term-name" type="text" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></div>
             <div class="field"><label for="term-parent">Parent</label>
               <select id="term-parent" value={parent} onChange={(e) => setParent((e.target as HTMLSelectElement).value)}>
                 <option value="">(top level)</option>

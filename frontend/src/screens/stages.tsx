@@ -62,13 +62,13 @@ export function StagesList() {
         {errors._ && <p class="error">{errors._}</p>}
         <div class="field">
           <label for="st-label">Label</label>
-          <input id="st-label" value={label} required aria-invalid={errors.label ? 'true' : undefined} aria-describedby={errors.label ? 'st-label-err' : undefined}
+          <input id="st-label" type="text" value={label} required aria-invalid={errors.label ? 'true' : undefined} aria-describedby={errors.label ? 'st-label-err' : undefined}
             onInput={(e) => setLabel((e.target as HTMLInputElement).value)} />
           {errors.label && <p class="field-errors" id="st-label-err">{errors.label}</p>}
         </div>
         <div class="field">
           <label for="st-name">Machine name</label>
-          <input id="st-name" value={name} placeholder="made from the label" aria-invalid={errors.name ? 'true' : undefined} aria-describedby={errors.name ? 'st-name-err' : undefined}
+          <input id="st-name" type="text" value={name} placeholder="made from the label" aria-invalid={errors.name ? 'true' : undefined} aria-describedby={errors.name ? 'st-name-err' : undefined}
             onInput={(e) => setName((e.target as HTMLInputElement).value)} />
           {errors.name && <p class="field-errors" id="st-name-err">{errors.name}</p>}
         </div>
@@ -222,7 +222,7 @@ export function StageReview({ name }: { name: string }) {
         <div class="publish-box">
           <div class="field">
             <label for="pub-msg">Release note</label>
-            <input id="pub-msg" value={message} onInput={(e) => setMessage((e.target as HTMLInputElement).value)} placeholder="What this release changes (optional)" />
+            <input id="pub-msg" type="text" value={message} onInput={(e) => setMessage((e.target as HTMLInputElement).value)} placeholder="What this release changes (optional)" />
           </div>
           <div class="actions">
             <button type="button" disabled={busy} onClick={() => publish(true)}>Check for conflicts</button>

@@ -254,9 +254,14 @@ function ItemRef({ def, id, value, onChange, describedBy, invalid, label }: Widg
     if (!refId) { setText(''); return; }
     api.get<api.Item>('/items/' + refId, { stage: stageParam(app.stage) }).then((it) => setText(it.title), () => setText(refId));
   }, [refId]);
-  const search = async (q: string) => {
+  const timer = useRef<number | undefined>(undefined);
+  const search = (q: string) => {
     setText(q);
+    clearTimeout(timer.current);
     if (!q.trim()) { setOptions([]); setOpen(false); return; }
+    timer.current = window.setTimeout(() => find(q), 250);
+  };
+  const find = async (q: string) => {
     try {
       const types = def.target_types && def.target_types.length === 1 ? def.target_types[0] : undefined;
       // The API lists without text search: match titles among the newest.
