@@ -181,6 +181,13 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 	for c, l := range DefaultRateLimits {
 		s.limits[c] = l
 	}
+	configured, err := kernel.ParseRateLimits(k.Config.RateLimits)
+	if err != nil {
+		return nil, err
+	}
+	for c, l := range configured {
+		s.limits[c] = RateLimit(l)
+	}
 	for c, l := range opts.RateLimits {
 		if l.Limit < 0 || (l.Limit > 0 && l.Window < time.Millisecond) {
 			return nil, core.Errorf(core.EInvalid, "rate limit %s: limit must be ≥ 0 and window ≥ 1ms", c)

@@ -88,3 +88,40 @@ func (l *lazyFolder) SendMail(ctx context.Context, m *core.MailMessage) error {
 	l.mu.Unlock()
 	return f.SendMail(ctx, m)
 }
+
+// RateLimit is a number of events per window; a Limit of 0 is off.
+type RateLimit struct {
+	Limit  int
+	Window time.Duration
+}
+
+// ParseRateLimits reads "CLASS=N/WINDOW,CLASS=off" (the rate_limits
+// setting) into limits by route class.
+func ParseRateLimits(s string) (map[string]RateLimit, error) {
+	out := map[string]RateLimit{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		class, v, ok := strings.Cut(part, "=")
+		if !ok || class == "" {
+			return nil, core.Errorf(core.EInvalid, "%q is not CLASS=N/WINDOW or CLASS=off (for example login=10/1m)", part)
+		}
+		if v == "off" {
+			out[class] = RateLimit{}
+			continue
+		}
+		n, w, ok := strings.Cut(v, "/")
+		count, err := strconv.Atoi(n)
+		if !ok || err != nil || count < 0 {
+			return nil, core.Errorf(core.EInvalid, "%q is not CLASS=N/WINDOW or CLASS=off (for example login=10/1m)", part)
+		}
+		d, err := time.ParseDuration(w)
+		if err != nil || d < time.Millisecond {
+			return nil, core.Errorf(core.EInvalid, "%q: the window must be a duration of at least 1ms (for example 1m)", part)
+		}
+		out[class] = RateLimit{Limit: count, Window: d}
+	}
+	return out, nil
+}

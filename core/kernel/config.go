@@ -60,6 +60,10 @@ type Config struct {
 	// "FAILURES/WINDOW" (the lock lasts WINDOW), for example "5/15m".
 	LoginLockout   string `toml:"login_lockout"`
 	AddressLockout string `toml:"address_lockout"`
+	// RateLimits override the site's rate limits per route class, as
+	// "CLASS=N/WINDOW" or "CLASS=off", comma-separated (for example
+	// "login=10/1m,reset=off").
+	RateLimits string `toml:"rate_limits"`
 }
 
 // envKeys maps environment variables to config keys.
@@ -83,6 +87,7 @@ var envKeys = map[string]string{
 	"TROVATO_MAIL_DIR":             "mail_dir",
 	"TROVATO_LOGIN_LOCKOUT":        "login_lockout",
 	"TROVATO_ADDRESS_LOCKOUT":      "address_lockout",
+	"TROVATO_RATE_LIMITS":          "rate_limits",
 }
 
 // DefaultDataDir is ~/.local/share/trovato, or /var/lib/trovato as root
@@ -206,6 +211,8 @@ func (c *Config) Set(key, value string) error {
 		c.LoginLockout = value
 	case "address_lockout":
 		c.AddressLockout = value
+	case "rate_limits":
+		c.RateLimits = value
 	case "allowed_upload_types":
 		c.AllowedUploadTypes = nil
 		for _, t := range strings.Split(value, ",") {
@@ -268,6 +275,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SMTPHost == "" && (c.SMTPUsername != "" || c.SMTPPassword != "") {
 		return core.Errorf(core.EInvalid, "smtp_username or smtp_password is set without smtp_host")
+	}
+	if _, err := ParseRateLimits(c.RateLimits); err != nil {
+		return core.Errorf(core.EInvalid, "rate_limits: %s", core.ErrorMessage(err))
 	}
 	for key, v := range map[string]string{"login_lockout": c.LoginLockout, "address_lockout": c.AddressLockout} {
 		if _, err := ParseLockout(v, core.LockoutPolicy{}); err != nil {
