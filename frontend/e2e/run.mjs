@@ -176,6 +176,13 @@ try {
     await body.click();
     // A fast typist's pace (CodeMirror reads DOM input events).
     await page.keyboard.type('## Spring notes\n\nThe **first** warm day.\n\n- tulips\n- crocus\n', { delay: 25 });
+    // The server renders the Markdown beside the source.
+    await page.locator('[data-field=body] .rendered h2', { hasText: 'Spring notes' }).waitFor();
+    // A tag: the multi-value list grows, the picker lists the vocabulary.
+    await page.getByRole('button', { name: /Add a value/ }).click();
+    const tag = page.locator('[data-field=tags] select').first();
+    await tag.locator('option').nth(1).waitFor({ state: 'attached' });
+    await tag.selectOption({ index: 1 });
     const cats = page.locator('[data-field=category] select');
     if (await cats.count()) {
       const opts = await cats.locator('option').count();
@@ -194,6 +201,7 @@ try {
     const r = await api('/items/' + articleID);
     if (r.status !== 200 || r.body.title !== articleTitle) throw new Error('the API does not have the article: ' + JSON.stringify(r).slice(0, 300));
     if (!String(r.body.fields?.body || '').includes('**first**')) throw new Error('the Markdown body was not saved: ' + JSON.stringify(r.body.fields));
+    if (!Array.isArray(r.body.fields?.tags) || r.body.fields.tags.length !== 1) throw new Error('the tag was not saved: ' + JSON.stringify(r.body.fields?.tags));
     if (r.body.fields?.image?.alt !== 'Red tulips in a row') throw new Error('the image was not saved with its alt text: ' + JSON.stringify(r.body.fields?.image));
     await screen('editor-saved');
     return articleID;
