@@ -330,6 +330,29 @@ try {
     if (r.body.title !== articleTitle + ' (mine)') throw new Error('mine was not kept: ' + r.body.title);
   });
 
+  await step('publish with a conflict, resolved per item', async () => {
+    // Stage B edits the article; then live changes under it.
+    const name = `e2e-conflict-${stamp}`;
+    const st = await api('/stages', { method: 'POST', body: JSON.stringify({ name, label: `E2E conflict ${stamp}` }) });
+    if (st.status !== 201) throw new Error('stage: ' + JSON.stringify(st.body));
+    const cur = (await api('/items/' + articleID)).body;
+    const a = await api(`/items/${articleID}?stage=${name}`, { method: 'PATCH', body: JSON.stringify({ base_revision_id: cur.revision_id, title: articleTitle + ' (stage B)' }) });
+    if (a.status !== 200) throw new Error('stage edit: ' + JSON.stringify(a.body));
+    const b = await api(`/items/${articleID}`, { method: 'PATCH', body: JSON.stringify({ base_revision_id: cur.revision_id, title: articleTitle + ' (live moved)' }) });
+    if (b.status !== 200) throw new Error('live edit: ' + JSON.stringify(b.body));
+    await page.goto(`${base}/admin/stages/${name}`);
+    await page.locator('.changes li').first().waitFor();
+    await page.getByRole('button', { name: 'Publish to live' }).click();
+    await page.getByRole('radiogroup').first().waitFor();
+    await screen('stage-conflict');
+    const mine = page.getByRole('radio', { name: /Publish mine/ });
+    for (let i = 0; i < await mine.count(); i++) await mine.nth(i).check();
+    await page.getByRole('button', { name: 'Publish to live' }).click();
+    await page.locator('.publish-result .ok', { hasText: 'Published' }).waitFor();
+    const live = await api('/items/' + articleID);
+    if (live.body.title !== articleTitle + ' (stage B)') throw new Error('mine did not win: ' + live.body.title);
+  });
+
   await step('releases and rollback', async () => {
     await page.getByRole('link', { name: 'Releases', exact: true }).click();
     await page.locator('table.list tbody tr').first().waitFor();
@@ -337,8 +360,10 @@ try {
     page.once('dialog', (d) => d.accept());
     await page.getByRole('button', { name: /Roll back/ }).first().click();
     await announced(/rolled back/);
-    const live = await api('/items/' + liveItem.id);
-    if (live.body.title !== liveItem.title) throw new Error('the rollback did not restore live: ' + live.body.title);
+    // The newest release is the conflicted publish: live goes back to
+    // the title it had before it.
+    const live = await api('/items/' + articleID);
+    if (live.body.title !== articleTitle + ' (live moved)') throw new Error('the rollback did not restore live: ' + live.body.title);
   });
 
   await step('menus: keyboard reorder', async () => {

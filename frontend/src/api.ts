@@ -260,3 +260,11 @@ export async function renderText(format: string, text: string): Promise<string |
     throw e;
   }
 }
+
+/** reportOf is the publish or rollback report a 409 carries (its "report"). */
+export function reportOf(e: ApiError): PublishReport | null {
+  const b = e.body;
+  if (b && b.report && Array.isArray(b.report.entries)) return b.report;
+  if (b && Array.isArray(b.entries)) return b;
+  return null;
+}

@@ -19,7 +19,8 @@ export function Releases() {
       else announce('Not rolled back: later changes conflict.', 'error');
     } catch (e) {
       const x = e as api.ApiError;
-      if (x.body && Array.isArray(x.body.entries)) setReport(x.body);
+      const rep = api.reportOf(x);
+      if (rep) setReport(rep);
       announce(`Not rolled back: ${x.message}`, 'error');
     }
   };

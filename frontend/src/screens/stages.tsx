@@ -117,8 +117,9 @@ export function StageReview({ name }: { name: string }) {
       }
     } catch (err) {
       const e = err as api.ApiError;
-      if (e.body && Array.isArray(e.body.entries)) {
-        setReport(e.body as api.PublishReport);
+      const rep = api.reportOf(e);
+      if (rep) {
+        setReport(rep);
         announce(`Not published: ${e.message}`, 'error');
       } else {
         setError(e.message);
