@@ -141,10 +141,10 @@ try {
       await context.addCookies([{ name: 'trovato_session', value: sessionCookie, url: base }]);
       await page.goto(base + '/admin/content');
     } else {
-      await page.getByLabel('User name or email').waitFor();
+      await page.getByLabel('User name').waitFor();
       await screen('signin');
       // A wrong password is refused at the form.
-      await page.getByLabel('User name or email').fill(user);
+      await page.getByLabel('User name').fill(user);
       await page.getByLabel('Password').fill('not-the-password-1');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('#signin-error').waitFor();

@@ -32,8 +32,8 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: api.Session) => void })
         <h1>Sign in to Trovato</h1>
         {error && <p class="error" id="signin-error">{error}</p>}
         <div class="field">
-          <label for="signin-name">User name or email</label>
-          <input id="signin-name" name="username" autoComplete="username" required value={name}
+          <label for="signin-name">User name</label>
+          <input id="signin-name" type="text" name="username" autoComplete="username" required value={name}
             onInput={(e) => setName((e.target as HTMLInputElement).value)} autoFocus />
         </div>
         <div class="field">
