@@ -172,17 +172,21 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 			return nil, fmt.Errorf("find item %s: %w", id, TranslateError(err))
 		}
 	} else {
+		// One round trip: the stage row, the stage's own head of the item if
+		// it has one (then its revision), else live's projection — so an
+		// item the stage does not change costs what a live read costs.
 		st := &core.Stage{}
-		var deleted *bool
-		var n nullItem
-		err := is.s.pool.QueryRow(ctx, `SELECT s.id, s.name, s.state, x.deleted, `+n.columns("x")+`
-			FROM stage s LEFT JOIN LATERAL (
-				SELECT h.deleted, `+revItemColumns+`
-				FROM head h JOIN revision r ON r.id = h.revision_id `+revItemDoc+`
-				WHERE h.kind = 'item' AND h.entity_id = $2 AND h.stage_id IN (s.id, $3)
-				ORDER BY h.stage_id = $3 LIMIT 1) x ON true
-			WHERE s.id = $1`, stage, id, core.LiveStageID).
-			Scan(append([]any{&st.ID, &st.Name, &st.State, &deleted}, n.dest()...)...)
+		var (
+			overridden, deleted *bool
+			staged, live        nullItem
+		)
+		err := is.s.pool.QueryRow(ctx, `SELECT s.id, s.name, s.state, h.revision_id IS NOT NULL, h.deleted, `+staged.columns("x")+`, `+live.columns("i")+`
+			FROM stage s
+			LEFT JOIN head h ON h.stage_id = s.id AND h.kind = 'item' AND h.entity_id = $2
+			LEFT JOIN LATERAL (SELECT `+revItemColumns+` FROM revision r `+revItemDoc+` WHERE r.id = h.revision_id AND NOT h.deleted) x ON true
+			LEFT JOIN item i ON h.revision_id IS NULL AND i.id = $2
+			WHERE s.id = $1`, stage, id).
+			Scan(append(append([]any{&st.ID, &st.Name, &st.State, &overridden, &deleted}, staged.dest()...), live.dest()...)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, core.Errorf(core.ENotFound, "stage %s not found", stage)
 		} else if err != nil {
@@ -191,10 +195,14 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 		if err := is.s.authz.Authorize(ctx, core.UserFromContext(ctx), core.OpView, st); err != nil {
 			return nil, err
 		}
-		if deleted == nil || *deleted {
+		switch {
+		case staged.valid():
+			it = staged.item()
+		case live.valid() && (overridden == nil || !*overridden):
+			it = live.item()
+		default:
 			return nil, core.Errorf(core.ENotFound, "item %s not found", id)
 		}
-		it = n.item()
 	}
 	if err := is.s.authz.Authorize(ctx, core.UserFromContext(ctx), core.OpView, it); err != nil {
 		return nil, err
