@@ -397,13 +397,20 @@ func (ss *Stages) publish(ctx context.Context, tx *txn, st *core.Stage, opts cor
 		if _, err := tx.Exec(ctx, `SAVEPOINT publish`); err != nil {
 			return nil, TranslateError(err)
 		}
+		var items []*stageHead
 		for i, h := range heads {
-			if skip[i] {
-				continue
+			switch {
+			case skip[i]:
+			case h.Kind == core.KindItem && !h.Deleted:
+				items = append(items, h)
+			default:
+				if err := tx.applyHead(ctx, h); err != nil {
+					return nil, err
+				}
 			}
-			if err := tx.applyHead(ctx, h); err != nil {
-				return nil, err
-			}
+		}
+		if err := tx.applyItemHeads(ctx, items); err != nil {
+			return nil, err
 		}
 		violations, err := ss.s.validateLive(ctx, tx, heads, skip)
 		if err != nil {
@@ -858,4 +865,57 @@ func (ss *Stages) RunScheduled(ctx context.Context) ([]*core.PublishReport, erro
 		}
 		out = append(out, rep)
 	}
+}
+
+// applyItemHeads moves live's heads of many items to the stage's revisions
+// with one statement each for the heads, the live projection and (with the
+// default realms) the grant rows.
+func (tx *txn) applyItemHeads(ctx context.Context, hs []*stageHead) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	ents := make([]core.ID, len(hs))
+	revs := make([]core.ID, len(hs))
+	for i, h := range hs {
+		ents[i], revs[i] = h.EntityID, h.RevisionID
+	}
+	live := core.LiveStageID
+	if _, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, changed_at)
+		SELECT $1, 'item', e, r, $4 FROM unnest($2::uuid[], $3::uuid[]) AS u(e, r)
+		ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id, changed_at = EXCLUDED.changed_at`,
+		live, ents, revs, tx.s.now()); err != nil {
+		return fmt.Errorf("publish items: %w", TranslateError(err))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO item (id, type, title, status, author_id, created_at, changed_at, promote, sticky, language, tgroup_id, fields, revision_id, type_version)
+		SELECT `+revItemColumns+` FROM revision r `+revItemDoc+` WHERE r.id = ANY($1)
+		ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, title = EXCLUDED.title, status = EXCLUDED.status, author_id = EXCLUDED.author_id,
+			created_at = EXCLUDED.created_at, changed_at = EXCLUDED.changed_at, promote = EXCLUDED.promote, sticky = EXCLUDED.sticky,
+			language = EXCLUDED.language, tgroup_id = EXCLUDED.tgroup_id, fields = EXCLUDED.fields, revision_id = EXCLUDED.revision_id,
+			type_version = EXCLUDED.type_version`, revs); err != nil {
+		return fmt.Errorf("publish items: %w", TranslateError(err))
+	}
+	if tx.s.grants == nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM item_grant WHERE stage_id = $1 AND item_id = ANY($2)`, live, ents); err != nil {
+			return fmt.Errorf("publish grants: %w", TranslateError(err))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO item_grant (stage_id, item_id, realm, gid, grant_view)
+			SELECT $1, id, $3, $4, true FROM item WHERE id = ANY($2) AND status = 'published'`, live, ents, core.RealmAll, core.GIDAll); err != nil {
+			return fmt.Errorf("publish grants: %w", TranslateError(err))
+		}
+		return nil
+	}
+	for _, h := range hs {
+		r, err := findRevision(ctx, tx, h.RevisionID)
+		if err != nil {
+			return err
+		}
+		it, err := itemFromRevision(r)
+		if err != nil {
+			return err
+		}
+		if err := tx.writeGrants(ctx, live, it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
