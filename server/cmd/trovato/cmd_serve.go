@@ -184,6 +184,15 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go server.RunScheduler(sctx, k, log.With("component", "scheduler"), 10*time.Second)
+	if k.Plugins != nil {
+		// Load the enabled plugins now, then follow the change feed so a
+		// plugin installed, enabled or disabled on any node reloads here.
+		go func() {
+			if err := k.Plugins.Watch(sctx, 0); err != nil && sctx.Err() == nil {
+				log.Error("plugin watcher stopped", "err", err)
+			}
+		}()
+	}
 	return server.ListenAndServe(ctx, cfg.Addr, srv, log, 15*time.Second, func(ln net.Addr) {
 		url := "http://" + ln.String() + "/"
 		log.Info("serving", "url", url)
