@@ -525,30 +525,42 @@ func lockEntity(ctx context.Context, tx *txn, kind string, stage, id core.ID) er
 	return nil
 }
 
+// lockForWrite opens a stage for editing, locks an item's heads there and
+// in live, reads the item as the stage shows it, and checks the user may
+// see it and do op (update or delete) to it.
+func (is *Items) lockForWrite(ctx context.Context, tx *txn, stage, id core.ID, op string) (*core.Stage, *revision, *core.Item, error) {
+	u := core.UserFromContext(ctx)
+	st, err := is.s.stageFor(ctx, tx, stage, core.OpEdit)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := lockEntity(ctx, tx, core.KindItem, st.ID, id); err != nil {
+		return nil, nil, nil, err
+	}
+	cur, _, err := readStaged(ctx, tx, core.KindItem, st.ID, id, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	it, err := itemFromRevision(cur)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := is.s.authz.Authorize(ctx, u, core.OpView, it); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := is.s.authz.Authorize(ctx, u, op, it); err != nil {
+		return nil, nil, nil, err
+	}
+	return st, cur, it, nil
+}
+
 // UpdateItem implements core.ItemService.
 func (is *Items) UpdateItem(ctx context.Context, stage, id core.ID, upd core.ItemUpdate) (*core.Item, error) {
 	u := core.UserFromContext(ctx)
 	var out *core.Item
 	err := is.s.inTx(ctx, func(tx *txn) error {
-		st, err := is.s.stageFor(ctx, tx, stage, core.OpEdit)
+		st, cur, it, err := is.lockForWrite(ctx, tx, stage, id, core.OpUpdate)
 		if err != nil {
-			return err
-		}
-		if err := lockEntity(ctx, tx, core.KindItem, st.ID, id); err != nil {
-			return err
-		}
-		cur, _, err := readStaged(ctx, tx, core.KindItem, st.ID, id, false)
-		if err != nil {
-			return err
-		}
-		it, err := itemFromRevision(cur)
-		if err != nil {
-			return err
-		}
-		if err := is.s.authz.Authorize(ctx, u, core.OpView, it); err != nil {
-			return err
-		}
-		if err := is.s.authz.Authorize(ctx, u, core.OpUpdate, it); err != nil {
 			return err
 		}
 		if upd.IfRevision != nil && *upd.IfRevision != cur.ID {
@@ -633,28 +645,10 @@ func applyItemUpdate(it *core.Item, upd core.ItemUpdate) error {
 
 // DeleteItem implements core.ItemService.
 func (is *Items) DeleteItem(ctx context.Context, stage, id core.ID) error {
-	u := core.UserFromContext(ctx)
 	var deleted *core.Item
 	err := is.s.inTx(ctx, func(tx *txn) error {
-		st, err := is.s.stageFor(ctx, tx, stage, core.OpEdit)
+		st, _, it, err := is.lockForWrite(ctx, tx, stage, id, core.OpDelete)
 		if err != nil {
-			return err
-		}
-		if err := lockEntity(ctx, tx, core.KindItem, st.ID, id); err != nil {
-			return err
-		}
-		cur, _, err := readStaged(ctx, tx, core.KindItem, st.ID, id, false)
-		if err != nil {
-			return err
-		}
-		it, err := itemFromRevision(cur)
-		if err != nil {
-			return err
-		}
-		if err := is.s.authz.Authorize(ctx, u, core.OpView, it); err != nil {
-			return err
-		}
-		if err := is.s.authz.Authorize(ctx, u, core.OpDelete, it); err != nil {
 			return err
 		}
 		if err := tx.dropGrants(ctx, st.ID, id); err != nil {
