@@ -79,6 +79,11 @@ func RunScheduler(ctx context.Context, k *kernel.Kernel, log *slog.Logger, inter
 		for _, rep := range reps {
 			if rep.Stage != nil {
 				log.Info("scheduled publish", "stage", rep.Stage.Name, "applied", rep.Applied)
+				if rep.Applied {
+					if err := k.Accounts.Audit(ctx, kernel.AuditStagePublish, "stage/"+rep.Stage.Name, map[string]any{"scheduled": true}); err != nil {
+						log.Error("audit a scheduled publish", "stage", rep.Stage.Name, "err", err)
+					}
+				}
 			}
 		}
 		select {

@@ -632,9 +632,9 @@ func (a *app) userCmd() *cobra.Command {
 					return err
 				}
 				if add {
-					err = k.Store.Users().AddUserRole(ctx, u.ID, args[1])
+					err = k.AddUserRole(ctx, u, args[1])
 				} else {
-					err = k.Store.Users().RemoveUserRole(ctx, u.ID, args[1])
+					err = k.RemoveUserRole(ctx, u, args[1])
 				}
 				if err != nil {
 					return err
@@ -687,7 +687,7 @@ func (a *app) roleCmd() *cobra.Command {
 				return err
 			}
 			r := &core.Role{Name: args[0], Label: label, Permissions: args[1:]}
-			if err := k.Store.Users().CreateRole(ctx, r); err != nil {
+			if err := k.CreateRole(ctx, r); err != nil {
 				return err
 			}
 			return a.show(r, "created role "+r.Name)
@@ -703,7 +703,7 @@ func (a *app) roleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := k.Store.Users().DeleteRole(ctx, args[0]); err != nil {
+			if err := k.DeleteRole(ctx, args[0]); err != nil {
 				return err
 			}
 			a.say("deleted role %s", args[0])
@@ -722,9 +722,9 @@ func (a *app) roleCmd() *cobra.Command {
 				}
 				for _, p := range args[1:] {
 					if grant {
-						err = k.Store.Users().GrantPermission(ctx, args[0], p)
+						err = k.GrantPermission(ctx, args[0], p)
 					} else {
-						err = k.Store.Users().RevokePermission(ctx, args[0], p)
+						err = k.RevokePermission(ctx, args[0], p)
 					}
 					if err != nil {
 						return err

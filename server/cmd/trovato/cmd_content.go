@@ -549,7 +549,7 @@ func (a *app) stageCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := k.Store.Stages().PublishStage(ctx, st.ID, core.PublishOptions{OnConflict: onConflict, DryRun: dryRun, Message: message})
+			rep, err := k.PublishStage(ctx, st.ID, core.PublishOptions{OnConflict: onConflict, DryRun: dryRun, Message: message})
 			if err != nil {
 				return err
 			}
@@ -670,7 +670,7 @@ func (a *app) releaseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := k.Store.Stages().RollbackRelease(ctx, id, core.PublishOptions{OnConflict: onConflict, DryRun: dryRun})
+			rep, err := k.RollbackRelease(ctx, id, core.PublishOptions{OnConflict: onConflict, DryRun: dryRun})
 			if err != nil {
 				return err
 			}
