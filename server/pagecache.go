@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,7 +41,7 @@ type cachedPage struct {
 	LastMod time.Time `json:"m,omitzero"`
 	ETag    string    `json:"e"`
 	Enc     string    `json:"z,omitempty"`
-	Body    []byte    `json:"b"`
+	Body    []byte    `json:"-"` // after the header line, raw
 	// Path and Tags are the page's dependency manifest (docs/site.md).
 	Path string   `json:"p"`
 	Tags []string `json:"g"`
@@ -98,10 +99,9 @@ func (s *Server) servePageFromCache(w http.ResponseWriter, r *http.Request, st *
 		s.log.Warn("page cache read failed", "err", err)
 	}
 	if ok {
-		var cp cachedPage
-		if json.Unmarshal(raw, &cp) == nil {
+		if cp, ok := decodePage(raw); ok {
 			s.cacheMetrics.hits.Inc()
-			s.sendCached(w, r, &cp)
+			s.sendCached(w, r, cp)
 			return true
 		}
 	}
@@ -166,7 +166,7 @@ func (s *Server) storePage(w http.ResponseWriter, r *http.Request, st *reqState,
 			cp.Enc, cp.Body = enc, z
 		}
 	}
-	raw, err := json.Marshal(cp)
+	raw, err := encodePage(&cp)
 	if err == nil {
 		err = s.tags.SetTagged(r.Context(), key, raw, tags, st.versions, s.pageTTL)
 	}
@@ -177,6 +177,31 @@ func (s *Server) storePage(w http.ResponseWriter, r *http.Request, st *reqState,
 	if err != nil {
 		s.log.Warn("page cache write failed", "err", err)
 	}
+}
+
+// encodePage is a page as the cache stores it: its JSON header on one
+// line, then the body's bytes as they are (no base64 to undo on a hit).
+func encodePage(cp *cachedPage) ([]byte, error) {
+	hdr, err := json.Marshal(cp)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(hdr)+1+len(cp.Body))
+	out = append(append(append(out, hdr...), '\n'), cp.Body...)
+	return out, nil
+}
+
+func decodePage(raw []byte) (*cachedPage, bool) {
+	i := bytes.IndexByte(raw, '\n')
+	if i < 0 {
+		return nil, false
+	}
+	cp := &cachedPage{}
+	if json.Unmarshal(raw[:i], cp) != nil {
+		return nil, false
+	}
+	cp.Body = raw[i+1:]
+	return cp, true
 }
 
 // sendCached writes a cached page: validators, 304s, its stored encoding.

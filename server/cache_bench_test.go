@@ -1,0 +1,92 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/trovato/trovato/core/redis"
+	"github.com/trovato/trovato/core/redis/redistest"
+	"github.com/trovato/trovato/server"
+)
+
+// BenchmarkSiteCache measures, with wrk on 127.0.0.1 in one run: a demo
+// item page from the page cache (Redis behind the in-process tier), the
+// front-page gather uncached and cached, a search (uncached), and nginx
+// serving the item page as a static file. build/bench-cache.sh runs it.
+func BenchmarkSiteCache(b *testing.B) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		b.Skip("wrk is missing (build/deps.sh bench installs it)")
+	}
+	nginx := findNginx()
+	if nginx == "" {
+		b.Skip("nginx is missing (build/deps.sh bench installs nginx-light)")
+	}
+	args := strings.Fields(os.Getenv("TROVATO_BENCH_WRK"))
+	if len(args) == 0 {
+		args = []string{"-t2", "-c32", "-d5s"}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, prefix := redistest.New(b)
+	local := redis.NewLocalTier(ctx, redis.NewTagCache(c, prefix), 10000)
+	defer local.Close()
+	k, _, plain := demoSite(b, server.Options{})
+	cached, err := server.New(k, server.Options{PageCache: local})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hsPlain := httptest.NewServer(plain)
+	defer hsPlain.Close()
+	hsCached := httptest.NewServer(cached)
+	defer hsCached.Close()
+
+	page := fetchPage(b, hsCached.URL+benchPath)
+	dir := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "www", filepath.Dir(benchPath)), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "www", benchPath+".html"), page, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	nginxURL := startNginx(b, nginx, dir) + benchPath
+
+	cases := []struct{ name, url string }{
+		{"item page, cached", hsCached.URL + benchPath},
+		{"front-page gather, uncached", hsPlain.URL + "/"},
+		{"front-page gather, cached", hsCached.URL + "/"},
+		{"search ?q=staging, uncached", hsPlain.URL + "/search?q=staging"},
+		{"nginx, the item page as a file", nginxURL},
+	}
+	for _, c := range cases {
+		runWrk(b, wrk, []string{"-t2", "-c16", "-d1s"}, c.url) // warm
+	}
+	b.ResetTimer()
+	results := make([]wrkResult, len(cases))
+	for i, c := range cases {
+		results[i] = runWrk(b, wrk, args, c.url)
+	}
+	b.StopTimer()
+	var t strings.Builder
+	fmt.Fprintf(&t, "\nwrk %s --latency on 127.0.0.1, %d CPUs\n", strings.Join(args, " "), runtime.NumCPU())
+	fmt.Fprintf(&t, "%-34s %10s %10s %10s %9s\n", "", "req/s", "p50", "p99", "errors")
+	for i, c := range cases {
+		r := results[i]
+		fmt.Fprintf(&t, "%-34s %10.0f %10s %10s %9d\n", c.name, r.rps, fmtMS(r.p50), fmtMS(r.p99), r.errors)
+		if r.errors > 0 {
+			b.Errorf("%s: %d errors or non-2xx answers", c.name, r.errors)
+		}
+	}
+	fmt.Fprintf(&t, "cached item page: %.1f%% of nginx's rate\n", 100*results[0].rps/results[4].rps)
+	fmt.Print(t.String())
+	b.ReportMetric(results[0].rps, "cached-req/s")
+	b.ReportMetric(results[0].p99*1000, "cached-p99-ms")
+	b.ReportMetric(results[4].rps, "nginx-req/s")
+}
