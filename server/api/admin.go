@@ -176,7 +176,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, role := range in.Roles {
-		if err := a.store.Users().AddUserRole(r.Context(), u.ID, role); err != nil {
+		if err := a.k.AddUserRole(r.Context(), u, role); err != nil {
 			return err
 		}
 	}
@@ -253,9 +253,9 @@ func (a *API) changeUserRole(w http.ResponseWriter, r *http.Request, add bool) e
 	}
 	role := r.PathValue("role")
 	if add {
-		err = a.store.Users().AddUserRole(r.Context(), u.ID, role)
+		err = a.k.AddUserRole(r.Context(), u, role)
 	} else {
-		err = a.store.Users().RemoveUserRole(r.Context(), u.ID, role)
+		err = a.k.RemoveUserRole(r.Context(), u, role)
 	}
 	if err != nil {
 		return err
@@ -295,11 +295,11 @@ func (a *API) createRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	role := &core.Role{Name: in.Name, Label: in.Label}
-	if err := a.store.Users().CreateRole(r.Context(), role); err != nil {
+	if err := a.k.CreateRole(r.Context(), role); err != nil {
 		return err
 	}
 	for _, p := range in.Permissions {
-		if err := a.store.Users().GrantPermission(r.Context(), role.Name, p); err != nil {
+		if err := a.k.GrantPermission(r.Context(), role.Name, p); err != nil {
 			return err
 		}
 	}
@@ -312,7 +312,7 @@ func (a *API) createRole(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) error {
-	if err := a.store.Users().DeleteRole(r.Context(), r.PathValue("name")); err != nil {
+	if err := a.k.DeleteRole(r.Context(), r.PathValue("name")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -397,9 +397,9 @@ func (a *API) changePermission(w http.ResponseWriter, r *http.Request, grant boo
 	role, perm := r.PathValue("name"), r.PathValue("permission")
 	var err error
 	if grant {
-		err = a.store.Users().GrantPermission(r.Context(), role, perm)
+		err = a.k.GrantPermission(r.Context(), role, perm)
 	} else {
-		err = a.store.Users().RevokePermission(r.Context(), role, perm)
+		err = a.k.RevokePermission(r.Context(), role, perm)
 	}
 	if err != nil {
 		return err

@@ -137,7 +137,7 @@ func (a *API) publishStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := a.store.Stages().PublishStage(r.Context(), st.ID, opts)
+	rep, err := a.k.PublishStage(r.Context(), st.ID, opts)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (a *API) rollbackRelease(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := a.store.Stages().RollbackRelease(r.Context(), id, opts)
+	rep, err := a.k.RollbackRelease(r.Context(), id, opts)
 	if err != nil {
 		return hideDenied(err, "release not found")
 	}
