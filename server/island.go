@@ -15,6 +15,8 @@ import (
 // same placeholder for everyone and island.js fetches /_island/{name}.
 var islands = map[string]func(s *Server, r *http.Request, st *reqState) ([]core.Node, error){
 	"user-menu": (*Server).userMenu,
+	// comment-form: the comment form of the item at ?path= (comments.go).
+	"comment-form": (*Server).commentForm,
 }
 
 // serveIsland renders one island for the visitor, never cached.

@@ -282,6 +282,13 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		lang = it.Language
 	}
 	article = s.pluginItemView(ctx, st, it, lang, article)
+	if st.preview == nil && it.Status == core.StatusPublished {
+		comments, err := s.commentsSection(ctx, st, it)
+		if err != nil {
+			return err
+		}
+		article.Children = append(article.Children, comments)
+	}
 	p := render.Page{
 		Title: it.Title, Lang: lang, CanonicalURL: ss.canonical(public), Kind: "article",
 		Regions:     map[string][]core.Node{"content": {article}},

@@ -238,6 +238,7 @@ func (s *Server) routes() {
 	m.Handle("GET /_preview/exit", s.handle("preview_exit", ClassPage, s.previewExitForm))
 	m.Handle("POST /_preview/exit", s.handle("preview_exit", ClassForm, s.previewExit))
 	s.accountRoutes(m)
+	m.Handle("POST /comment/{id}", s.handle("comment", ClassForm, s.postComment))
 	m.Handle("GET /healthz", s.handle("healthz", "", s.healthz))
 	m.Handle("GET /readyz", s.handle("readyz", "", s.readyz))
 	m.Handle("GET /metrics", s.metrics.handler())

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
+)
+
+// Comment posting limits, per signed-in user and client address.
+const (
+	commentBurst  = 5
+	commentWindow = time.Minute
+)
+
+// commentTag is the cache tag of an item's comments (comments are not in
+// the change feed: posting and moderation bump it).
+func commentTag(item core.ID) string { return "comment:" + item.String() }
+
+// commentsSection is an item's published comments, threaded, with their
+// count and the comment form's island.
+func (s *Server) commentsSection(ctx context.Context, st *reqState, it *core.Item) (core.Node, error) {
+	s.depend(ctx, st, commentTag(it.ID))
+	comments, err := s.k.Store.FindComments(ctx, it.ID, postgres.CommentPublished)
+	if err != nil {
+		return core.Node{}, err
+	}
+	children := map[core.ID][]*postgres.Comment{}
+	var roots []*postgres.Comment
+	for _, c := range comments {
+		if c.ParentID != nil {
+			children[*c.ParentID] = append(children[*c.ParentID], c)
+		} else {
+			roots = append(roots, c)
+		}
+	}
+	var list func(cs []*postgres.Comment, depth int) core.Node
+	list = func(cs []*postgres.Comment, depth int) core.Node {
+		n := core.Node{Type: core.ElemList, Attrs: map[string]string{"class": "comments__list"}}
+		for i, c := range cs {
+			item := core.Node{Type: core.ElemContainer, Tag: "article", Weight: i, Attrs: map[string]string{"class": "comment", "id": "comment-" + c.ID.String()},
+				Children: []core.Node{
+					{Type: core.ElemParagraph, Attrs: map[string]string{"class": "comment__meta"}, Children: []core.Node{
+						{Type: core.ElemText, Text: c.AuthorName + " · "},
+						{Type: core.ElemTime, Datetime: c.CreatedAt.UTC().Format(time.RFC3339), Text: c.CreatedAt.UTC().Format("2 January 2006, 15:04 MST")},
+					}},
+					{Type: core.ElemText, Format: core.FormatPlain, Text: c.Body},
+				}}
+			if kids := children[c.ID]; len(kids) > 0 && depth < 8 {
+				item.Children = append(item.Children, list(kids, depth+1))
+			}
+			n.Items = append(n.Items, item)
+		}
+		return n
+	}
+	count := "No comments yet"
+	switch len(comments) {
+	case 0:
+	case 1:
+		count = "1 comment"
+	default:
+		count = itoa(len(comments)) + " comments"
+	}
+	sec := core.Node{Type: core.ElemContainer, Tag: "section", Weight: 1000, Attrs: map[string]string{"class": "comments", "id": "comments"},
+		Children: []core.Node{{Type: core.ElemHeading, Level: 2, Text: count}}}
+	if len(roots) > 0 {
+		sec.Children = append(sec.Children, list(roots, 0))
+	}
+	sec.Children = append(sec.Children, core.Node{Type: core.ElemIsland, Name: "comment-form", Href: "/user/login", Text: "Sign in to comment",
+		Attrs: map[string]string{"class": "comment-form"}})
+	return sec, nil
+}
+
+// commentForm is the comment form island: a POST form with the session's
+// CSRF token for a signed-in visitor, the sign-in link otherwise.
+func (s *Server) commentForm(r *http.Request, st *reqState) ([]core.Node, error) {
+	signIn := []core.Node{{Type: core.ElemLink, Href: "/user/login", Text: "Sign in to comment"}}
+	if st.sess == nil || st.user.IsAnonymous() {
+		return signIn, nil
+	}
+	p := r.URL.Query().Get("path")
+	internal := p
+	if _, _, ok := parseInternal(p); !ok {
+		in, _, err := s.k.Store.Site().ResolveAlias(r.Context(), core.LiveStageID, p)
+		if err != nil {
+			return nil, core.Errorf(core.ENotFound, "no item at this path")
+		}
+		internal = in
+	}
+	kind, id, ok := parseInternal(internal)
+	if !ok || kind != "item" {
+		return nil, core.Errorf(core.ENotFound, "no item at this path")
+	}
+	return []core.Node{{Type: core.ElemForm, Method: "post", Action: "/comment/" + id.String(), Children: []core.Node{
+		{Type: core.ElemHidden, Name: CSRFField, Value: st.sess.NewCSRFToken()},
+		{Type: core.ElemTextarea, Name: "body", Label: "Your comment", Required: true, Rows: 5, MaxLength: postgres.CommentMaxBytes},
+		{Type: core.ElemButton, Text: "Post comment"},
+	}}}, nil
+}
+
+// postComment stores a comment (POST /comment/{id}, CSRF checked by the
+// middleware): published for content administrators, pending moderation
+// otherwise; at most commentBurst a minute per user and address.
+func (s *Server) postComment(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	id, err := core.ParseID(r.PathValue("id"))
+	if err != nil || id.String() != r.PathValue("id") {
+		return core.Errorf(core.ENotFound, "page not found")
+	}
+	if st.user.IsAnonymous() {
+		return core.Errorf(core.EUnauthorized, "Sign in to comment.")
+	}
+	ok, _, err := s.limiter.Allow(r.Context(), "comment:"+st.user.ID.String()+":"+s.clientIP(r), commentBurst, commentWindow)
+	if err == nil && !ok {
+		s.metrics.rateLimited.WithLabelValues("comment").Inc()
+		w.Header().Set("Retry-After", "60")
+		return core.Errorf(core.ERateLimit, "Too many comments. Please wait a minute.")
+	}
+	if err := r.ParseForm(); err != nil {
+		return core.Errorf(core.EInvalid, "The form is malformed.")
+	}
+	c := &postgres.Comment{ItemID: id, Body: r.PostForm.Get("body")}
+	if p := r.PostForm.Get("parent"); p != "" {
+		pid, err := core.ParseID(p)
+		if err != nil {
+			return core.Errorf(core.EInvalid, "The comment to reply to is unknown.")
+		}
+		c.ParentID = &pid
+	}
+	if err := s.k.Store.CreateComment(r.Context(), c); err != nil {
+		return err
+	}
+	if c.Status == postgres.CommentPublished {
+		s.bumpComments(r.Context(), id)
+	}
+	http.Redirect(w, r, itemPath(id)+"#comments", http.StatusSeeOther)
+	return nil
+}
+
+// bumpComments invalidates the cached pages showing an item's comments.
+func (s *Server) bumpComments(ctx context.Context, item core.ID) {
+	if s.tags == nil {
+		return
+	}
+	if err := s.tags.BumpTags(ctx, commentTag(item)); err != nil {
+		s.log.Warn("page cache: bumping comment tag failed", "err", err)
+	}
+}
+
+// ModerateComment publishes or unpublishes a comment as the user in ctx
+// and invalidates the pages that show it.
+func (s *Server) ModerateComment(ctx context.Context, id core.ID, status string) error {
+	c, err := s.k.Store.SetCommentStatus(ctx, id, status)
+	if err != nil {
+		return err
+	}
+	s.bumpComments(ctx, c.ItemID)
+	return nil
+}
