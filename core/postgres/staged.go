@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -148,10 +147,9 @@ func (tx *txn) putStaged(ctx context.Context, w stagedWrite) (*revision, error) 
 	}
 	op := core.ChangeUpdate
 	if w.Stage == core.LiveStageID {
-		tag, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, changed_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id, changed_at = EXCLUDED.changed_at
-			RETURNING (xmax = 0)`, w.Stage, w.Kind, w.EntityID, r.ID, at)
-		_ = tag
+		_, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, changed_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id, changed_at = EXCLUDED.changed_at`,
+			w.Stage, w.Kind, w.EntityID, r.ID, at)
 		if err != nil {
 			return nil, fmt.Errorf("move live head: %w", TranslateError(err))
 		}
@@ -229,19 +227,6 @@ func (tx *txn) deleteStaged(ctx context.Context, kind string, stage, id core.ID)
 		}
 	}
 	return tx.feed(ctx, kind, id.String(), &stage, &cur.ID, nil, core.ChangeDelete)
-}
-
-// docField decodes one top-level key of a JSON document into v.
-func docField(doc []byte, key string, v any) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &m); err != nil {
-		return err
-	}
-	raw, ok := m[key]
-	if !ok {
-		return nil
-	}
-	return json.Unmarshal(raw, v)
 }
 
 // preloadRevisions reads many revisions in one query into the
