@@ -35,8 +35,6 @@ func parseFields(flags []string) (json.RawMessage, error) {
 	return json.Marshal(m)
 }
 
-func parseID(s string) (core.ID, error) { return core.ParseID(s) }
-
 func itemText(it *core.Item) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "id:       %s\ntype:     %s\ntitle:    %s\nstatus:   %s\nauthor:   %s\ncreated:  %s\nchanged:  %s\nlanguage: %s\nrevision: %s\n",
@@ -106,11 +104,7 @@ func (a *app) itemCmd() *cobra.Command {
 		Short: "Change an item (a new revision); --if-revision refuses a stale update",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -129,7 +123,7 @@ func (a *app) itemCmd() *cobra.Command {
 				return err
 			}
 			if ifRev != "" {
-				r, err := parseID(ifRev)
+				r, err := core.ParseID(ifRev)
 				if err != nil {
 					return err
 				}
@@ -154,11 +148,7 @@ func (a *app) itemCmd() *cobra.Command {
 		Short: "Delete an item (in a stage: a tombstone until publish)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -180,11 +170,7 @@ func (a *app) itemCmd() *cobra.Command {
 		Short: "Show an item as a stage shows it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -244,11 +230,7 @@ func (a *app) itemCmd() *cobra.Command {
 		Short: "List an item's revisions, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -274,7 +256,7 @@ func (a *app) itemCmd() *cobra.Command {
 			}
 			var docs [2]json.RawMessage
 			for i := range 2 {
-				id, err := parseID(args[i])
+				id, err := core.ParseID(args[i])
 				if err != nil {
 					return err
 				}
@@ -301,11 +283,7 @@ func (a *app) itemCmd() *cobra.Command {
 		Short: "Make an old revision's content current again (as a new revision)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -354,11 +332,7 @@ func (a *app) fileCmd() *cobra.Command {
 		Short: "Show a file's metadata",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -629,11 +603,7 @@ func (a *app) releaseCmd() *cobra.Command {
 		Short: "Show what a release changed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -662,11 +632,7 @@ func (a *app) releaseCmd() *cobra.Command {
 		Short: "Publish live back to before a release; later changes are reported as conflicts",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

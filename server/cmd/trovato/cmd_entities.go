@@ -58,11 +58,7 @@ func (a *app) stagedShowDelete(sk stagedKind) []*cobra.Command {
 		Short: "Show a " + sk.noun,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -82,11 +78,7 @@ func (a *app) stagedShowDelete(sk stagedKind) []*cobra.Command {
 		Short: "Delete a " + sk.noun + " (in a stage: a tombstone until publish)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, k, err := a.acting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			id, err := parseID(args[0])
+			ctx, k, id, err := a.actingOn(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -235,7 +227,7 @@ func (a *app) categoryCmd() *cobra.Command {
 		if cmd.Flags().Changed("parent") {
 			ids := []core.ID{}
 			for _, s := range parents {
-				id, err := parseID(s)
+				id, err := core.ParseID(s)
 				if err != nil {
 					return nil, err
 				}
@@ -262,7 +254,7 @@ func (a *app) categoryCmd() *cobra.Command {
 		Short: "Change a term",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
+			id, err := core.ParseID(args[0])
 			if err != nil {
 				return err
 			}
@@ -312,7 +304,7 @@ func (a *app) aliasCmd() *cobra.Command {
 		Short: "Change an alias",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
+			id, err := core.ParseID(args[0])
 			if err != nil {
 				return err
 			}
@@ -373,7 +365,7 @@ func (a *app) menuCmd() *cobra.Command {
 			if parent == "" || parent == "none" {
 				p["parent_id"] = nil
 			} else {
-				id, err := parseID(parent)
+				id, err := core.ParseID(parent)
 				if err != nil {
 					return nil, err
 				}
@@ -399,7 +391,7 @@ func (a *app) menuCmd() *cobra.Command {
 		Short: "Change, move or reorder a menu link",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
+			id, err := core.ParseID(args[0])
 			if err != nil {
 				return err
 			}

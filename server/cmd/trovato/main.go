@@ -177,6 +177,17 @@ func (a *app) acting(ctx context.Context) (context.Context, *kernel.Kernel, erro
 	return actx, k, nil
 }
 
+// actingOn is acting plus the id named by an argument (EINVALID if it is
+// not one).
+func (a *app) actingOn(ctx context.Context, arg string) (context.Context, *kernel.Kernel, core.ID, error) {
+	id, err := core.ParseID(arg)
+	if err != nil {
+		return nil, nil, core.NilID, err
+	}
+	actx, k, err := a.acting(ctx)
+	return actx, k, id, err
+}
+
 func (a *app) close() {
 	if a.k != nil {
 		a.k.Close(context.Background())
