@@ -66,6 +66,7 @@ var semanticChecks = map[string]func(map[string]any) []FieldError{
 	"site":          checkSiteDoc,
 	"alias_pattern": checkAliasPatternDoc,
 	"gather":        checkGatherDoc,
+	"tile":          checkTileDoc,
 }
 
 // configKinds is the registry: one kind per core/schemas/<kind>.schema.json.
