@@ -45,6 +45,16 @@ const (
 	PermUseFullHTML        = "format.full_html"
 )
 
+// Comment permissions.
+const (
+	// PermAdministerComments moderates comments (publish, unpublish, edit,
+	// delete); comments by holders are published at once.
+	PermAdministerComments = "comments.administer"
+	// PermPostAnonymousComments, held by the anonymous role, lets visitors
+	// comment without an account (always into the moderation queue).
+	PermPostAnonymousComments = "comments.anonymous"
+)
+
 // Permission is one registered permission.
 type Permission struct {
 	Name   string `json:"name"`
@@ -111,6 +121,8 @@ func NewPermissions() *Permissions {
 	} {
 		p.static[name] = Permission{Name: name, Title: title, Source: "kernel"}
 	}
+	p.static[PermAdministerComments] = Permission{Name: PermAdministerComments, Title: "Moderate comments", Source: "kernel"}
+	p.static[PermPostAnonymousComments] = Permission{Name: PermPostAnonymousComments, Title: "Post comments without an account", Source: "kernel"}
 	return p
 }
 

@@ -19,6 +19,9 @@ const (
 	KindRole     = "role"
 	KindStage    = "stage"
 	KindRelease  = "release"
+	// KindComment rows say an item's visible comments changed: entity_id
+	// is the item's id (comments are not staged).
+	KindComment = "comment"
 )
 
 // Change operations.
