@@ -12,7 +12,7 @@ WITH tiles AS (
                      WHERE pd->>'type' = 'page' AND pd->>'path' IS NOT NULL
                     UNION ALL
                     SELECT (pd->>'path') || '/page/*' FROM jsonb_array_elements(g.body->'displays') pd
-                     WHERE pd->>'type' = 'page' AND pd->>'path' IS NOT NULL) paths) AS except
+                     WHERE pd->>'type' = 'page' AND pd->>'path' IS NOT NULL) paths) AS hidden_on
       FROM config_doc g, jsonb_array_elements(COALESCE(g.body->'displays', '[]'::jsonb)) d
      WHERE g.kind = 'gather' AND d->>'type' = 'tile'
        AND COALESCE((g.body->'filters')::text, '') !~ '\{arg[0-9]\}'
@@ -20,8 +20,8 @@ WITH tiles AS (
     SELECT name, jsonb_build_object(
                'kind', 'tile', 'name', name, 'label', label, 'region', 'sidebar',
                'content', jsonb_build_object('gather', jsonb_build_object('gather', gather, 'display', display)))
-           || CASE WHEN except = '[]'::jsonb THEN '{}'::jsonb
-                   ELSE jsonb_build_object('visibility', jsonb_build_object('except', except)) END AS body
+           || CASE WHEN hidden_on = '[]'::jsonb THEN '{}'::jsonb
+                   ELSE jsonb_build_object('visibility', jsonb_build_object('except', hidden_on)) END AS body
       FROM tiles
 ), stored AS (
     INSERT INTO config_doc (kind, name, version, body, changed_by)
