@@ -120,10 +120,11 @@ type ExposedFilter struct {
 }
 
 // GatherExtender is the gather_extend hook: plugins add filters and sorts
-// to a gather before it runs. They are validated like the gather's own and
-// compile to the same SQL vocabulary; a plugin never sends SQL.
+// to a gather before it runs, seeing the run's arguments. They are
+// validated like the gather's own and compile to the same SQL vocabulary;
+// a plugin never sends SQL.
 type GatherExtender interface {
-	ExtendGather(ctx context.Context, g *Gather) ([]GatherFilter, []GatherSort, error)
+	ExtendGather(ctx context.Context, g *Gather, args GatherArgs) ([]GatherFilter, []GatherSort, error)
 }
 
 // SearchHit is one full-text search result.

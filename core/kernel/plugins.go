@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -113,6 +114,7 @@ func NewPluginManager(ctx context.Context, store *postgres.Store, opts PluginOpt
 			Items:     &pluginItems{m},
 			ItemSaver: &pluginItems{m},
 			Data:      &pluginData{m},
+			Staged:    &pluginStaged{m},
 			Users:     &pluginUsers{m},
 			Cache:     m.cache,
 			Variables: store.Plugins(),
@@ -138,6 +140,7 @@ func NewPluginManager(ctx context.Context, store *postgres.Store, opts PluginOpt
 	}
 	store.SetItemHooks(m)
 	store.SetGrantsProvider(m)
+	store.SetGatherExtender(m)
 	store.Authorizer().SetItemAccessVoter(m)
 	return m, nil
 }
@@ -149,6 +152,7 @@ func (m *PluginManager) Host() *plugin.Host { return m.host }
 func (m *PluginManager) Close(ctx context.Context) error {
 	m.store.SetItemHooks(nil)
 	m.store.SetGrantsProvider(nil)
+	m.store.SetGatherExtender(nil)
 	m.store.Authorizer().SetItemAccessVoter(nil)
 	return m.host.Close(ctx)
 }
@@ -2194,21 +2198,36 @@ func (m *PluginManager) FormValidate(ctx context.Context, formID string, values 
 	return out
 }
 
-// GatherExtend runs gather_extend and returns the filters and sort keys
-// the plugins append to a gather's query.
-func (m *PluginManager) GatherExtend(ctx context.Context, gather string, query plugin.ItemQuery, args map[string]string) ([]plugin.QueryFilter, []plugin.QuerySort) {
+var _ core.GatherExtender = (*PluginManager)(nil)
+
+// gatherExtendOps are the operators a gather_extend filter may use.
+var gatherExtendOps = []string{core.OpEq, core.OpNe, core.OpLt, core.OpLe, core.OpGt, core.OpGe, core.OpIn, core.OpContains}
+
+// gatherFieldNames maps the item document's property names to the
+// gather's, so a plugin may use either.
+var gatherFieldNames = map[string]string{"created_at": "created", "changed_at": "changed", "author_id": "author"}
+
+// ExtendGather implements core.GatherExtender over gather_extend: each
+// plugin sees the gather as an item query and the run's arguments (path
+// arguments as arg0.., exposed values by name) and may add filters and
+// sort keys. A plugin's contribution is checked on its own, against
+// today's item types, before it is kept: only the listed operators, only
+// properties and fields of the gather's types, values of the field's type
+// (tokens such as {arg0} allowed). A contribution that fails is dropped
+// whole with a logged reason; the gather runs without it. Values reach
+// the compiled SQL as parameters only.
+func (m *PluginManager) ExtendGather(ctx context.Context, g *core.Gather, args core.GatherArgs) ([]core.GatherFilter, []core.GatherSort, error) {
 	if !m.ready(ctx, "gather_extend") {
-		return nil, nil
+		return nil, nil, nil
 	}
-	if args == nil {
-		args = map[string]string{}
-	}
-	in, err := json.Marshal(map[string]any{"gather": gather, "query": query, "args": args, "user": tapUser(core.UserFromContext(ctx))})
+	in, err := json.Marshal(map[string]any{"gather": g.Name, "query": gatherQuery(g), "args": gatherTapArgs(args),
+		"user": tapUser(core.UserFromContext(ctx))})
 	if err != nil {
-		return nil, nil
+		return nil, nil, err
 	}
-	var filters []plugin.QueryFilter
-	var sorts []plugin.QuerySort
+	var filters []core.GatherFilter
+	var sorts []core.GatherSort
+	checker := m.store.Gathers()
 	for _, r := range m.host.Invoke(ctx, "gather_extend", in) {
 		var doc struct {
 			Filters []plugin.QueryFilter `json:"filters"`
@@ -2217,25 +2236,120 @@ func (m *PluginManager) GatherExtend(ctx context.Context, gather string, query p
 		if !m.decodeOutput(r, "gather_extend", &doc) {
 			continue
 		}
-		ok := true
-		for _, f := range doc.Filters {
-			switch f.Op {
-			case "eq", "ne", "lt", "le", "gt", "ge", "in", "contains":
-			default:
-				ok = false
-			}
-			if f.Field == "" {
-				ok = false
-			}
+		fs, ss, err := gatherContribution(doc.Filters, doc.Sort)
+		if err == nil {
+			cand := *g
+			cand.Filters = append(append(slices.Clone(g.Filters), filters...), fs...)
+			cand.Sorts = append(append(slices.Clone(g.Sorts), sorts...), ss...)
+			err = checker.CheckGather(ctx, &cand)
 		}
-		if !ok {
-			m.log.Warn("gather_extend output dropped", "plugin", r.Plugin, "reason", "a filter needs a field and a known operator")
+		if err != nil {
+			if core.ErrorCode(err) != core.EInvalid {
+				return nil, nil, err
+			}
+			m.log.Warn("gather_extend output dropped", "plugin", r.Plugin, "gather", g.Name, "reason", describeInvalid(err))
 			continue
 		}
-		filters = append(filters, doc.Filters...)
-		sorts = append(sorts, doc.Sort...)
+		filters = append(filters, fs...)
+		sorts = append(sorts, ss...)
 	}
-	return filters, sorts
+	return filters, sorts, nil
+}
+
+// gatherContribution turns one plugin's gather_extend output into gather
+// filters and sorts, refusing operators outside gatherExtendOps.
+func gatherContribution(qf []plugin.QueryFilter, qs []plugin.QuerySort) ([]core.GatherFilter, []core.GatherSort, error) {
+	if len(qf) > 16 || len(qs) > 4 {
+		return nil, nil, core.Errorf(core.EInvalid, "at most 16 filters and 4 sort keys")
+	}
+	fs := make([]core.GatherFilter, 0, len(qf))
+	for i, f := range qf {
+		if !slices.Contains(gatherExtendOps, f.Op) {
+			return nil, nil, core.InvalidFields("bad filter", []core.FieldError{{Path: fmt.Sprintf("filters[%d].op", i),
+				Message: fmt.Sprintf("unknown operator %q (use one of: %s)", f.Op, strings.Join(gatherExtendOps, ", "))}})
+		}
+		if f.Field == "" || f.Field == "search" || len(f.Value) == 0 {
+			return nil, nil, core.InvalidFields("bad filter", []core.FieldError{{Path: fmt.Sprintf("filters[%d]", i),
+				Message: "a filter needs a field (not search) and a value"}})
+		}
+		fs = append(fs, core.GatherFilter{Field: gatherField(f.Field), Op: f.Op, Value: f.Value})
+	}
+	ss := make([]core.GatherSort, 0, len(qs))
+	for i, s := range qs {
+		if s.Field == "" || s.Field == "rank" {
+			return nil, nil, core.InvalidFields("bad sort", []core.FieldError{{Path: fmt.Sprintf("sort[%d].field", i), Message: "a sort key needs a field (not rank)"}})
+		}
+		dir := "asc"
+		if s.Desc {
+			dir = "desc"
+		}
+		ss = append(ss, core.GatherSort{Field: gatherField(s.Field), Direction: dir})
+	}
+	return fs, ss, nil
+}
+
+func gatherField(f string) string {
+	if g, ok := gatherFieldNames[f]; ok {
+		return g
+	}
+	return f
+}
+
+// gatherQuery is the gather as gather_extend's input shows it: an item
+// query (type when the gather lists one type, types, filters without
+// exposed ones, sort).
+func gatherQuery(g *core.Gather) map[string]any {
+	q := map[string]any{"types": nonNilS(g.Types)}
+	if len(g.Types) == 1 {
+		q["type"] = g.Types[0]
+	}
+	filters := []plugin.QueryFilter{}
+	for _, f := range g.Filters {
+		if f.Exposed == nil && f.Relationship == "" && len(f.Value) > 0 {
+			filters = append(filters, plugin.QueryFilter{Field: f.Field, Op: f.Op, Value: f.Value})
+		}
+	}
+	q["filters"] = filters
+	sorts := []plugin.QuerySort{}
+	for _, s := range g.Sorts {
+		if s.Relationship == "" {
+			sorts = append(sorts, plugin.QuerySort{Field: s.Field, Desc: s.Direction == "desc"})
+		}
+	}
+	q["sort"] = sorts
+	return q
+}
+
+// gatherTapArgs are the run's arguments as gather_extend sees them.
+func gatherTapArgs(a core.GatherArgs) map[string]string {
+	out := map[string]string{}
+	for name, v := range a.Exposed {
+		out[name] = v
+	}
+	for i, v := range a.PathArgs {
+		out[fmt.Sprintf("arg%d", i)] = v
+	}
+	return out
+}
+
+func nonNilS(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// describeInvalid is an EInvalid error with its field paths, for a log line.
+func describeInvalid(err error) string {
+	var ce *core.Error
+	if !errors.As(err, &ce) || len(ce.Fields) == 0 {
+		return err.Error()
+	}
+	parts := make([]string, 0, len(ce.Fields))
+	for _, f := range ce.Fields {
+		parts = append(parts, f.Path+": "+f.Message)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // services behind the host modules ----------------------------------------
@@ -2603,6 +2717,84 @@ func (p *pluginData) ExecData(ctx context.Context, name string, op plugin.DataOp
 		pop.OrderBy = append(pop.OrderBy, postgres.DataOrder{Column: o.Field, Desc: o.Desc})
 	}
 	return p.m.store.Plugins().ExecData(ctx, name, pgTable(t), pop)
+}
+
+// pluginStaged is the staged host module: a plugin's stageable kinds in
+// the request's stage, through the store's staged service (stage access,
+// copy-on-write, tombstones, revisions, the kind's permission for writes:
+// administer content), as the request's user.
+type pluginStaged struct{ m *PluginManager }
+
+var _ plugin.StagedStore = (*pluginStaged)(nil)
+
+func (p *pluginStaged) ExecStaged(ctx context.Context, stage string, op plugin.StagedOp) ([]byte, error) {
+	st, err := p.m.resolveStage(ctx, stage)
+	if err != nil {
+		return nil, err
+	}
+	staged := p.m.store.Staged()
+	parseID := func(s string) (core.ID, error) {
+		if s == "" {
+			return core.NilID, nil
+		}
+		id, err := core.ParseID(s)
+		if err != nil {
+			return core.NilID, core.Errorf(core.EInvalid, "%q is not an id", s)
+		}
+		return id, nil
+	}
+	id, err := parseID(op.ID)
+	if err != nil {
+		return nil, err
+	}
+	type docOut struct {
+		ID         core.ID         `json:"id"`
+		RevisionID core.ID         `json:"revision_id"`
+		Doc        json.RawMessage `json:"doc"`
+	}
+	switch op.Op {
+	case "load":
+		d, err := staged.FindStaged(ctx, op.Kind, st, id)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(docOut{d.ID, d.RevisionID, d.Doc})
+	case "list":
+		all, err := staged.FindStagedDocs(ctx, op.Kind, st)
+		if err != nil {
+			return nil, err
+		}
+		limit := op.Limit
+		if limit == 0 {
+			limit = 50
+		}
+		page := all[min(op.Offset, len(all)):min(op.Offset+limit, len(all))]
+		docs := make([]docOut, len(page))
+		for i, d := range page {
+			docs[i] = docOut{d.ID, d.RevisionID, d.Doc}
+		}
+		return json.Marshal(map[string]any{"docs": docs, "total": len(all)})
+	case "save":
+		var base *core.ID
+		if op.RevisionID != "" {
+			b, err := parseID(op.RevisionID)
+			if err != nil {
+				return nil, err
+			}
+			base = &b
+		}
+		d, err := staged.PutStaged(ctx, op.Kind, st, id, op.Doc, base, op.Log)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(docOut{d.ID, d.RevisionID, d.Doc})
+	case "delete":
+		if err := staged.DeleteStaged(ctx, op.Kind, st, id); err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]core.ID{"id": id})
+	}
+	return nil, core.Errorf(core.EInvalid, "unknown staged operation %q", op.Op)
 }
 
 // pluginUsers is the user host module.

@@ -37,6 +37,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 const ktSource = `package main
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/trovato/trovato/plugins/sdk"
@@ -125,13 +126,63 @@ func init() {
 		return nil
 	})
 	sdk.Handle("gather_extend", func(in sdk.Value, w *sdk.Writer) error {
+		var f map[string]any
+		switch tag := in.Get("args").Get("arg0").String(); tag {
+		case "":
+			return nil
+		case "inject":
+			f = map[string]any{"field": "title", "op": "eq", "value": "x'); DROP TABLE item; --"}
+		case "bogus":
+			f = map[string]any{"field": "no_such_field", "op": "eq", "value": "1"}
+		case "badop":
+			f = map[string]any{"field": "title", "op": "like", "value": "%"}
+		default:
+			f = map[string]any{"field": "tags", "op": "eq", "value": tag}
+		}
 		w.BeginObject()
 		w.Key("filters")
 		w.BeginArray()
-		w.Any(map[string]any{"field": "tags", "op": "contains", "value": in.Get("args").Get("tag").String()})
+		w.Any(f)
+		w.EndArray()
+		w.Key("sort")
+		w.BeginArray()
+		w.Any(map[string]any{"field": "title", "desc": true})
 		w.EndArray()
 		w.EndObject()
 		return nil
+	})
+	sdk.PageView(func(in sdk.PageViewInput) (sdk.Page, error) {
+		kind := in.Params["kind"]
+		var out []byte
+		switch in.Params["op"] {
+		case "save":
+			d, err := sdk.SaveStaged(kind, in.Params["id"], []byte(in.Params["doc"]), in.Params["rev"])
+			if err != nil {
+				return sdk.Page{}, err
+			}
+			out = []byte(d.ID + " " + d.RevisionID + " " + string(d.Doc))
+		case "load":
+			d, err := sdk.LoadStaged(kind, in.Params["id"])
+			if err != nil {
+				return sdk.Page{}, err
+			}
+			out = []byte(d.ID + " " + d.RevisionID + " " + string(d.Doc))
+		case "list":
+			docs, total, err := sdk.ListStaged(kind, 0, 0)
+			if err != nil {
+				return sdk.Page{}, err
+			}
+			out = []byte(strconv.Itoa(total))
+			for _, d := range docs {
+				out = append(out, " "+d.Doc.Get("title").String()...)
+			}
+		case "delete":
+			if err := sdk.DeleteStaged(kind, in.Params["id"]); err != nil {
+				return sdk.Page{}, err
+			}
+			out = []byte("deleted")
+		}
+		return sdk.Page{Title: "staged", Content: sdk.Paragraph(sdk.Text(string(out)))}, nil
 	})
 	sdk.TileView(func(in sdk.TileViewInput) (sdk.Page, error) {
 		w := sdk.NewWriter(nil)
@@ -162,9 +213,13 @@ api_version = 1
 description = "Kernel test plugin."
 dependencies = %s
 capabilities = ["access.vote", "data", "item.write"]
+stageable = ["%[1]s_note"]
 
 [[taps]]
 name = "item_presave"
+
+[[taps]]
+name = "page_view"
 
 [[taps]]
 name = "item_access"
@@ -488,10 +543,6 @@ func TestPluginLifecycle(t *testing.T) {
 		}
 		if errs := s.pm.FormValidate(ctx, "item_edit_article", map[string]string{"title": "good"}); len(errs) != 0 {
 			t.Fatalf("form_validate = %+v", errs)
-		}
-		filters, _ := s.pm.GatherExtend(ctx, "recent", plugin.ItemQuery{Type: "article"}, map[string]string{"tag": "go"})
-		if len(filters) != 1 || filters[0].Op != "contains" || string(filters[0].Value) != `"go"` {
-			t.Fatalf("gather_extend = %+v", filters)
 		}
 	})
 
@@ -952,5 +1003,165 @@ func TestEnableTwiceWritesNothing(t *testing.T) {
 	}
 	if count() == before {
 		t.Fatal("changing the approvals wrote nothing")
+	}
+}
+
+// TestGatherExtendReachesSQL runs gathers with the test plugin's
+// gather_extend: its filter and sort reach the compiled statement as
+// parameters; a filter on an undeclared field or with an unknown operator
+// is dropped, and the gather runs as stored.
+func TestGatherExtendReachesSQL(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	ctx := s.admin
+	term := func(name string) string {
+		d, err := s.store.Staged().PutStaged(ctx, core.KindTerm, core.LiveStageID, core.NilID, json.RawMessage(`{"vocabulary":"tags","name":"`+name+`"}`), nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID.String()
+	}
+	goTag, rustTag := term("go"), term("rust")
+	for title, tag := range map[string]string{"alpha": goTag, "bravo": rustTag, "charlie": goTag, "delta": ""} {
+		it := &core.Item{Type: "article", Title: title}
+		if tag != "" {
+			it.Fields = json.RawMessage(`{"tags":[{"id":"` + tag + `"}]}`)
+		}
+		if err := s.store.Items().CreateItem(ctx, core.LiveStageID, it, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := core.ParseGather(json.RawMessage(`{"kind":"gather","name":"tagged","label":"Tagged","types":["article"],"pager":{"per_page":10}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(arg string) string {
+		t.Helper()
+		var args core.GatherArgs
+		if arg != "" {
+			args.PathArgs = []string{arg}
+		}
+		res, err := s.store.Gathers().RunGather(ctx, g, core.LiveStageID, args)
+		if err != nil {
+			t.Fatalf("gather with %q: %v", arg, err)
+		}
+		var out []string
+		for _, it := range res.Items {
+			out = append(out, it.Title)
+		}
+		return strings.Join(out, ",")
+	}
+	const all = "alpha,bravo,charlie,delta"
+	if got := run(goTag); len(strings.Split(got, ",")) != 4 {
+		t.Fatalf("before the plugin: %q", got)
+	}
+	s.install(t, "kt", "1.0.0", wasm)
+	s.enableKT(t, "kt")
+	for name, tc := range map[string]struct{ arg, want string }{
+		"NoContribution":  {"", all},
+		"FilterAndSort":   {goTag, "charlie,alpha"}, // the plugin sorts by title, descending
+		"OtherValue":      {rustTag, "bravo"},
+		"ValueIsAParam":   {"inject", ""},
+		"UndeclaredField": {"bogus", all},
+		"UnknownOperator": {"badop", all},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := run(tc.arg)
+			if tc.want == all {
+				// The gather has no sort of its own: compare as a set.
+				parts := strings.Split(got, ",")
+				sort.Strings(parts)
+				got = strings.Join(parts, ",")
+			}
+			if got != tc.want {
+				t.Fatalf("gather with %q = %q, want %q", tc.arg, got, tc.want)
+			}
+		})
+	}
+	var n int
+	if err := s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM item`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("items after the injection attempt: %d, %v", n, err)
+	}
+	if len(g.Filters) != 0 || len(g.Sorts) != 0 {
+		t.Fatal("gather_extend changed the stored gather")
+	}
+}
+
+// TestStagedPluginKind drives the staged host calls through the test
+// plugin's page_view: a plugin kind is saved, loaded, listed and deleted
+// in a stage through the shared revision and head tables, live does not
+// see the stage's changes until publish, and a user without the kind's
+// permission cannot write.
+func TestStagedPluginKind(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	ctx := s.admin
+	s.install(t, "kt", "1.0.0", wasm)
+	s.enableKT(t, "kt")
+	st := &core.Stage{Name: "draft", Label: "Draft"}
+	if err := s.store.Stages().CreateStage(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	call := func(ctx context.Context, stage string, params map[string]string) (string, error) {
+		ctx = plugin.NewContextWithRequest(ctx, plugin.Request{Stage: stage})
+		page, err := s.pm.PageView(ctx, "kt", PageViewInput{Path: "/x", Params: params})
+		if err != nil {
+			return "", err
+		}
+		return page.Content.Children[0].Text, nil
+	}
+	out, err := call(ctx, "live", map[string]string{"op": "save", "kind": "kt_note", "doc": `{"title":"first"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out)
+	id, rev := f[0], f[1]
+	if out, err := call(ctx, "draft", map[string]string{"op": "save", "kind": "kt_note", "id": id, "rev": rev, "doc": `{"title":"staged edit"}`}); err != nil {
+		t.Fatalf("save in the stage: %v", err)
+	} else if !strings.Contains(out, "staged edit") {
+		t.Fatalf("save in the stage = %q", out)
+	}
+	if out, _ := call(ctx, "draft", map[string]string{"op": "save", "kind": "kt_note", "doc": `{"title":"second"}`}); out == "" {
+		t.Fatal("create in the stage failed")
+	}
+	for stage, want := range map[string]string{"live": "1 first", "draft": "2 second staged edit"} {
+		got, err := call(ctx, stage, map[string]string{"op": "list", "kind": "kt_note"})
+		if err != nil || got != want {
+			t.Fatalf("list in %s = %q, %v; want %q", stage, got, err, want)
+		}
+	}
+	// A stale base revision is a conflict.
+	_, err = call(ctx, "live", map[string]string{"op": "save", "kind": "kt_note", "id": id, "rev": "0190f0e0-0000-7000-8000-000000000001", "doc": `{"title":"x"}`})
+	wantCode(t, err, core.EConflict)
+	// Only its own kinds, well-formed operations.
+	_, err = call(ctx, "live", map[string]string{"op": "list", "kind": "term"})
+	wantCode(t, err, core.EForbidden)
+	_, err = call(ctx, "live", map[string]string{"op": "save", "kind": "kt_note", "doc": `["not an object"]`})
+	wantCode(t, err, core.EInvalid)
+	_, err = call(ctx, "live", map[string]string{"op": "load", "kind": "kt_note", "id": "nope"})
+	wantCode(t, err, core.EInvalid)
+	// The request's user needs the kind's permission to write.
+	reader := s.user(t, "reader", core.PermAccessContent)
+	if got, err := call(reader, "live", map[string]string{"op": "load", "kind": "kt_note", "id": id}); err != nil || !strings.Contains(got, "first") {
+		t.Fatalf("reader load = %q, %v", got, err)
+	}
+	_, err = call(reader, "live", map[string]string{"op": "save", "kind": "kt_note", "id": id, "doc": `{"title":"vandal"}`})
+	wantCode(t, err, core.EForbidden)
+	_, err = call(reader, "live", map[string]string{"op": "delete", "kind": "kt_note", "id": id})
+	wantCode(t, err, core.EForbidden)
+	// A delete in the stage is a tombstone; live keeps the document.
+	if _, err := call(ctx, "draft", map[string]string{"op": "delete", "kind": "kt_note", "id": id}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = call(ctx, "draft", map[string]string{"op": "load", "kind": "kt_note", "id": id})
+	wantCode(t, err, core.ENotFound)
+	if got, err := call(ctx, "live", map[string]string{"op": "load", "kind": "kt_note", "id": id}); err != nil || !strings.Contains(got, "first") {
+		t.Fatalf("live load after the stage's delete = %q, %v", got, err)
+	}
+	var heads int
+	if err := s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM head WHERE kind = 'kt_note'`).Scan(&heads); err != nil || heads != 3 {
+		t.Fatalf("head rows of kt_note = %d, %v; want 3 (live, the stage's tombstone, the stage's creation)", heads, err)
 	}
 }

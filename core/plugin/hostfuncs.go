@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -81,6 +82,7 @@ var hostFunctions = map[string]hostFunc{
 	"item_query":          {4, CapItemRead, hostItemQuery},
 	"item_save":           {4, CapItemWrite, hostItemSave},
 	"data_exec":           {4, CapData, hostDataExec},
+	"staged_exec":         {4, CapData, hostStagedExec},
 	"user_current":        {2, CapUserRead, hostUserCurrent},
 	"user_has_permission": {2, CapUserRead, hostUserHasPermission},
 	"cache_get":           {4, CapCache, hostCacheGet},
@@ -316,6 +318,63 @@ func hostDataExec(st *callState, mod api.Module, p []uint32) int32 {
 	}
 	res, err := svc.ExecData(st.ctx, st.sb.name, op)
 	return st.reply(mod, p[2], p[3], res, err)
+}
+
+func hostStagedExec(st *callState, mod api.Module, p []uint32) int32 {
+	var op StagedOp
+	if err := decodeStrict(st.read(mod, "operation", p[0], p[1]), &op); err != nil {
+		return st.fail(core.Errorf(core.EInvalid, "staged operation: %v", err))
+	}
+	if err := checkStagedOp(st.sb.manifest, &op); err != nil {
+		return st.fail(err)
+	}
+	svc := st.sb.services.Staged
+	if svc == nil {
+		return st.fail(unavailable("staged"))
+	}
+	res, err := svc.ExecStaged(st.ctx, RequestFromContext(st.ctx).Stage, op)
+	return st.reply(mod, p[2], p[3], res, err)
+}
+
+// checkStagedOp allows only the plugin's own stageable kinds and checks
+// the operation's shape.
+func checkStagedOp(m *Manifest, op *StagedOp) error {
+	if !slices.Contains(m.Stageable, op.Kind) {
+		return core.Errorf(core.EForbidden, "kind %q is not a stageable kind of plugin %s", op.Kind, m.Name)
+	}
+	if op.ID != "" && !isUUID(op.ID) {
+		return core.Errorf(core.EInvalid, "id must be a UUID")
+	}
+	if op.RevisionID != "" && !isUUID(op.RevisionID) {
+		return core.Errorf(core.EInvalid, "revision_id must be a UUID")
+	}
+	hasDoc := len(op.Doc) > 0
+	switch op.Op {
+	case "load", "delete":
+		if op.ID == "" || hasDoc || op.RevisionID != "" || op.Limit != 0 || op.Offset != 0 {
+			return core.Errorf(core.EInvalid, "%s takes an id only", op.Op)
+		}
+	case "list":
+		if op.ID != "" || hasDoc || op.RevisionID != "" {
+			return core.Errorf(core.EInvalid, "list takes limit and offset only")
+		}
+		if op.Limit < 0 || op.Limit > maxQueryLimit || op.Offset < 0 {
+			return core.Errorf(core.EInvalid, "list: limit must be 0-%d and offset not negative", maxQueryLimit)
+		}
+	case "save":
+		if !hasDoc || op.Doc[0] != '{' {
+			return core.Errorf(core.EInvalid, "save needs doc, a JSON object")
+		}
+		if op.Limit != 0 || op.Offset != 0 {
+			return core.Errorf(core.EInvalid, "save takes no limit or offset")
+		}
+		if len(op.Log) > 1024 || !utf8.ValidString(op.Log) {
+			return core.Errorf(core.EInvalid, "log must be at most 1024 bytes of UTF-8")
+		}
+	default:
+		return core.Errorf(core.EInvalid, "unknown staged operation %q (load, list, save, delete)", op.Op)
+	}
+	return nil
 }
 
 // checkDataOp allows only the plugin's own declared tables and columns and

@@ -71,6 +71,34 @@ type DataOp struct {
 	Limit   int                        `json:"limit,omitempty"`
 }
 
+// StagedStore keeps a plugin's stageable kinds (manifest `stageable`) as
+// JSON documents in the kernel's revision and head tables, in the
+// request's stage: the same copy-on-write, tombstones and publish as items.
+// The host has already checked that the kind is the plugin's own and that
+// ids and documents are well-formed; implementations check the current
+// user's permissions (from ctx).
+type StagedStore interface {
+	// ExecStaged returns for load and save {"id", "revision_id", "doc"},
+	// for list {"docs": [...], "total": n}, for delete {"id"}. ENotFound,
+	// EForbidden, EConflict for a stale revision_id, EInvalid.
+	ExecStaged(ctx context.Context, stage string, op StagedOp) ([]byte, error)
+}
+
+// StagedOp is one operation on a plugin's stageable kind.
+type StagedOp struct {
+	Op   string `json:"op"` // load, list, save, delete
+	Kind string `json:"kind"`
+	ID   string `json:"id,omitempty"` // load, delete; save: empty creates
+	// Doc is the document to save (a JSON object).
+	Doc json.RawMessage `json:"doc,omitempty"`
+	// RevisionID is the revision a save starts from; a stale one is a
+	// conflict. Empty saves without the check.
+	RevisionID string `json:"revision_id,omitempty"`
+	Log        string `json:"log,omitempty"`
+	Limit      int    `json:"limit,omitempty"` // list: default 50, at most 500
+	Offset     int    `json:"offset,omitempty"`
+}
+
 // User is the current user as plugins see it.
 type User struct {
 	ID            string   `json:"id"`
@@ -105,6 +133,7 @@ type Services struct {
 	Items     ItemReader
 	ItemSaver ItemWriter
 	Data      DataStore
+	Staged    StagedStore
 	Users     UserSource
 	Cache     CacheStore
 	Variables VariableStore

@@ -35,11 +35,19 @@ type Gathers struct {
 	Timeout time.Duration
 }
 
-// Gathers returns the gather runner.
-func (s *Store) Gathers() *Gathers { return &Gathers{s: s, Timeout: DefaultQueryTimeout} }
+// Gathers returns the gather runner, with the store's gather extender
+// (SetGatherExtender).
+func (s *Store) Gathers() *Gathers {
+	return &Gathers{s: s, ext: s.gext, Timeout: DefaultQueryTimeout}
+}
+
+// SetGatherExtender makes every runner from Gathers consult e (the plugins'
+// gather_extend tap) before compiling; nil removes it. Call it while
+// setting up, before the store serves requests.
+func (s *Store) SetGatherExtender(e core.GatherExtender) { s.gext = e }
 
 // WithExtender returns a runner that consults e (the gather_extend hook)
-// before compiling.
+// before compiling; nil runs the gather as stored.
 func (gs *Gathers) WithExtender(e core.GatherExtender) *Gathers {
 	c := *gs
 	c.ext = e
@@ -129,7 +137,7 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 		return nil, "", core.InvalidFields("unknown exposed filter", bad)
 	}
 	if gs.ext != nil {
-		ext, err := gs.extend(ctx, g)
+		ext, err := gs.extend(ctx, g, args)
 		if err != nil {
 			return nil, "", err
 		}
@@ -200,11 +208,11 @@ func (gs *Gathers) timeout() time.Duration {
 
 // extend merges the gather_extend hook's filters and sorts into a copy of
 // g and checks the result like a stored gather.
-func (gs *Gathers) extend(ctx context.Context, g *core.Gather) (*core.Gather, error) {
+func (gs *Gathers) extend(ctx context.Context, g *core.Gather, args core.GatherArgs) (*core.Gather, error) {
 	c := *g
 	c.Filters = slices.Clone(g.Filters)
 	c.Sorts = slices.Clone(g.Sorts)
-	fs, ss, err := gs.ext.ExtendGather(ctx, &c)
+	fs, ss, err := gs.ext.ExtendGather(ctx, &c, args)
 	if err != nil {
 		return nil, fmt.Errorf("gather_extend %s: %w", g.Name, err)
 	}

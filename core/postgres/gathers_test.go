@@ -466,7 +466,7 @@ func TestGatherAccessAndStages(t *testing.T) {
 // extender adds a filter and a sort, as a plugin's gather_extend tap would.
 type extender struct{}
 
-func (extender) ExtendGather(ctx context.Context, g *core.Gather) ([]core.GatherFilter, []core.GatherSort, error) {
+func (extender) ExtendGather(ctx context.Context, g *core.Gather, _ core.GatherArgs) ([]core.GatherFilter, []core.GatherSort, error) {
 	if g.Name != "t" {
 		return nil, nil, nil
 	}
@@ -476,7 +476,7 @@ func (extender) ExtendGather(ctx context.Context, g *core.Gather) ([]core.Gather
 
 type badExtender struct{}
 
-func (badExtender) ExtendGather(ctx context.Context, g *core.Gather) ([]core.GatherFilter, []core.GatherSort, error) {
+func (badExtender) ExtendGather(ctx context.Context, g *core.Gather, _ core.GatherArgs) ([]core.GatherFilter, []core.GatherSort, error) {
 	return []core.GatherFilter{{Field: "title", Op: "'; DROP TABLE item; --", Value: json.RawMessage(`1`)}}, nil, nil
 }
 

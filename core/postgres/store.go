@@ -27,6 +27,7 @@ type Store struct {
 	validate ConfigValidator
 	grants   core.GrantsProvider
 	hooks    core.ItemHooks
+	gext     core.GatherExtender // see SetGatherExtender
 	now      func() time.Time
 	// afterCommit, when set, is told about every committed change (the
 	// writing node bumps cache tags right after commit).

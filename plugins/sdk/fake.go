@@ -23,6 +23,9 @@ type Fake struct {
 	CacheTags   map[string][]string
 	// Data answers data operations (JSON); nil answers EUnavailable.
 	Data func(op Value) (string, error)
+	// Staged answers staged_exec operations (JSON op in, JSON out); nil
+	// answers EUnavailable.
+	Staged func(op Value) (string, error)
 	// Query answers item queries (JSON query in, {"items":[...],"total":n} out).
 	Query func(q Value) (string, error)
 	// Denied lists capabilities the fake refuses with EForbidden, to test
@@ -32,6 +35,7 @@ type Fake struct {
 	Logs        []string // "level: message"
 	Saved       []string // item documents passed to SaveItem
 	Ops         []string // data operations passed to Data
+	StagedOps   []string // operations passed to LoadStaged, SaveStaged, ...
 	Invalidated []string
 }
 
@@ -114,6 +118,21 @@ func (f *Fake) dataExec(op []byte) ([]byte, error) {
 		return nil, Errorf(EUnavailable, "fake: no Data")
 	}
 	s, err := data(Value(op))
+	return []byte(s), err
+}
+
+func (f *Fake) stagedExec(op []byte) ([]byte, error) {
+	f.mu.Lock()
+	f.StagedOps = append(f.StagedOps, string(op))
+	staged := f.Staged
+	f.mu.Unlock()
+	if err := f.deny("data"); err != nil {
+		return nil, err
+	}
+	if staged == nil {
+		return nil, Errorf(EUnavailable, "fake: no Staged")
+	}
+	s, err := staged(Value(op))
 	return []byte(s), err
 }
 

@@ -13,6 +13,7 @@ type hostAPI interface {
 	itemQuery(q []byte) ([]byte, error)
 	itemSave(doc []byte) ([]byte, error)
 	dataExec(op []byte) ([]byte, error)
+	stagedExec(op []byte) ([]byte, error)
 	userCurrent() ([]byte, error)
 	userHasPermission(perm string) (bool, error)
 	cacheGet(key string) ([]byte, error)
@@ -221,6 +222,122 @@ func Data(op DataOp) (Value, error) {
 	w.EndObject()
 	b, err := h.dataExec(w.Bytes())
 	return Value(b).Clone(), err
+}
+
+// StagedDoc is one document of a plugin's stageable kind as the
+// request's stage shows it.
+type StagedDoc struct {
+	ID         string
+	RevisionID string
+	Doc        Value // a JSON object
+}
+
+func parseStagedDoc(v Value) StagedDoc {
+	return StagedDoc{ID: v.Get("id").String(), RevisionID: v.Get("revision_id").String(), Doc: v.Get("doc")}
+}
+
+func stagedOp(fields func(w *Writer)) (Value, error) {
+	h, err := current()
+	if err != nil {
+		return nil, err
+	}
+	w := NewWriter(nil)
+	w.BeginObject()
+	fields(w)
+	w.EndObject()
+	b, err := h.stagedExec(w.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return Value(b).Clone(), nil
+}
+
+// LoadStaged loads a document of one of the plugin's stageable kinds in
+// the request's stage (capability data). ENotFound.
+func LoadStaged(kind, id string) (StagedDoc, error) {
+	v, err := stagedOp(func(w *Writer) {
+		w.Key("op")
+		w.String("load")
+		w.Key("kind")
+		w.String(kind)
+		w.Key("id")
+		w.String(id)
+	})
+	if err != nil {
+		return StagedDoc{}, err
+	}
+	return parseStagedDoc(v), nil
+}
+
+// ListStaged lists a stageable kind's documents as the request's stage
+// shows them (capability data): at most limit (0: 50, at most 500) from
+// offset, and the total.
+func ListStaged(kind string, limit, offset int) ([]StagedDoc, int, error) {
+	v, err := stagedOp(func(w *Writer) {
+		w.Key("op")
+		w.String("list")
+		w.Key("kind")
+		w.String(kind)
+		if limit > 0 {
+			w.Key("limit")
+			w.Int(int64(limit))
+		}
+		if offset > 0 {
+			w.Key("offset")
+			w.Int(int64(offset))
+		}
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var docs []StagedDoc
+	v.Get("docs").Elements(func(_ int, d Value) bool {
+		docs = append(docs, parseStagedDoc(d))
+		return true
+	})
+	return docs, int(v.Get("total").Int()), nil
+}
+
+// SaveStaged saves a document (a JSON object) of a stageable kind in the
+// request's stage as a new revision (capability data; the user needs
+// the kind's permission). An empty id creates a document; a non-empty
+// baseRevision makes the save a conflict (EConflict) when the document
+// changed since.
+func SaveStaged(kind, id string, doc []byte, baseRevision string) (StagedDoc, error) {
+	v, err := stagedOp(func(w *Writer) {
+		w.Key("op")
+		w.String("save")
+		w.Key("kind")
+		w.String(kind)
+		if id != "" {
+			w.Key("id")
+			w.String(id)
+		}
+		w.Key("doc")
+		w.Raw(doc)
+		if baseRevision != "" {
+			w.Key("revision_id")
+			w.String(baseRevision)
+		}
+	})
+	if err != nil {
+		return StagedDoc{}, err
+	}
+	return parseStagedDoc(v), nil
+}
+
+// DeleteStaged deletes a document in the request's stage (a tombstone in
+// a named stage; capability data and the kind's permission).
+func DeleteStaged(kind, id string) error {
+	_, err := stagedOp(func(w *Writer) {
+		w.Key("op")
+		w.String("delete")
+		w.Key("kind")
+		w.String(kind)
+		w.Key("id")
+		w.String(id)
+	})
+	return err
 }
 
 // CurrentUser returns the request's user (capability user.read).

@@ -135,6 +135,9 @@ func hItemSave(dPtr, dLen, outPtr, outCap uint32) int32
 //go:wasmimport trovato data_exec
 func hDataExec(opPtr, opLen, outPtr, outCap uint32) int32
 
+//go:wasmimport trovato staged_exec
+func hStagedExec(opPtr, opLen, outPtr, outCap uint32) int32
+
 //go:wasmimport trovato user_current
 func hUserCurrent(outPtr, outCap uint32) int32
 
@@ -240,6 +243,12 @@ func (wasmHost) dataExec(op []byte) ([]byte, error) {
 	p, c := out()
 	defer runtime.KeepAlive(op)
 	return result(hDataExec(bufPtr(op), uint32(len(op)), p, c))
+}
+
+func (wasmHost) stagedExec(op []byte) ([]byte, error) {
+	p, c := out()
+	defer runtime.KeepAlive(op)
+	return result(hStagedExec(bufPtr(op), uint32(len(op)), p, c))
 }
 
 func (wasmHost) userCurrent() ([]byte, error) {
