@@ -1,0 +1,585 @@
+// Package export writes the site as static files: every public URL is
+// rendered in-process through the same http.Handler `trovato serve` uses,
+// so each file holds the bytes the server answers for its URL. A manifest
+// of every file with its hash and the page-cache tags it was built from
+// lets the next export re-render only what the change feed touched, and
+// lets deploys upload only what changed (deploy.go). docs/export.md.
+package export
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/server"
+)
+
+// Options configure an export.
+type Options struct {
+	Logger *slog.Logger
+	// Workers render in parallel; 0 means one per CPU.
+	Workers int
+	// Progress receives a progress bar (a terminal) or plain lines; nil
+	// prints nothing.
+	Progress io.Writer
+	// Full ignores the previous manifest and renders every URL.
+	Full bool
+	// Name keys the manifest copy in the database; default the folder's
+	// absolute path.
+	Name string
+	// DynamicOrigin is the dynamic server (scheme://host[:port]) that the
+	// exported pages' dynamic links (sign-in, search, islands' fallbacks)
+	// are sent to through redirect pages; empty leaves them out.
+	DynamicOrigin string
+}
+
+// Report says what an export did.
+type Report struct {
+	Full      bool          `json:"full"`
+	Rendered  int           `json:"rendered"` // URLs requested from the handler
+	Added     []string      `json:"added"`    // file paths new in this export
+	Changed   []string      `json:"changed"`  // file paths whose bytes changed
+	Removed   []string      `json:"removed"`  // file paths deleted
+	Files     int           `json:"files"`    // files in the export now
+	Changes   int           `json:"changes"`  // change-feed rows read since the last export
+	Cursor    uint64        `json:"cursor"`
+	Duration  time.Duration `json:"duration_ns"`
+	Manifest  *Manifest     `json:"-"`
+	Written   int           `json:"written"` // files written to disk (added + changed + regenerated)
+	Unchanged int           `json:"unchanged"`
+}
+
+// Exporter renders a kernel's live site to folders.
+type Exporter struct {
+	k    *kernel.Kernel
+	h    http.Handler
+	deps *depRecorder
+	log  *slog.Logger
+	opts Options
+}
+
+// New builds an exporter: a site handler (server.New) whose page cache
+// only records each page's tags, with rate limits off.
+func New(k *kernel.Kernel, opts Options) (*Exporter, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	if opts.DynamicOrigin != "" {
+		u, err := url.Parse(opts.DynamicOrigin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, core.Errorf(core.EInvalid, "dynamic origin %q is not scheme://host[:port] (for example https://app.example.com)", opts.DynamicOrigin)
+		}
+		opts.DynamicOrigin = u.Scheme + "://" + u.Host
+	}
+	deps := &depRecorder{tags: map[string][]string{}}
+	off := map[string]server.RateLimit{}
+	for _, c := range []string{server.ClassPage, server.ClassFile, server.ClassStyle, server.ClassIsland, server.ClassForm, server.ClassLogin, server.ClassReset} {
+		off[c] = server.RateLimit{}
+	}
+	h, err := server.New(k, server.Options{Logger: opts.Logger.With("component", "server"), PageCache: deps, RateLimits: off})
+	if err != nil {
+		return nil, err
+	}
+	return &Exporter{k: k, h: h, deps: deps, log: opts.Logger, opts: opts}, nil
+}
+
+// Handler is the site handler the export renders through.
+func (e *Exporter) Handler() http.Handler { return e.h }
+
+// notFoundURL is requested to make 404.html: no alias can be this path
+// (aliases do not start with a dot).
+const notFoundURL = "/.trovato-not-found"
+
+// NginxMapFile is the generated nginx map of redirects (source target;).
+const NginxMapFile = "nginx-redirects.map"
+
+// roots are the URLs every export starts from; the rest is reached by
+// following links.
+var roots = []string{"/", "/robots.txt", "/sitemap.xml"}
+
+// rendered is the outcome of one URL.
+type rendered struct {
+	url   string
+	gone  bool // 404 or 410: the URL no longer exists
+	entry *Entry
+	rel   string
+	body  []byte
+}
+
+// Export writes the live site into dir: everything the first time (or
+// with Options.Full), afterwards only the pages whose tags the change feed
+// bumped since the last export, the URLs new since, and deletions.
+func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
+	start := time.Now()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, core.Errorf(core.EInvalid, "export folder %s: %s", dir, err)
+	}
+	name := e.opts.Name
+	if name == "" {
+		name = abs
+	}
+	old, found, err := ReadManifest(abs)
+	if err != nil {
+		return nil, err
+	}
+	base, err := e.k.Accounts.BaseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	full := e.opts.Full || !found || old.Version != manifestVersion
+	feed := e.k.Store.Feed()
+	var (
+		cursor core.FeedCursor
+		bumped = map[string]bool{}
+	)
+	if full {
+		// Every change before the head is in what we are about to read.
+		if cursor, err = feed.FeedHead(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		cursor = old.Cursor
+		for {
+			rows, next, err := feed.ReadChanges(ctx, cursor, 5000)
+			if err != nil {
+				return nil, err
+			}
+			cursor = next
+			if len(rows) == 0 {
+				break
+			}
+			rep.Changes += len(rows)
+			for _, c := range rows {
+				for _, t := range core.TagsForChange(c) {
+					bumped[t] = true
+				}
+			}
+		}
+	}
+	rep.Full = full
+	rep.Cursor = uint64(cursor)
+
+	byURL := map[string]string{} // URL -> file path in old
+	if !full {
+		for rel, en := range old.Files {
+			byURL[en.URL] = rel
+		}
+	}
+	// Which URLs render: in a full export all; else the pages whose tags
+	// were bumped, the URLs not exported yet, and the ones that failed.
+	dirty := func(u string) bool {
+		if full {
+			return true
+		}
+		rel, ok := byURL[u]
+		if !ok {
+			return true
+		}
+		en := old.Files[rel]
+		switch en.Kind {
+		case KindFile, KindAsset:
+			return false // content-addressed: the same URL is the same bytes
+		}
+		for _, t := range en.Tags {
+			if bumped[t] || (t == "*" && len(bumped) > 0) {
+				return true
+			}
+		}
+		return false
+	}
+
+	redirects, err := e.k.Store.FindRedirects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start2 := []string{}
+	start2 = append(start2, roots...)
+	for _, r := range redirects {
+		if p, ok := internalPath(r.Source, ""); ok {
+			start2 = append(start2, p)
+		}
+	}
+
+	results := map[string]*rendered{}
+	var (
+		mu       sync.Mutex
+		failures []string
+		count    atomic.Int64
+		queued   atomic.Int64
+	)
+	prog := newProgress(e.opts.Progress, &count, &queued)
+	visit := func(u string) []string {
+		r, err := e.render(ctx, u, base)
+		count.Add(1)
+		if err != nil {
+			mu.Lock()
+			failures = append(failures, u+": "+err.Error())
+			mu.Unlock()
+			return nil
+		}
+		mu.Lock()
+		results[u] = r
+		mu.Unlock()
+		if r.entry == nil {
+			return nil
+		}
+		return r.entry.Links
+	}
+	var (
+		seenMu sync.Mutex
+		seen   = map[string]bool{}
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, e.opts.Workers)
+	)
+	var enqueue func(u string)
+	enqueue = func(u string) {
+		seenMu.Lock()
+		if seen[u] {
+			seenMu.Unlock()
+			return
+		}
+		seen[u] = true
+		seenMu.Unlock()
+		if !dirty(u) {
+			return
+		}
+		queued.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			links := visit(u)
+			<-sem
+			for _, l := range links {
+				enqueue(l)
+			}
+		}()
+	}
+	for _, u := range start2 {
+		enqueue(u)
+	}
+	// Incremental: the pages a change touched, wherever they are linked.
+	for _, rel := range old.Paths() {
+		if u := old.Files[rel].URL; !full && old.Files[rel].Kind != KindExtra && dirty(u) {
+			enqueue(u)
+		}
+	}
+	wg.Wait()
+	prog.done()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rep.Rendered = int(count.Load())
+	if len(failures) > 0 {
+		sort.Strings(failures)
+		if len(failures) > 10 {
+			failures = append(failures[:10], fmt.Sprintf("and %d more", len(failures)-10))
+		}
+		return nil, fmt.Errorf("export: %d URLs failed (nothing recorded; the previous manifest stays): %s", len(failures), strings.Join(failures, "; "))
+	}
+
+	// The new manifest: the old one minus every URL rendered again, plus
+	// what rendered.
+	next := newManifest()
+	next.Cursor = cursor
+	if !full {
+		for rel, en := range old.Files {
+			if _, again := results[en.URL]; again || en.Kind == KindExtra {
+				continue
+			}
+			next.Files[rel] = en
+		}
+	}
+	bodies := map[string][]byte{}
+	for _, r := range results {
+		if r.gone || r.entry == nil {
+			continue
+		}
+		if other, ok := next.Files[r.rel]; ok && other.URL != r.entry.URL {
+			return nil, core.Errorf(core.EConflict, "export: %s and %s both map to the file %s", other.URL, r.entry.URL, r.rel)
+		}
+		next.Files[r.rel] = r.entry
+		bodies[r.rel] = r.body
+	}
+	// Keep what the roots reach; a page nothing links to any more goes.
+	reach(next, start2)
+	// 404.html and the nginx map of redirects.
+	extras, err := e.extras(ctx, next)
+	if err != nil {
+		return nil, err
+	}
+	for rel, b := range extras {
+		next.Files[rel] = &Entry{URL: "/" + rel, Kind: KindExtra, SHA256: hashOf(b), Size: int64(len(b))}
+		bodies[rel] = b
+	}
+
+	// Write what differs from the old manifest (or is missing on disk),
+	// then delete what is gone.
+	for _, rel := range next.Paths() {
+		en := next.Files[rel]
+		prev, had := old.Files[rel]
+		b, have := bodies[rel]
+		switch {
+		case !had:
+			rep.Added = append(rep.Added, rel)
+		case prev.SHA256 != en.SHA256:
+			rep.Changed = append(rep.Changed, rel)
+		}
+		if !have {
+			continue // kept from the old export
+		}
+		if had && prev.SHA256 == en.SHA256 && sameSize(filepath.Join(abs, rel), en.Size) {
+			rep.Unchanged++
+			continue
+		}
+		if err := writeAtomic(filepath.Join(abs, filepath.FromSlash(rel)), b); err != nil {
+			return nil, fmt.Errorf("export: write %s: %w", rel, err)
+		}
+		rep.Written++
+	}
+	for _, rel := range old.Paths() {
+		if _, ok := next.Files[rel]; ok {
+			continue
+		}
+		rep.Removed = append(rep.Removed, rel)
+		if err := os.Remove(filepath.Join(abs, filepath.FromSlash(rel))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("export: remove %s: %w", rel, err)
+		}
+		removeEmptyParents(abs, filepath.Dir(filepath.Join(abs, filepath.FromSlash(rel))))
+	}
+	raw, err := next.encode()
+	if err != nil {
+		return nil, err
+	}
+	if full || len(rep.Added)+len(rep.Changed)+len(rep.Removed) > 0 || rep.Changes > 0 {
+		if err := writeAtomic(filepath.Join(abs, ManifestFile), raw); err != nil {
+			return nil, fmt.Errorf("export: write manifest: %w", err)
+		}
+		if err := e.k.Store.SaveExportManifest(ctx, name, cursor, raw); err != nil {
+			return nil, err
+		}
+	}
+	rep.Files = len(next.Files)
+	rep.Manifest = next
+	rep.Duration = time.Since(start)
+	e.log.Info("export finished", "dir", abs, "full", full, "rendered", rep.Rendered, "added", len(rep.Added),
+		"changed", len(rep.Changed), "removed", len(rep.Removed), "duration", rep.Duration)
+	return rep, nil
+}
+
+// render requests one URL from the site handler and turns the answer
+// into a manifest entry.
+func (e *Exporter) render(ctx context.Context, u, base string) (*rendered, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://export.invalid"+u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.RequestURI = u
+	req.RemoteAddr = "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	res := rec.Result()
+	body := rec.Body.Bytes()
+	ctype := res.Header.Get("Content-Type")
+	out := &rendered{url: u}
+	switch res.StatusCode {
+	case http.StatusOK:
+		rel, ok := outputPath(u, strings.HasPrefix(ctype, "text/html"))
+		if !ok {
+			return nil, fmt.Errorf("no file name for this URL")
+		}
+		kind := KindPage
+		switch {
+		case strings.HasPrefix(u, "/files/"):
+			kind = KindFile
+		case strings.HasPrefix(u, "/assets/"):
+			kind = KindAsset
+		}
+		en := &Entry{URL: u, Kind: kind, SHA256: hashOf(body), Size: int64(len(body))}
+		if kind == KindPage {
+			en.Tags = e.deps.take(req.URL.Path)
+			if en.Tags == nil {
+				// Not recorded by the page cache (a feed or robots.txt
+				// built without tags): anything may change it.
+				en.Tags = []string{"*"}
+			}
+		}
+		en.Links = extractLinks(ctype, body, base)
+		out.entry, out.rel, out.body = en, rel, body
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusPermanentRedirect, http.StatusTemporaryRedirect:
+		loc := res.Header.Get("Location")
+		target, ok := internalPath(loc, base)
+		if !ok {
+			return nil, fmt.Errorf("redirects outside the site (%s)", loc)
+		}
+		rel, ok := outputPath(u, true)
+		if !ok {
+			return nil, fmt.Errorf("no file name for this URL")
+		}
+		b := redirectPage(target)
+		out.entry = &Entry{URL: u, Kind: KindRedirect, SHA256: hashOf(b), Size: int64(len(b)), Target: target,
+			Tags:  []string{core.ListTag(core.KindAlias), core.ListTag(core.KindItem), core.ListTag(core.KindTerm), core.ListTag(core.KindConfig)},
+			Links: []string{target}}
+		out.rel, out.body = rel, b
+	case http.StatusNotFound, http.StatusGone, http.StatusForbidden:
+		out.gone = true
+	default:
+		return nil, fmt.Errorf("status %d", res.StatusCode)
+	}
+	return out, nil
+}
+
+// extras are the files the export makes itself: 404.html and the nginx
+// map of redirects.
+func (e *Exporter) extras(ctx context.Context, m *Manifest) (map[string][]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://export.invalid"+notFoundURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.RequestURI = notFoundURL
+	req.RemoteAddr = "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound {
+		return nil, fmt.Errorf("export: the not-found page answered %d", rec.Code)
+	}
+	var nginx bytes.Buffer
+	nginx.WriteString("# Redirects of this export, for nginx:\n#   map $uri $trovato_redirect { default \"\"; include " + NginxMapFile + "; }\n#   if ($trovato_redirect) { return 301 $trovato_redirect; }\n")
+	for _, rel := range m.Paths() {
+		if en := m.Files[rel]; en.Kind == KindRedirect {
+			fmt.Fprintf(&nginx, "%s %s;\n", nginxQuote(en.URL), nginxQuote(en.Target))
+		}
+	}
+	return map[string][]byte{"404.html": append([]byte(nil), rec.Body.Bytes()...), NginxMapFile: nginx.Bytes()}, nil
+}
+
+func nginxQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`).Replace(s) + `"`
+}
+
+// redirectPage stands for a 301 on a static server: it sends browsers on
+// at once and names the target for crawlers.
+func redirectPage(target string) []byte {
+	t := htmlEscape(target)
+	return []byte(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Moved</title>
+<meta http-equiv="refresh" content="0; url=` + t + `">
+<link rel="canonical" href="` + t + `">
+<meta name="robots" content="noindex"></head>
+<body><main><p>This page has moved to <a href="` + t + `">` + t + `</a>.</p></main></body></html>
+`)
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
+}
+
+// reach drops the entries no root reaches through links.
+func reach(m *Manifest, from []string) {
+	byURL := map[string]string{}
+	for rel, en := range m.Files {
+		byURL[en.URL] = rel
+	}
+	keep := map[string]bool{}
+	stack := append([]string(nil), from...)
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		rel, ok := byURL[u]
+		if !ok || keep[rel] {
+			continue
+		}
+		keep[rel] = true
+		stack = append(stack, m.Files[rel].Links...)
+	}
+	for rel := range m.Files {
+		if !keep[rel] {
+			delete(m.Files, rel)
+		}
+	}
+}
+
+func sameSize(path string, size int64) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
+}
+
+// removeEmptyParents removes dir and its parents up to root while empty.
+func removeEmptyParents(root, dir string) {
+	for dir != root && strings.HasPrefix(dir, root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// depRecorder is the page cache the export's handler writes to: it keeps
+// no pages, only each page's dependency manifest (the tags it used).
+type depRecorder struct {
+	mu   sync.Mutex
+	tags map[string][]string
+}
+
+var _ core.TagCache = (*depRecorder)(nil)
+
+func (d *depRecorder) GetTagged(context.Context, string) ([]byte, bool, error) {
+	return nil, false, nil
+}
+
+func (d *depRecorder) SetTagged(_ context.Context, key string, _ []byte, tags []string, _ map[string]int64, _ time.Duration) error {
+	if p, ok := strings.CutPrefix(key, server.ManifestKey("")); ok {
+		d.mu.Lock()
+		d.tags[p] = append([]string(nil), tags...)
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+func (d *depRecorder) TagVersions(_ context.Context, tags []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(tags))
+	for _, t := range tags {
+		out[t] = 0
+	}
+	return out, nil
+}
+
+func (d *depRecorder) BumpTags(context.Context, ...string) error { return nil }
+
+// take returns and forgets the tags recorded for path.
+func (d *depRecorder) take(path string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.tags[path]
+	delete(d.tags, path)
+	return t
+}
