@@ -12,7 +12,8 @@ const MainMenu = "main"
 
 // frame adds what every page has around its content: the site name and
 // language, the signed-in menu island, the main menu with the active
-// trail, breadcrumbs and the preview banner. current are the paths that
+// trail, breadcrumbs, the tiles the page shows (tiles.go) and the
+// preview banner. current are the paths that
 // mean this page (its public path and its internal path).
 func (s *Server) frame(ctx context.Context, st *reqState, p *render.Page, current ...string) error {
 	ss, err := s.settings(ctx, st)
@@ -42,6 +43,9 @@ func (s *Server) frame(ctx context.Context, st *reqState, p *render.Page, curren
 		p.Regions["highlighted"] = append(p.Regions["highlighted"], breadcrumb(trail, p.Title))
 	}
 	p.Regions["footer"] = append(p.Regions["footer"], core.Node{Type: core.ElemParagraph, Text: "Powered by Trovato"})
+	if err := s.tiles(ctx, st, p, current); err != nil {
+		return err
+	}
 	if st.preview != nil {
 		label := st.preview.Label
 		if label == "" {
@@ -78,10 +82,18 @@ func (s *Server) mainMenu(ctx context.Context, st *reqState, current []string) (
 	if err := s.ensureLoaded(ctx, st); err != nil {
 		return nil, nil, err
 	}
-	links := st.data.MenuLinks
-	if len(links) == 0 {
+	if len(st.data.MenuLinks) == 0 {
 		return nil, nil, nil
 	}
+	n, trail := menuTree(st.data.MenuLinks, current, 8)
+	n.Attrs = map[string]string{"class": "menu menu--main"}
+	return &n, trail, nil
+}
+
+// menuTree builds a menu's links as nested lists, at most depth levels,
+// marking the current page's link and its ancestors; trail is the path
+// above the current page.
+func menuTree(links []*core.MenuLink, current []string, depth int) (core.Node, []crumb) {
 	byID := make(map[core.ID]*menuEntry, len(links))
 	entries := make([]*menuEntry, len(links))
 	for i, l := range links {
@@ -111,9 +123,7 @@ func (s *Server) mainMenu(ctx context.Context, st *reqState, current []string) (
 			trail = append([]crumb{{title: e.link.Title, href: e.href}}, trail...)
 		}
 	}
-	n := menuList(roots, inTrail, 0)
-	n.Attrs = map[string]string{"class": "menu menu--main"}
-	return &n, trail, nil
+	return menuList(roots, inTrail, 0, depth), trail
 }
 
 // aliasLinks replaces the internal paths (/item/ID, /term/ID) that links
@@ -170,7 +180,7 @@ func walkNodes(nodes []core.Node, fn func(*core.Node)) {
 }
 
 // menuList renders one level of the menu.
-func menuList(entries []*menuEntry, inTrail map[*menuEntry]bool, depth int) core.Node {
+func menuList(entries []*menuEntry, inTrail map[*menuEntry]bool, depth, maxDepth int) core.Node {
 	list := core.Node{Type: core.ElemList, Attrs: map[string]string{"class": "menu"}}
 	for i, e := range entries {
 		link := core.Node{Type: core.ElemLink, Href: e.href, Text: e.link.Title}
@@ -181,8 +191,8 @@ func menuList(entries []*menuEntry, inTrail map[*menuEntry]bool, depth int) core
 			link.Attrs = map[string]string{"class": "is-active-trail"}
 		}
 		item := link
-		if len(e.children) > 0 && depth < 8 {
-			item = core.Node{Type: core.ElemContainer, Children: []core.Node{link, menuList(e.children, inTrail, depth+1)}}
+		if len(e.children) > 0 && depth+1 < maxDepth {
+			item = core.Node{Type: core.ElemContainer, Children: []core.Node{link, menuList(e.children, inTrail, depth+1, maxDepth)}}
 		}
 		item.Weight = i
 		list.Items = append(list.Items, item)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/render"
 )
 
@@ -16,24 +17,14 @@ import (
 // front page, or name the path of one of this gather's page displays.
 const FrontGather = "front"
 
-// siteGathers reads every gather document (one query) and parses them.
-// A document that does not parse is skipped and logged.
+// siteGathers is every parsed gather document (siteConfig: one query,
+// parsed again only when a document's version changed).
 func (s *Server) siteGathers(ctx context.Context, st *reqState) ([]*core.Gather, error) {
-	s.depend(ctx, st, core.ListTag(core.KindConfig))
-	docs, err := s.k.Store.Config().FindConfigs(ctx, "gather")
+	cfg, err := s.siteConfig(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*core.Gather, 0, len(docs))
-	for _, d := range docs {
-		g, err := core.GatherFromConfig(d)
-		if err != nil {
-			s.log.Warn("gather does not parse; skipped", "gather", d.Name, "reason", core.ErrorMessage(err))
-			continue
-		}
-		out = append(out, g)
-	}
-	return out, nil
+	return cfg.gathers, nil
 }
 
 // matchGather finds the gather display a path is.
@@ -221,76 +212,15 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 	if page > 1 {
 		p.Title = title + " (page " + strconv.Itoa(page) + ")"
 	}
-	if err := s.tiles(ctx, st, &p, g.Name); err != nil {
-		return err
-	}
+	st.tileGather = g.Name
 	if err := s.frame(ctx, st, &p, public, d.PagePath(args, 1)); err != nil {
 		return err
 	}
 	return s.sendPage(w, r, st, http.StatusOK, p, lastMod)
 }
 
-// tiles adds every gather's tile displays to the sidebar, except the
-// gather the page itself shows.
-func (s *Server) tiles(ctx context.Context, st *reqState, p *render.Page, skip string) error {
-	gs, err := s.siteGathers(ctx, st)
-	if err != nil {
-		return err
-	}
-	for _, g := range gs {
-		if g.Name == skip {
-			continue
-		}
-		for i := range g.Displays {
-			d := &g.Displays[i]
-			if d.Type != "tile" || gatherNeedsArgs(g) {
-				continue
-			}
-			s.depend(ctx, st, core.ListTag(core.KindItem))
-			res, err := s.k.Store.Gathers().RunGather(ctx, g, st.stage, core.GatherArgs{Display: d.Name})
-			if err != nil {
-				s.log.Warn("tile left out", "gather", g.Name, "display", d.Name, "reason", core.ErrorMessage(err))
-				continue
-			}
-			if len(res.Items) == 0 {
-				continue
-			}
-			title := d.Title
-			if title == "" {
-				title = g.Label
-			}
-			links := make([]core.Node, 0, len(res.Items))
-			for _, it := range res.Items {
-				links = append(links, core.Node{Type: core.ElemLink, Href: itemPath(it.ID), Text: it.Title})
-			}
-			p.Regions["sidebar"] = append(p.Regions["sidebar"], core.Node{Type: core.ElemContainer, Tag: "aside",
-				Attrs: map[string]string{"class": "tile tile--" + cssName(g.Name)},
-				Children: []core.Node{
-					{Type: core.ElemHeading, Level: 2, Text: title},
-					{Type: core.ElemList, Items: links},
-				}})
-		}
-	}
-	return nil
-}
-
-// gatherNeedsArgs reports whether a gather's filters use path arguments
-// (such a gather cannot be a tile).
-func gatherNeedsArgs(g *core.Gather) bool {
-	for _, f := range g.Filters {
-		if _, ok := core.GatherPathArg(string(trimJSONString(f.Value))); ok {
-			return true
-		}
-	}
-	return false
-}
-
-func trimJSONString(raw []byte) []byte {
-	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
-		return raw[1 : len(raw)-1]
-	}
-	return raw
-}
+// gatherNeedsArgs reports whether a gather's filters use path arguments.
+func gatherNeedsArgs(g *core.Gather) bool { return postgres.GatherUsesPathArgs(g) }
 
 // teaserList is the items as teasers, or a note when there are none.
 func teaserList(items []*core.Item, empty string) []core.Node {

@@ -74,7 +74,10 @@ func TestGatherPages(t *testing.T) {
 	})
 	t.Run("Tile", func(t *testing.T) {
 		_, body := s.get("/blog/hello-world", nil)
-		wantContains(t, body, "Latest articles", `class="tile tile--articles"`)
+		wantLacks(t, body, "Latest articles") // a tile display shows only where a tile document places it
+		s.put("tile", "latest", `{"kind":"tile","name":"latest","label":"Latest","region":"sidebar","content":{"gather":{"gather":"articles","display":"latest"}}}`)
+		_, body = s.get("/blog/hello-world", nil)
+		wantContains(t, body, "Latest articles", `class="tile tile--latest tile--gather"`)
 	})
 	t.Run("RSS", func(t *testing.T) {
 		res, body := s.get("/articles/rss.xml", nil)

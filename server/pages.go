@@ -306,9 +306,7 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		p.Suggestions = append([]string{"page--front"}, p.Suggestions...)
 		p.BodyClasses = append(p.BodyClasses, "page-front")
 	}
-	if err := s.tiles(ctx, st, &p, ""); err != nil {
-		return err
-	}
+	st.tileType = it.Type
 	if err := s.frame(ctx, st, &p, public, itemPath(id)); err != nil {
 		return err
 	}
@@ -344,9 +342,6 @@ func (s *Server) termPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		Regions:     map[string][]core.Node{"content": content},
 		Suggestions: []string{"page--term--" + t.Vocabulary, "page--term"},
 		BodyClasses: []string{"page-term", "page-term--" + t.Vocabulary},
-	}
-	if err := s.tiles(ctx, st, &p, ""); err != nil {
-		return err
 	}
 	if err := s.frame(ctx, st, &p, public, termPath(id)); err != nil {
 		return err

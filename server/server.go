@@ -121,6 +121,7 @@ type Server struct {
 	cacheMetrics *cacheMetrics
 
 	types    typeCache
+	parsed   parsedCache
 	styles   singleflight.Group
 	styleSem chan struct{}
 
@@ -273,6 +274,10 @@ type reqState struct {
 	cacheKey string
 	versions map[string]int64
 	page     int // the page of a paged term listing (/term/ID/page/N)
+	// config is the request's parsed gathers and tiles (tiles.go);
+	// tileType and tileGather are what tile visibility looks at.
+	config               *siteConfig
+	tileType, tileGather string
 }
 
 type stateKey struct{}
