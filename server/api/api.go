@@ -253,6 +253,10 @@ func (a *API) bodyLimit(r *http.Request) int64 {
 		// The multipart envelope around the file.
 		return a.maxUpload + 64<<10
 	}
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, Prefix+"/sync/blobs/") ||
+		r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/changeset") {
+		return a.maxUpload // sync uploads and changesets (docs/sync.md)
+	}
 	if r.Method == http.MethodPost && r.URL.Path == Prefix+"/plugins" {
 		return kernel.MaxPluginModuleBytes + 2<<20
 	}

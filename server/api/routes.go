@@ -111,4 +111,5 @@ func (a *API) register() {
 	a.handle("DELETE", "/plugins/{name}", a.uninstallPlugin)
 	a.handle("POST", "/plugins/{name}/enable", a.enablePlugin)
 	a.handle("POST", "/plugins/{name}/disable", a.disablePlugin)
+	a.syncRoutes()
 }

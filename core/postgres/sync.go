@@ -1,0 +1,1240 @@
+package postgres
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trovato/trovato/core"
+)
+
+// Sync is both halves of desktop sync (docs/sync.md): on a server it
+// resolves the change feed into pull batches and applies pushed
+// changesets; on a local site it applies pull batches, keeps the cursor,
+// the known server revisions, pull conflicts, the push queue and the sync
+// status.
+type Sync struct{ s *Store }
+
+// Sync returns the sync store.
+func (s *Store) Sync() *Sync { return &Sync{s} }
+
+// isStagedKind reports whether kind is items or another staged kind.
+func isStagedKind(kind string) bool { return kind == core.KindItem || kindSpecs[kind] != nil }
+
+// ---- server side: pull ----
+
+// ReadBatch reads up to limit feed rows after cur and returns the current
+// state of every entity they name. Items the user may not view come as
+// deletions. The first batch (cur 0) also carries the whole user directory
+// and every role, which the first migration made without feed rows.
+func (sy *Sync) ReadBatch(ctx context.Context, cur core.FeedCursor, limit int) (*core.SyncBatch, error) {
+	u := core.UserFromContext(ctx)
+	if u.IsAnonymous() {
+		return nil, core.Errorf(core.EUnauthorized, "sign in to pull")
+	}
+	changes, next, err := sy.s.Feed().ReadChanges(ctx, cur, limit)
+	if err != nil {
+		return nil, err
+	}
+	b := &core.SyncBatch{Entities: []core.SyncEntity{}, Changes: len(changes), Cursor: next}
+	if err := sy.s.pool.QueryRow(ctx, `SELECT count(*) FROM change_feed WHERE xid >= $1::text::xid8`, fmt.Sprint(uint64(next))).Scan(&b.Pending); err != nil {
+		return nil, fmt.Errorf("count pending changes: %w", TranslateError(err))
+	}
+	// Each entity once, in the order of its last change.
+	type key struct{ kind, id string }
+	last := map[key]int{}
+	for i, c := range changes {
+		if isStagedKind(c.Kind) && (c.StageID == nil || *c.StageID != core.LiveStageID) {
+			continue // only live is pulled
+		}
+		last[key{c.Kind, c.EntityID}] = i
+	}
+	if cur == 0 {
+		us, err := sy.directory(ctx)
+		if err != nil {
+			return nil, err
+		}
+		roles, err := sy.s.Users().FindRoles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range roles {
+			b.Entities = append(b.Entities, core.SyncEntity{Kind: core.KindRole, ID: r.Name, Role: r})
+			delete(last, key{core.KindRole, r.Name})
+		}
+		for _, su := range us {
+			b.Entities = append(b.Entities, core.SyncEntity{Kind: core.KindUser, ID: su.ID.String(), User: su})
+			delete(last, key{core.KindUser, su.ID.String()})
+		}
+	}
+	for i, c := range changes {
+		if j, ok := last[key{c.Kind, c.EntityID}]; !ok || j != i {
+			continue
+		}
+		e, ok, err := sy.resolve(ctx, u, c)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			b.Entities = append(b.Entities, e)
+		}
+	}
+	return b, nil
+}
+
+// resolve returns the current state of what a change names; ok is false
+// for kinds a pull does not copy (stages, releases, unknown kinds).
+func (sy *Sync) resolve(ctx context.Context, u *core.User, c core.Change) (core.SyncEntity, bool, error) {
+	e := core.SyncEntity{Kind: c.Kind, ID: c.EntityID}
+	switch {
+	case isStagedKind(c.Kind):
+		id, err := core.ParseID(c.EntityID)
+		if err != nil {
+			return e, false, nil
+		}
+		h, err := liveHead(ctx, sy.s.pool, c.Kind, id, false)
+		if err != nil {
+			return e, false, err
+		}
+		if h == nil {
+			e.Deleted = true
+			return e, true, nil
+		}
+		r, err := findRevision(ctx, sy.s.pool, h.RevisionID)
+		if err != nil {
+			return e, false, err
+		}
+		if c.Kind == core.KindItem {
+			it, err := itemFromRevision(r)
+			if err != nil {
+				return e, false, err
+			}
+			if err := sy.s.authz.Authorize(ctx, u, core.OpView, it); err != nil {
+				if code := core.ErrorCode(err); code == core.EForbidden || code == core.ENotFound {
+					e.Deleted = true
+					return e, true, nil
+				}
+				return e, false, err
+			}
+		}
+		e.Revision = r.core()
+	case c.Kind == core.KindConfig:
+		kind, name, ok := cutConfigID(c.EntityID)
+		if !ok {
+			return e, false, nil
+		}
+		d, err := findConfig(ctx, sy.s.pool, kind, name)
+		if core.ErrorCode(err) == core.ENotFound {
+			e.Deleted = true
+		} else if err != nil {
+			return e, false, err
+		} else {
+			e.Config = d
+		}
+	case c.Kind == core.KindFile:
+		id, err := core.ParseID(c.EntityID)
+		if err != nil {
+			return e, false, nil
+		}
+		f, err := sy.s.Files(FileLimits{}).FindFileByID(ctx, id)
+		if core.ErrorCode(err) == core.ENotFound {
+			e.Deleted = true
+		} else if err != nil {
+			return e, false, err
+		} else {
+			e.File = f
+		}
+	case c.Kind == core.KindUser:
+		id, err := core.ParseID(c.EntityID)
+		if err != nil {
+			return e, false, nil
+		}
+		uu, err := sy.s.Users().FindUserByID(ctx, id)
+		if core.ErrorCode(err) == core.ENotFound {
+			e.Deleted = true
+		} else if err != nil {
+			return e, false, err
+		} else {
+			e.User = &core.SyncUser{ID: uu.ID, Name: uu.Name, Status: uu.Status, Roles: nonNil(uu.Roles)}
+		}
+	case c.Kind == core.KindRole:
+		r, err := sy.s.Users().FindRoleByName(ctx, c.EntityID)
+		if core.ErrorCode(err) == core.ENotFound {
+			e.Deleted = true
+		} else if err != nil {
+			return e, false, err
+		} else {
+			e.Role = r
+		}
+	case c.Kind == core.KindPlugin:
+		p, err := sy.s.Plugins().FindPlugin(ctx, c.EntityID)
+		if core.ErrorCode(err) == core.ENotFound {
+			e.Deleted = true
+		} else if err != nil {
+			return e, false, err
+		} else {
+			e.Plugin = &core.SyncPlugin{Name: p.Name, Version: p.Version, Manifest: p.Manifest, WasmHash: p.WasmHash, Enabled: p.Enabled, Approved: nonNil(p.Approved)}
+		}
+	default:
+		return e, false, nil
+	}
+	return e, true, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func cutConfigID(s string) (kind, name string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], i > 0 && i < len(s)-1
+		}
+	}
+	return "", "", false
+}
+
+// directory lists every user as the user directory shows them.
+func (sy *Sync) directory(ctx context.Context) ([]*core.SyncUser, error) {
+	rows, err := sy.s.pool.Query(ctx, `SELECT u.id, u.name, u.status,
+			COALESCE(array_agg(r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}')
+		FROM users u LEFT JOIN user_role ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id
+		GROUP BY u.id ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("user directory: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	var out []*core.SyncUser
+	for rows.Next() {
+		su := &core.SyncUser{}
+		if err := rows.Scan(&su.ID, &su.Name, &su.Status, &su.Roles); err != nil {
+			return nil, fmt.Errorf("user directory: %w", err)
+		}
+		out = append(out, su)
+	}
+	return out, rows.Err()
+}
+
+// HasBlob reports whether the blob store holds hash.
+func (sy *Sync) HasBlob(ctx context.Context, hash string) (bool, error) {
+	sum, err := hex.DecodeString(hash)
+	if err != nil || len(sum) != 32 {
+		return false, core.Errorf(core.EInvalid, "%q is not a SHA-256 hash", hash)
+	}
+	var ok bool
+	if err := sy.s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blob WHERE hash = $1)`, sum).Scan(&ok); err != nil {
+		return false, fmt.Errorf("find blob: %w", TranslateError(err))
+	}
+	return ok, nil
+}
+
+// ---- server side: push ----
+
+// errRefused rolls back a changeset with problems; the report says why.
+var errRefused = errors.New("changeset refused")
+
+// ApplyChangeset applies a pushed stage in one transaction, as the user in
+// ctx: to the stage with the changeset's id, made with that id and name if
+// absent. Every entry whose base revision is not what the server's stage
+// shows now is a conflict, and every entry the authorizer or validation
+// refuses is a problem; with any problem nothing is applied and the report
+// lists them all (Applied false). Returns ECONFLICT when an open stage
+// has the name under another id, EFORBIDDEN without permission, EINVALID
+// for a malformed changeset.
+func (sy *Sync) ApplyChangeset(ctx context.Context, cs *core.Changeset) (*core.ChangesetReport, error) {
+	u := core.UserFromContext(ctx)
+	if err := checkChangeset(cs); err != nil {
+		return nil, err
+	}
+	rep := &core.ChangesetReport{Entries: len(cs.Entries), Problems: []core.ChangesetProblem{}}
+	err := sy.s.inTx(ctx, func(tx *txn) error {
+		st, created, err := sy.stageForPush(ctx, tx, u, cs.Stage)
+		if err != nil {
+			return err
+		}
+		rep.Stage, rep.Created = st, created
+		if err := sy.pushFiles(ctx, tx, u, cs.Files); err != nil {
+			return err
+		}
+		for _, e := range cs.Entries {
+			if err := lockEntity(ctx, tx, e.Kind, st.ID, e.EntityID); err != nil {
+				return err
+			}
+		}
+		// First every head, then validation, so entries may refer to each
+		// other in any order.
+		var applied []core.ChangesetEntry
+		for _, e := range cs.Entries {
+			done, p, err := sy.pushEntry(ctx, tx, u, st.ID, e)
+			if err != nil {
+				return err
+			}
+			switch {
+			case p != nil:
+				rep.Problems = append(rep.Problems, *p)
+			case done:
+				rep.Skipped++
+			default:
+				applied = append(applied, e)
+			}
+		}
+		for _, e := range applied {
+			if p := sy.validatePushed(ctx, tx, st.ID, e); p != nil {
+				rep.Problems = append(rep.Problems, *p)
+			}
+		}
+		if len(rep.Problems) > 0 {
+			return errRefused
+		}
+		if _, err := tx.Exec(ctx, `UPDATE stage SET changed_at = $2 WHERE id = $1`, st.ID, sy.s.now()); err != nil {
+			return fmt.Errorf("touch stage: %w", TranslateError(err))
+		}
+		return nil
+	})
+	if errors.Is(err, errRefused) {
+		rep.Applied = false
+		return rep, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep.Applied = true
+	return rep, nil
+}
+
+func checkChangeset(cs *core.Changeset) error {
+	var problems []core.FieldError
+	if cs.Stage.ID == core.NilID {
+		problems = append(problems, core.FieldError{Path: "stage.id", Message: "is required"})
+	}
+	if cs.Stage.Name == core.StageLive || !reStageName(cs.Stage.Name) {
+		problems = append(problems, core.FieldError{Path: "stage.name", Message: "must be 1 to 64 of a-z, 0-9, - and _ (and not live)"})
+	}
+	seen := map[string]bool{}
+	for i, e := range cs.Entries {
+		p := fmt.Sprintf("entries[%d]", i)
+		k := e.Kind + ":" + e.EntityID.String()
+		switch {
+		case !isStagedKind(e.Kind):
+			problems = append(problems, core.FieldError{Path: p + ".kind", Message: fmt.Sprintf("%q is not a staged kind", e.Kind)})
+		case e.EntityID == core.NilID:
+			problems = append(problems, core.FieldError{Path: p + ".entity_id", Message: "is required"})
+		case e.Revision.ID == core.NilID:
+			problems = append(problems, core.FieldError{Path: p + ".revision.id", Message: "is required"})
+		case e.Action != core.ChangeCreate && e.Action != core.ChangeUpdate && e.Action != core.ChangeDelete:
+			problems = append(problems, core.FieldError{Path: p + ".action", Message: "must be create, update or delete"})
+		case e.Action != core.ChangeDelete && !isJSONObject(e.Revision.Doc):
+			problems = append(problems, core.FieldError{Path: p + ".revision.doc", Message: "must be a JSON object"})
+		case seen[k]:
+			problems = append(problems, core.FieldError{Path: p, Message: "names an entity a second time"})
+		}
+		seen[k] = true
+	}
+	for i, f := range cs.Files {
+		if sum, err := hex.DecodeString(f.Hash); err != nil || len(sum) != 32 || f.ID == core.NilID || f.Name == "" {
+			problems = append(problems, core.FieldError{Path: fmt.Sprintf("files[%d]", i), Message: "needs an id, a name and a SHA-256 hash"})
+		}
+	}
+	if len(problems) > 0 {
+		return core.InvalidFields("the changeset is not valid", problems)
+	}
+	return nil
+}
+
+func isJSONObject(b json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	return json.Unmarshal(b, &m) == nil && m != nil
+}
+
+// stageForPush finds the changeset's stage by id, or creates it; a stage
+// of that name under another id is reported, never merged.
+func (sy *Sync) stageForPush(ctx context.Context, tx *txn, u *core.User, cs core.ChangesetStage) (*core.Stage, bool, error) {
+	st, err := findStage(ctx, tx, `id = $1`, cs.ID)
+	if err == nil {
+		st, err = sy.s.stageFor(ctx, tx, st.ID, core.OpEdit)
+		return st, false, err
+	}
+	if core.ErrorCode(err) != core.ENotFound {
+		return nil, false, err
+	}
+	if other, err := findStage(ctx, tx, `name = $1 AND state IN ('live', 'open')`, cs.Name); err == nil {
+		return nil, false, core.Errorf(core.EConflict, "the server has another open stage named %q (id %s); rename the local stage and push again", cs.Name, other.ID)
+	} else if core.ErrorCode(err) != core.ENotFound {
+		return nil, false, err
+	}
+	if err := sy.s.authz.Require(ctx, u, core.PermCreateStage); err != nil {
+		return nil, false, err
+	}
+	now := sy.s.now().UTC().Truncate(time.Microsecond)
+	if _, err := tx.Exec(ctx, `INSERT INTO stage (id, name, label, state, created_by, created_at, changed_at) VALUES ($1, $2, $3, 'open', $4, $5, $5)`,
+		cs.ID, cs.Name, cs.Label, u.ID, now); err != nil {
+		return nil, false, fmt.Errorf("create stage %s: %w", cs.Name, TranslateError(err))
+	}
+	if err := tx.feed(ctx, core.KindStage, cs.ID.String(), &cs.ID, nil, nil, core.ChangeCreate); err != nil {
+		return nil, false, err
+	}
+	st, err = sy.s.stageFor(ctx, tx, cs.ID, core.OpEdit)
+	return st, true, err
+}
+
+// pushFiles stores the file entities a changeset needs; their blobs were
+// uploaded before.
+func (sy *Sync) pushFiles(ctx context.Context, tx *txn, u *core.User, files []core.File) error {
+	if len(files) > 0 {
+		if err := sy.s.authz.Require(ctx, u, core.PermUploadFiles); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		sum, _ := hex.DecodeString(f.Hash)
+		var have []byte
+		err := tx.QueryRow(ctx, `SELECT hash FROM file WHERE id = $1`, f.ID).Scan(&have)
+		if err == nil {
+			if hex.EncodeToString(have) != f.Hash {
+				return core.Errorf(core.EConflict, "file %s exists on the server with other content", f.ID)
+			}
+			continue
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("find file %s: %w", f.ID, TranslateError(err))
+		}
+		var size int64
+		if err := tx.QueryRow(ctx, `SELECT size FROM blob WHERE hash = $1`, sum).Scan(&size); errors.Is(err, pgx.ErrNoRows) {
+			return core.Errorf(core.EInvalid, "file %s (%s): its content %s was not uploaded", f.ID, f.Name, f.Hash)
+		} else if err != nil {
+			return fmt.Errorf("find blob %s: %w", f.Hash, TranslateError(err))
+		}
+		mime := f.MIME
+		if mime == "" {
+			mime = "application/octet-stream"
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO file (id, hash, size, mime, name, owner_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+			f.ID, sum, size, mime, f.Name, u.ID); err != nil {
+			return fmt.Errorf("store file %s: %w", f.ID, TranslateError(err))
+		}
+		if err := tx.feed(ctx, core.KindFile, f.ID.String(), nil, nil, nil, core.ChangeCreate); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageHeadOf reads stage's own head of an entity, or nil.
+func stageHeadOf(ctx context.Context, q querier, kind string, stage, id core.ID) (*head, error) {
+	h := &head{StageID: stage, Kind: kind, EntityID: id}
+	err := q.QueryRow(ctx, `SELECT revision_id, base_revision_id, deleted FROM head WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`,
+		stage, kind, id).Scan(&h.RevisionID, &h.BaseRevisionID, &h.Deleted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", kind, id, TranslateError(err))
+	}
+	return h, nil
+}
+
+// pushEntry moves the stage's head of one entry. done: the stage has it
+// already (a retried push). A conflict comes back as a problem.
+func (sy *Sync) pushEntry(ctx context.Context, tx *txn, u *core.User, stage core.ID, e core.ChangesetEntry) (bool, *core.ChangesetProblem, error) {
+	sh, err := stageHeadOf(ctx, tx, e.Kind, stage, e.EntityID)
+	if err != nil {
+		return false, nil, err
+	}
+	if sh != nil && sh.RevisionID == e.Revision.ID && sh.Deleted == (e.Action == core.ChangeDelete) {
+		return true, nil, nil
+	}
+	lh, err := liveHead(ctx, tx, e.Kind, e.EntityID, false)
+	if err != nil {
+		return false, nil, err
+	}
+	// What the server's stage shows now.
+	var current *core.ID
+	switch {
+	case sh != nil && !sh.Deleted:
+		current = &sh.RevisionID
+	case sh == nil && lh != nil:
+		current = &lh.RevisionID
+	}
+	if !sameID(current, e.BaseRevision) {
+		p := &core.ChangesetProblem{Kind: e.Kind, EntityID: e.EntityID, Problem: "conflict", Base: e.BaseRevision, Theirs: current,
+			Message: fmt.Sprintf("%s %s changed on the server since revision %s", e.Kind, e.EntityID, idOrNone(e.BaseRevision))}
+		if e.Action != core.ChangeDelete {
+			p.Mine, p.MineDoc = &e.Revision.ID, e.Revision.Doc
+		}
+		var theirs []byte
+		if current != nil {
+			r, err := findRevision(ctx, tx, *current)
+			if err != nil {
+				return false, nil, err
+			}
+			theirs, p.TheirsDoc = r.Doc, r.Doc
+		}
+		p.Diff = core.DiffJSON("", theirs, p.MineDoc)
+		return false, p, nil
+	}
+	if e.Action == core.ChangeDelete {
+		if current == nil {
+			return true, nil, nil
+		}
+		if lh == nil {
+			_, err = tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, stage, e.Kind, e.EntityID)
+		} else {
+			base := lh.RevisionID
+			if sh != nil && sh.BaseRevisionID != nil {
+				base = *sh.BaseRevisionID
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, base_revision_id, deleted, changed_at)
+				VALUES ($1, $2, $3, $4, $5, true, now())
+				ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET deleted = true, revision_id = EXCLUDED.revision_id, changed_at = now()`,
+				stage, e.Kind, e.EntityID, *current, base)
+		}
+		if err != nil {
+			return false, nil, fmt.Errorf("tombstone %s %s: %w", e.Kind, e.EntityID, TranslateError(err))
+		}
+		if e.Kind == core.KindItem {
+			if err := tx.dropGrants(ctx, stage, e.EntityID); err != nil {
+				return false, nil, err
+			}
+		}
+		return false, nil, tx.feed(ctx, e.Kind, e.EntityID.String(), &stage, current, nil, core.ChangeDelete)
+	}
+	rv := e.Revision
+	at := rv.CreatedAt
+	if at.IsZero() {
+		at = sy.s.now()
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO revision (id, kind, entity_id, parent_id, stage_id, author_id, created_at, log, type_version, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		rv.ID, e.Kind, e.EntityID, rv.ParentID, stage, u.ID, at, rv.Log, rv.TypeVersion, []byte(rv.Doc))
+	if err != nil {
+		return false, nil, fmt.Errorf("store %s revision: %w", e.Kind, TranslateError(err))
+	}
+	if tag.RowsAffected() == 0 {
+		var kind string
+		var entity core.ID
+		if err := tx.QueryRow(ctx, `SELECT kind, entity_id FROM revision WHERE id = $1`, rv.ID).Scan(&kind, &entity); err != nil {
+			return false, nil, fmt.Errorf("find revision %s: %w", rv.ID, TranslateError(err))
+		}
+		if kind != e.Kind || entity != e.EntityID {
+			return false, &core.ChangesetProblem{Kind: e.Kind, EntityID: e.EntityID, Problem: "invalid",
+				Message: fmt.Sprintf("revision %s belongs to another entity on the server", rv.ID)}, nil
+		}
+	}
+	var base *core.ID
+	switch {
+	case sh != nil:
+		base = sh.BaseRevisionID
+	case lh != nil:
+		base = &lh.RevisionID
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, base_revision_id, changed_at) VALUES ($1, $2, $3, $4, $5, now())
+		ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id, deleted = false, changed_at = now()`,
+		stage, e.Kind, e.EntityID, rv.ID, base); err != nil {
+		return false, nil, fmt.Errorf("move stage head: %w", TranslateError(err))
+	}
+	op := core.ChangeUpdate
+	if current == nil {
+		op = core.ChangeCreate
+	}
+	return false, nil, tx.feed(ctx, e.Kind, e.EntityID.String(), &stage, &rv.ID, nil, op)
+}
+
+func sameID(a, b *core.ID) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+func idOrNone(id *core.ID) string {
+	if id == nil {
+		return "(none: new here)"
+	}
+	return id.String()
+}
+
+// validatePushed checks an applied entry with the authorizer and the
+// kind's validation, against the stage as the changeset leaves it.
+func (sy *Sync) validatePushed(ctx context.Context, tx *txn, stage core.ID, e core.ChangesetEntry) *core.ChangesetProblem {
+	u := core.UserFromContext(ctx)
+	problem := func(err error) *core.ChangesetProblem {
+		return &core.ChangesetProblem{Kind: e.Kind, EntityID: e.EntityID, Problem: "invalid", Message: err.Error(), Base: e.BaseRevision, Mine: &e.Revision.ID}
+	}
+	if e.Kind != core.KindItem {
+		if err := sy.s.authz.Require(ctx, u, kindSpecs[e.Kind].perm); err != nil {
+			return problem(err)
+		}
+		if e.Action == core.ChangeDelete {
+			return nil
+		}
+		if _, err := kindSpecs[e.Kind].check(ctx, tx, stage, e.EntityID, e.Revision.Doc); err != nil {
+			return problem(err)
+		}
+		return nil
+	}
+	// Items: the authorizer decides on the item as it was (update,
+	// delete) or as it will be (create).
+	var before *core.Item
+	if e.BaseRevision != nil {
+		r, err := findRevision(ctx, tx, *e.BaseRevision)
+		if err != nil {
+			return problem(err)
+		}
+		if before, err = itemFromRevision(r); err != nil {
+			return problem(err)
+		}
+	}
+	if e.Action == core.ChangeDelete {
+		if before != nil {
+			if err := sy.s.authz.Authorize(ctx, u, core.OpDelete, before); err != nil {
+				return problem(err)
+			}
+		}
+		return nil
+	}
+	it, err := itemFromRevision(&revision{ID: e.Revision.ID, Kind: e.Kind, EntityID: e.EntityID, Doc: e.Revision.Doc, TypeVersion: e.Revision.TypeVersion, CreatedAt: e.Revision.CreatedAt})
+	if err != nil {
+		return problem(core.Errorf(core.EInvalid, "the item document is not valid: %v", err))
+	}
+	if before == nil {
+		err = sy.s.authz.Authorize(ctx, u, core.OpCreate, it)
+	} else {
+		err = sy.s.authz.Authorize(ctx, u, core.OpUpdate, before)
+	}
+	if err != nil {
+		return problem(err)
+	}
+	if it.AuthorID != u.ID && (before == nil || before.AuthorID != it.AuthorID) {
+		if err := sy.s.authz.Require(ctx, u, core.PermAdministerContent); err != nil {
+			return problem(core.Errorf(core.EForbidden, "only content administrators may set an item's author to someone else"))
+		}
+	}
+	if _, err := sy.s.validateItem(ctx, tx, stage, it); err != nil {
+		return problem(err)
+	}
+	if err := tx.writeGrants(ctx, stage, it); err != nil {
+		return problem(err)
+	}
+	return nil
+}
+
+// ---- local side ----
+
+// Remote is the server a local site is connected to.
+type Remote struct {
+	URL    string
+	Token  string
+	Cursor core.FeedCursor
+}
+
+// Connect stores the server to sync with; a new URL starts pulling from
+// the beginning.
+func (sy *Sync) Connect(ctx context.Context, url, token string) error {
+	_, err := sy.s.pool.Exec(ctx, `INSERT INTO sync_remote (url, token) VALUES ($1, $2)
+		ON CONFLICT (one) DO UPDATE SET token = EXCLUDED.token, connected_at = now(),
+			feed_cursor = CASE WHEN sync_remote.url = EXCLUDED.url THEN sync_remote.feed_cursor ELSE 0 END,
+			url = EXCLUDED.url`, url, token)
+	if err != nil {
+		return fmt.Errorf("store the server to sync with: %w", TranslateError(err))
+	}
+	return nil
+}
+
+// FindRemote returns ENOTFOUND when the site is not connected.
+func (sy *Sync) FindRemote(ctx context.Context) (*Remote, error) {
+	r := &Remote{}
+	var cur int64
+	err := sy.s.pool.QueryRow(ctx, `SELECT url, token, feed_cursor FROM sync_remote`).Scan(&r.URL, &r.Token, &cur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, core.Errorf(core.ENotFound, "this site is not connected to a server; run trovato sync connect URL --token TOKEN")
+	} else if err != nil {
+		return nil, fmt.Errorf("read the sync server: %w", TranslateError(err))
+	}
+	r.Cursor = core.FeedCursor(cur)
+	return r, nil
+}
+
+// SaveStatus stores the sync status the editor shows.
+func (sy *Sync) SaveStatus(ctx context.Context, st *core.SyncStatus) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if _, err := sy.s.pool.Exec(ctx, `UPDATE sync_remote SET status = $1`, b); err != nil {
+		return fmt.Errorf("store sync status: %w", TranslateError(err))
+	}
+	return nil
+}
+
+// Status reads the sync status, with the queue and conflict counts.
+func (sy *Sync) Status(ctx context.Context) (*core.SyncStatus, error) {
+	st := &core.SyncStatus{State: core.SyncIdle, Queued: []string{}}
+	var (
+		b   []byte
+		url string
+		cur int64
+	)
+	err := sy.s.pool.QueryRow(ctx, `SELECT url, status, feed_cursor FROM sync_remote`).Scan(&url, &b, &cur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read sync status: %w", TranslateError(err))
+	}
+	if len(b) > 2 {
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, fmt.Errorf("read sync status: %w", err)
+		}
+	}
+	if st.State == "" {
+		st.State = core.SyncIdle
+	}
+	st.Remote, st.Cursor = url, core.FeedCursor(cur)
+	st.Queued = []string{}
+	rows, err := sy.s.pool.Query(ctx, `SELECT COALESCE(s.name, q.stage_id::text) FROM sync_queue q LEFT JOIN stage s ON s.id = q.stage_id ORDER BY q.queued_at`)
+	if err != nil {
+		return nil, fmt.Errorf("read sync queue: %w", TranslateError(err))
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		st.Queued = append(st.Queued, n)
+	}
+	rows.Close()
+	if err := sy.s.pool.QueryRow(ctx, `SELECT count(*) FROM sync_conflict`).Scan(&st.Conflicts); err != nil {
+		return nil, fmt.Errorf("count sync conflicts: %w", TranslateError(err))
+	}
+	return st, nil
+}
+
+// PullConflict is a pulled change that met a local edit of live.
+type PullConflict struct {
+	Kind          string   `json:"kind"`
+	EntityID      core.ID  `json:"entity_id"`
+	LocalRevision *core.ID `json:"local_revision_id,omitempty"`
+	ServerRevison *core.ID `json:"server_revision_id,omitempty"`
+}
+
+// FindPullConflicts lists pulled changes waiting for a choice.
+func (sy *Sync) FindPullConflicts(ctx context.Context) ([]PullConflict, error) {
+	rows, err := sy.s.pool.Query(ctx, `SELECT kind, entity_id, local_revision_id, server_revision_id FROM sync_conflict ORDER BY at, kind, entity_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read sync conflicts: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	out := []PullConflict{}
+	for rows.Next() {
+		var c PullConflict
+		if err := rows.Scan(&c.Kind, &c.EntityID, &c.LocalRevision, &c.ServerRevison); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ApplyBatch applies a pulled batch to the local site in one transaction
+// and moves the cursor to the batch's, but only when the stored cursor is
+// still from (ECONFLICT otherwise: another pull got there first). Blobs
+// of files and plugins must be stored before. A pulled live change of an
+// entity whose local live head is not the server revision last pulled
+// (edited here) is not applied: it is recorded as a pull conflict. It
+// returns how many conflicts the batch added.
+func (sy *Sync) ApplyBatch(ctx context.Context, from core.FeedCursor, b *core.SyncBatch) (int, error) {
+	conflicts := 0
+	err := sy.s.inTx(ctx, func(tx *txn) error {
+		var cur int64
+		if err := tx.QueryRow(ctx, `SELECT feed_cursor FROM sync_remote FOR UPDATE`).Scan(&cur); err != nil {
+			return fmt.Errorf("read sync cursor: %w", TranslateError(err))
+		}
+		if core.FeedCursor(cur) != from {
+			return core.Errorf(core.EConflict, "another pull moved the sync cursor; pull again")
+		}
+		// Roles before users, config before what it configures.
+		for _, pass := range []func(core.SyncEntity) bool{
+			func(e core.SyncEntity) bool { return e.Kind == core.KindRole },
+			func(e core.SyncEntity) bool { return e.Kind == core.KindUser },
+			func(e core.SyncEntity) bool {
+				return e.Kind == core.KindConfig || e.Kind == core.KindFile || e.Kind == core.KindPlugin
+			},
+			func(e core.SyncEntity) bool { return isStagedKind(e.Kind) || e.Revision != nil },
+		} {
+			for _, e := range b.Entities {
+				if !pass(e) {
+					continue
+				}
+				c, err := sy.applyEntity(ctx, tx, e)
+				if err != nil {
+					return fmt.Errorf("apply pulled %s %s: %w", e.Kind, e.ID, err)
+				}
+				if c {
+					conflicts++
+				}
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sync_remote SET feed_cursor = $1`, int64(b.Cursor)); err != nil {
+			return fmt.Errorf("store sync cursor: %w", TranslateError(err))
+		}
+		return nil
+	})
+	return conflicts, err
+}
+
+func (sy *Sync) applyEntity(ctx context.Context, tx *txn, e core.SyncEntity) (bool, error) {
+	switch {
+	case e.Kind == core.KindRole:
+		return false, applyRole(ctx, tx, e)
+	case e.Kind == core.KindUser:
+		return false, applyUser(ctx, tx, e)
+	case e.Kind == core.KindConfig:
+		return false, applyConfig(ctx, tx, e)
+	case e.Kind == core.KindFile:
+		if e.Deleted || e.File == nil {
+			return false, nil // files are never deleted here; items stop referring to them
+		}
+		f := e.File
+		sum, err := hex.DecodeString(f.Hash)
+		if err != nil {
+			return false, core.Errorf(core.EInvalid, "file %s: bad hash", f.ID)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO file (id, hash, size, mime, name, owner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+			f.ID, sum, f.Size, f.MIME, f.Name, f.OwnerID, f.CreatedAt)
+		if err != nil {
+			return false, fmt.Errorf("store file: %w", TranslateError(err))
+		}
+		if err := tx.know(ctx, core.LiveStageID, core.KindFile, f.ID, &f.ID); err != nil {
+			return false, err
+		}
+		return false, tx.feed(ctx, core.KindFile, f.ID.String(), nil, nil, nil, core.ChangeCreate)
+	case e.Kind == core.KindPlugin:
+		return false, applyPlugin(ctx, tx, e)
+	case e.Revision != nil || e.Deleted:
+		return sy.applyStaged(ctx, tx, e)
+	}
+	return false, nil
+}
+
+func applyRole(ctx context.Context, tx *txn, e core.SyncEntity) error {
+	if e.Deleted || e.Role == nil {
+		_, err := tx.Exec(ctx, `DELETE FROM roles WHERE name = $1 AND NOT builtin`, e.ID)
+		if err != nil {
+			return TranslateError(err)
+		}
+		return tx.feed(ctx, core.KindRole, e.ID, nil, nil, nil, core.ChangeDelete)
+	}
+	r := e.Role
+	var id core.ID
+	if err := tx.QueryRow(ctx, `INSERT INTO roles (id, name, label, builtin) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name) DO UPDATE SET label = EXCLUDED.label RETURNING id`, r.ID, r.Name, r.Label, r.Builtin).Scan(&id); err != nil {
+		return TranslateError(err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM role_permission WHERE role_id = $1`, id); err != nil {
+		return TranslateError(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO role_permission (role_id, permission) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, id, r.Permissions); err != nil {
+		return TranslateError(err)
+	}
+	return tx.feed(ctx, core.KindRole, r.Name, nil, nil, nil, core.ChangeUpdate)
+}
+
+func applyUser(ctx context.Context, tx *txn, e core.SyncEntity) error {
+	if e.Deleted || e.User == nil {
+		// Content keeps naming its authors: a user deleted on the server
+		// is blocked here.
+		id, err := core.ParseID(e.ID)
+		if err != nil {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE users SET status = 'blocked', changed_at = now() WHERE id = $1`, id)
+		return TranslateError(err)
+	}
+	su := e.User
+	name := su.Name
+	var other core.ID
+	err := tx.QueryRow(ctx, `SELECT id FROM users WHERE lower(name) = lower($1) AND id <> $2`, name, su.ID).Scan(&other)
+	if err == nil {
+		// A local user has the name: keep both, the server's one renamed.
+		name = fmt.Sprintf("%.51s~%.8s", su.Name, su.ID.String())
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return TranslateError(err)
+	}
+	status := su.Status
+	if status != core.UserActive {
+		status = core.UserBlocked
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO users (id, name, status) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status, changed_at = now()`, su.ID, name, status); err != nil {
+		return TranslateError(err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM user_role WHERE user_id = $1`, su.ID); err != nil {
+		return TranslateError(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO user_role (user_id, role_id) SELECT $1, id FROM roles WHERE name = ANY($2) ON CONFLICT DO NOTHING`, su.ID, su.Roles); err != nil {
+		return TranslateError(err)
+	}
+	return tx.feed(ctx, core.KindUser, su.ID.String(), nil, nil, nil, core.ChangeUpdate)
+}
+
+func applyConfig(ctx context.Context, tx *txn, e core.SyncEntity) error {
+	kind, name, ok := cutConfigID(e.ID)
+	if !ok {
+		return core.Errorf(core.EInvalid, "config id %q is not KIND/NAME", e.ID)
+	}
+	if e.Deleted || e.Config == nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM config_doc WHERE kind = $1 AND name = $2`, kind, name); err != nil {
+			return TranslateError(err)
+		}
+		return tx.feed(ctx, core.KindConfig, e.ID, nil, nil, nil, core.ChangeDelete)
+	}
+	d := e.Config
+	if _, err := tx.Exec(ctx, `INSERT INTO config_doc (kind, name, version, body, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (kind, name) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body, changed_at = EXCLUDED.changed_at, changed_by = EXCLUDED.changed_by`,
+		kind, name, d.Version, []byte(d.Body), d.ChangedAt, d.ChangedBy); err != nil {
+		return TranslateError(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO config_doc_version (kind, name, version, body, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`, kind, name, d.Version, []byte(d.Body), d.ChangedAt, d.ChangedBy); err != nil {
+		return TranslateError(err)
+	}
+	return tx.feed(ctx, core.KindConfig, e.ID, nil, nil, nil, core.ChangeUpdate)
+}
+
+func applyPlugin(ctx context.Context, tx *txn, e core.SyncEntity) error {
+	if e.Deleted || e.Plugin == nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM plugin WHERE name = $1`, e.ID); err != nil {
+			return TranslateError(err)
+		}
+		return tx.feed(ctx, core.KindPlugin, e.ID, nil, nil, nil, core.ChangeDelete)
+	}
+	p := e.Plugin
+	sum, err := hex.DecodeString(p.WasmHash)
+	if err != nil || len(sum) != 32 {
+		return core.Errorf(core.EInvalid, "plugin %s: bad module hash", p.Name)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO plugin (name, version, manifest_toml, hash, enabled, approved, changed_by) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, manifest_toml = EXCLUDED.manifest_toml, hash = EXCLUDED.hash,
+			enabled = EXCLUDED.enabled, approved = EXCLUDED.approved, changed_at = now(), changed_by = EXCLUDED.changed_by`,
+		p.Name, p.Version, p.Manifest, sum, p.Enabled, nonNil(p.Approved), core.SystemUserID); err != nil {
+		return TranslateError(err)
+	}
+	return tx.feed(ctx, core.KindPlugin, p.Name, nil, nil, nil, core.ChangeUpdate)
+}
+
+// know records the server revision last seen of an entity in a stage.
+func (tx *txn) know(ctx context.Context, stage core.ID, kind string, id core.ID, rev *core.ID) error {
+	_, err := tx.Exec(ctx, `INSERT INTO sync_known (stage_id, kind, entity_id, revision_id) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id`, stage, kind, id, rev)
+	if err != nil {
+		return fmt.Errorf("record server revision: %w", TranslateError(err))
+	}
+	return nil
+}
+
+func knownRevision(ctx context.Context, q querier, stage core.ID, kind string, id core.ID) (rev *core.ID, ok bool, err error) {
+	err = q.QueryRow(ctx, `SELECT revision_id FROM sync_known WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, stage, kind, id).Scan(&rev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, fmt.Errorf("read server revision: %w", TranslateError(err))
+	}
+	return rev, true, nil
+}
+
+// applyStaged moves local live to a pulled revision (or deletes it), keeping
+// the revision's id, unless local live was edited here since the last
+// pull: then it records a conflict.
+func (sy *Sync) applyStaged(ctx context.Context, tx *txn, e core.SyncEntity) (bool, error) {
+	id, err := core.ParseID(e.ID)
+	if err != nil {
+		return false, core.Errorf(core.EInvalid, "entity id %q is not an id", e.ID)
+	}
+	var server *core.ID
+	if !e.Deleted {
+		r := e.Revision
+		if r.EntityID != id || r.Kind != e.Kind {
+			return false, core.Errorf(core.EInvalid, "revision %s is not of %s %s", r.ID, e.Kind, id)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO revision (id, kind, entity_id, parent_id, stage_id, author_id, created_at, log, type_version, doc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+			r.ID, r.Kind, r.EntityID, r.ParentID, r.StageID, r.AuthorID, r.CreatedAt, r.Log, r.TypeVersion, []byte(r.Doc)); err != nil {
+			return false, fmt.Errorf("store revision: %w", TranslateError(err))
+		}
+		server = &r.ID
+	}
+	if err := lockEntity(ctx, tx, e.Kind, core.LiveStageID, id); err != nil {
+		return false, err
+	}
+	local, err := liveHead(ctx, tx, e.Kind, id, false)
+	if err != nil {
+		return false, err
+	}
+	var localRev *core.ID
+	if local != nil {
+		localRev = &local.RevisionID
+	}
+	known, _, err := knownRevision(ctx, tx, core.LiveStageID, e.Kind, id)
+	if err != nil {
+		return false, err
+	}
+	if sameID(localRev, server) {
+		if err := tx.know(ctx, core.LiveStageID, e.Kind, id, server); err != nil {
+			return false, err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM sync_conflict WHERE kind = $1 AND entity_id = $2`, e.Kind, id)
+		return false, TranslateError(err)
+	}
+	if !sameID(localRev, known) {
+		_, err := tx.Exec(ctx, `INSERT INTO sync_conflict (kind, entity_id, local_revision_id, server_revision_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (kind, entity_id) DO UPDATE SET local_revision_id = EXCLUDED.local_revision_id,
+				server_revision_id = EXCLUDED.server_revision_id, at = now()`, e.Kind, id, localRev, server)
+		if err != nil {
+			return false, fmt.Errorf("record sync conflict: %w", TranslateError(err))
+		}
+		return true, nil
+	}
+	return false, sy.moveLive(ctx, tx, e.Kind, id, server, local != nil)
+}
+
+// moveLive points local live at rev (nil: deletes the entity) and records
+// it as the server's.
+func (sy *Sync) moveLive(ctx context.Context, tx *txn, kind string, id core.ID, rev *core.ID, existed bool) error {
+	if rev == nil {
+		if existed {
+			if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, core.LiveStageID, kind, id); err != nil {
+				return fmt.Errorf("delete %s: %w", kind, TranslateError(err))
+			}
+			if p := projectors[kind]; p != nil {
+				if err := p(ctx, tx, id, nil); err != nil {
+					return err
+				}
+			}
+			if kind == core.KindItem {
+				if err := tx.dropGrants(ctx, core.LiveStageID, id); err != nil {
+					return err
+				}
+			}
+			if err := tx.feed(ctx, kind, id.String(), idPtr(core.LiveStageID), nil, nil, core.ChangeDelete); err != nil {
+				return err
+			}
+		}
+	} else {
+		r, err := findRevision(ctx, tx, *rev)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, changed_at) VALUES ($1, $2, $3, $4, now())
+			ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id, changed_at = now()`,
+			core.LiveStageID, kind, id, r.ID); err != nil {
+			return fmt.Errorf("move live head: %w", TranslateError(err))
+		}
+		if p := projectors[kind]; p != nil {
+			if err := p(ctx, tx, id, r); err != nil {
+				return err
+			}
+		}
+		if kind == core.KindItem {
+			it, err := itemFromRevision(r)
+			if err != nil {
+				return err
+			}
+			if err := tx.writeGrants(ctx, core.LiveStageID, it); err != nil {
+				return err
+			}
+		}
+		op := core.ChangeUpdate
+		if !existed {
+			op = core.ChangeCreate
+		}
+		if err := tx.feed(ctx, kind, id.String(), idPtr(core.LiveStageID), &r.ID, nil, op); err != nil {
+			return err
+		}
+	}
+	if err := tx.know(ctx, core.LiveStageID, kind, id, rev); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM sync_conflict WHERE kind = $1 AND entity_id = $2`, kind, id)
+	return TranslateError(err)
+}
+
+// ResolvePullConflict settles a pull conflict: "theirs" moves local live
+// to the server's revision; "mine" keeps the local edit and records the
+// server's revision as seen, so later pulls of other changes go on.
+func (sy *Sync) ResolvePullConflict(ctx context.Context, kind string, id core.ID, choice string) error {
+	return sy.s.inTx(ctx, func(tx *txn) error {
+		var server *core.ID
+		err := tx.QueryRow(ctx, `SELECT server_revision_id FROM sync_conflict WHERE kind = $1 AND entity_id = $2 FOR UPDATE`, kind, id).Scan(&server)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return core.Errorf(core.ENotFound, "no pull conflict for %s %s", kind, id)
+		} else if err != nil {
+			return TranslateError(err)
+		}
+		switch choice {
+		case core.ResolveTheirs:
+			local, err := liveHead(ctx, tx, kind, id, true)
+			if err != nil {
+				return err
+			}
+			return sy.moveLive(ctx, tx, kind, id, server, local != nil)
+		case core.ResolveMine:
+			if err := tx.know(ctx, core.LiveStageID, kind, id, server); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `DELETE FROM sync_conflict WHERE kind = $1 AND entity_id = $2`, kind, id)
+			return TranslateError(err)
+		}
+		return core.Errorf(core.EInvalid, "choose mine or theirs, not %q", choice)
+	})
+}
+
+// BuildChangeset reads a local stage's changes as a changeset: each entry
+// with the server revision it was made from (the one last pushed for the
+// entity in this stage, else the live revision the stage copied), and the
+// files the server has not got from here.
+func (sy *Sync) BuildChangeset(ctx context.Context, stage core.ID) (*core.Changeset, error) {
+	st, err := sy.s.stageFor(ctx, sy.s.pool, stage, core.OpView)
+	if err != nil {
+		return nil, err
+	}
+	if st.ID == core.LiveStageID {
+		return nil, core.Errorf(core.EInvalid, "live is not pushed; push a stage")
+	}
+	if st.State != core.StageOpen {
+		return nil, core.Errorf(core.EInvalid, "stage %q is %s; only open stages are pushed", st.Name, st.State)
+	}
+	heads, err := stageHeads(ctx, sy.s.pool, st.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	cs := &core.Changeset{Stage: core.ChangesetStage{ID: st.ID, Name: st.Name, Label: st.Label}, Entries: []core.ChangesetEntry{}, Files: []core.File{}}
+	for _, h := range heads {
+		r, err := findRevision(ctx, sy.s.pool, h.RevisionID)
+		if err != nil {
+			return nil, err
+		}
+		base := h.BaseRevisionID
+		if known, ok, err := knownRevision(ctx, sy.s.pool, st.ID, h.Kind, h.EntityID); err != nil {
+			return nil, err
+		} else if ok {
+			base = known
+		}
+		cs.Entries = append(cs.Entries, core.ChangesetEntry{Kind: h.Kind, EntityID: h.EntityID, Action: h.action(), BaseRevision: base,
+			Revision: core.ChangesetRevision{ID: r.ID, ParentID: r.ParentID, CreatedAt: r.CreatedAt, Log: r.Log, TypeVersion: r.TypeVersion, Doc: r.Doc}})
+	}
+	rows, err := sy.s.pool.Query(ctx, `SELECT f.id, encode(f.hash, 'hex'), f.size, f.mime, f.name, f.owner_id, f.created_at FROM file f
+		WHERE NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.stage_id = $1 AND k.kind = 'file' AND k.entity_id = f.id) ORDER BY f.id`, core.LiveStageID)
+	if err != nil {
+		return nil, fmt.Errorf("list local files: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f core.File
+		if err := rows.Scan(&f.ID, &f.Hash, &f.Size, &f.MIME, &f.Name, &f.OwnerID, &f.CreatedAt); err != nil {
+			return nil, err
+		}
+		cs.Files = append(cs.Files, f)
+	}
+	return cs, rows.Err()
+}
+
+// RecordPush records what an applied push left on the server: each
+// entry's revision as the stage's known server revision, and the files.
+func (sy *Sync) RecordPush(ctx context.Context, cs *core.Changeset) error {
+	return sy.s.inTx(ctx, func(tx *txn) error {
+		for _, e := range cs.Entries {
+			var rev *core.ID
+			if e.Action != core.ChangeDelete {
+				rev = &e.Revision.ID
+			}
+			if err := tx.know(ctx, cs.Stage.ID, e.Kind, e.EntityID, rev); err != nil {
+				return err
+			}
+		}
+		for _, f := range cs.Files {
+			if err := tx.know(ctx, core.LiveStageID, core.KindFile, f.ID, &f.ID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM sync_queue WHERE stage_id = $1`, cs.Stage.ID)
+		return TranslateError(err)
+	})
+}
+
+// ResolvePushConflict settles a push conflict of one entity: "mine" takes
+// theirs (the server's current revision, nil if it has none) as the base
+// so the next push applies the local change over it; "theirs" drops the
+// local change from the stage.
+func (sy *Sync) ResolvePushConflict(ctx context.Context, stage core.ID, kind string, id core.ID, choice string, theirs *core.ID) error {
+	return sy.s.inTx(ctx, func(tx *txn) error {
+		switch choice {
+		case core.ResolveMine:
+			return tx.know(ctx, stage, kind, id, theirs)
+		case core.ResolveTheirs:
+			if _, err := sy.s.stageFor(ctx, tx, stage, core.OpEdit); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, stage, kind, id); err != nil {
+				return fmt.Errorf("drop local change: %w", TranslateError(err))
+			}
+			if kind == core.KindItem {
+				if err := tx.dropGrants(ctx, stage, id); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM sync_known WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, stage, kind, id); err != nil {
+				return TranslateError(err)
+			}
+			return tx.feed(ctx, kind, id.String(), &stage, nil, nil, core.ChangeDelete)
+		}
+		return core.Errorf(core.EInvalid, "choose mine or theirs, not %q", choice)
+	})
+}
+
+// QueuePush queues a stage to push when the server answers again.
+func (sy *Sync) QueuePush(ctx context.Context, stage core.ID, attempts int, next time.Time, lastErr string) error {
+	_, err := sy.s.pool.Exec(ctx, `INSERT INTO sync_queue (stage_id, attempts, next_at, last_error) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (stage_id) DO UPDATE SET attempts = EXCLUDED.attempts, next_at = EXCLUDED.next_at, last_error = EXCLUDED.last_error`,
+		stage, attempts, next, lastErr)
+	if err != nil {
+		return fmt.Errorf("queue push: %w", TranslateError(err))
+	}
+	return nil
+}
+
+// QueuedPush is a push waiting for the server.
+type QueuedPush struct {
+	StageID  core.ID
+	Attempts int
+	NextAt   time.Time
+}
+
+// FindQueuedPushes lists queued pushes, oldest first.
+func (sy *Sync) FindQueuedPushes(ctx context.Context) ([]QueuedPush, error) {
+	rows, err := sy.s.pool.Query(ctx, `SELECT stage_id, attempts, next_at FROM sync_queue ORDER BY queued_at`)
+	if err != nil {
+		return nil, fmt.Errorf("read sync queue: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	var out []QueuedPush
+	for rows.Next() {
+		var q QueuedPush
+		if err := rows.Scan(&q.StageID, &q.Attempts, &q.NextAt); err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// DropQueuedPush removes a stage from the queue.
+func (sy *Sync) DropQueuedPush(ctx context.Context, stage core.ID) error {
+	_, err := sy.s.pool.Exec(ctx, `DELETE FROM sync_queue WHERE stage_id = $1`, stage)
+	return TranslateError(err)
+}
