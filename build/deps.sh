@@ -49,7 +49,10 @@ case "$target" in
   security)
     need_cmd sqlmap sqlmap
     ;;
-  desktop)
+esac
+case "$target" in
+  desktop|test)
+    # The desktop app (make desktop) and its window test under Xvfb.
     need_cmd pkg-config pkg-config
     need_file /usr/include/gtk-3.0/gtk/gtk.h libgtk-3-dev
     need_file /usr/lib/x86_64-linux-gnu/pkgconfig/webkit2gtk-4.1.pc libwebkit2gtk-4.1-dev

@@ -1,0 +1,238 @@
+package desktop
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/demo"
+	"github.com/trovato/trovato/core/kernel"
+)
+
+// Config is what the desktop app needs to find and open its local site.
+type Config struct {
+	// Kernel is the process configuration; its DataDir holds the site
+	// (the private PostgreSQL cluster under pg/, desktop.json, the window
+	// state). An empty DatabaseURL means the private cluster.
+	Kernel kernel.Config
+	// User is the local user the editor and the API act as; default
+	// "admin" (the site's first administrator).
+	User   string
+	Logger *slog.Logger
+}
+
+// SiteFile is the file in the data directory that records the local site.
+const SiteFile = "desktop.json"
+
+// SiteInfo is the content of SiteFile.
+type SiteInfo struct {
+	Format  int       `json:"format"`
+	Created time.Time `json:"created"`
+	// Origin is "new" (made on this computer) or "server" (a copy pulled
+	// from Server), or "adopted" (a data directory made by the trovato
+	// CLI before the app first opened it).
+	Origin string `json:"origin"`
+	Server string `json:"server,omitempty"`
+	Demo   bool   `json:"demo,omitempty"`
+}
+
+const siteFormat = 1
+
+// Inspect reports the local site in dataDir: nil when there is none yet
+// (the first start), its SiteInfo otherwise. A data directory made by the
+// trovato CLI (a cluster without desktop.json) counts as a site. A
+// desktop.json that cannot be read is an EInvalid error that says which
+// file to look at; nothing is changed.
+func Inspect(dataDir string) (*SiteInfo, error) {
+	path := filepath.Join(dataDir, SiteFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var info SiteInfo
+		if err := json.Unmarshal(b, &info); err != nil || info.Format < 1 || info.Origin == "" {
+			return nil, core.Errorf(core.EInvalid, "%s is damaged (not a desktop site record): move it away to let the app rebuild it from the site, or restore a backup", path)
+		}
+		if info.Format > siteFormat {
+			return nil, core.Errorf(core.EInvalid, "%s was written by a newer Trovato (format %d): update the app", path, info.Format)
+		}
+		return &info, nil
+	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrPermission):
+		return nil, core.Errorf(core.EInvalid, "%s is not readable: run the app as the user that owns %s", path, dataDir)
+	default:
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "pg", "data")); err == nil {
+		return &SiteInfo{Format: siteFormat, Origin: "adopted"}, nil
+	}
+	return nil, nil
+}
+
+func writeSiteInfo(dataDir string, info *SiteInfo) error {
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dataDir, SiteFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Site is the open local site: the kernel on the private cluster.
+type Site struct {
+	Kernel *kernel.Kernel
+	Info   *SiteInfo
+	user   string
+}
+
+// NewSiteOptions choose what a new local site holds.
+type NewSiteOptions struct {
+	// Demo loads the demo content (articles, pages, categories, menus).
+	Demo bool
+	// Empty leaves out the starter structure (the demo's item types,
+	// vocabularies, menus, gathers and alias patterns without content):
+	// for a site about to receive a server's copy.
+	Empty bool
+}
+
+// starter is the demo without its content: config documents only.
+func starter() fs.FS {
+	sub := fstest.MapFS{
+		"content": &fstest.MapFile{Mode: fs.ModeDir | 0o755},
+		"files":   &fstest.MapFile{Mode: fs.ModeDir | 0o755},
+	}
+	_ = fs.WalkDir(demo.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(p, "content/") || strings.HasPrefix(p, "files/") {
+			return err
+		}
+		b, err := fs.ReadFile(demo.FS(), p)
+		if err != nil {
+			return err
+		}
+		sub[p] = &fstest.MapFile{Data: b, Mode: 0o644}
+		return nil
+	})
+	return sub
+}
+
+// OpenSite opens the existing local site: it starts the private cluster
+// (or joins one another process runs, or recovers one that crashed or was
+// left running: postgres.OpenCluster does all three) and applies pending
+// migrations. A damaged data directory or a cluster of another PostgreSQL
+// major version is an EInvalid error that says what to do; OpenSite never
+// removes or rewrites the cluster's files.
+func OpenSite(ctx context.Context, cfg Config) (*Site, error) {
+	info, err := Inspect(cfg.Kernel.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if info == nil {
+		return nil, core.Errorf(core.ENotFound, "no local site in %s yet", cfg.Kernel.DataDir)
+	}
+	k, err := kernel.New(ctx, cfg.Kernel, kernel.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{Kernel: k, Info: info, user: userOf(cfg)}
+	if _, err := s.Act(ctx); err != nil {
+		k.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if info.Origin == "adopted" {
+		info.Created = time.Now().UTC()
+		if err := writeSiteInfo(cfg.Kernel.DataDir, info); err != nil {
+			k.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// CreateSite makes the local site on the first start: the data directory,
+// the private cluster (initdb), the schema, the default theme and the
+// reference plugins (enabled, capabilities approved), and with opts.Demo
+// the demo content. desktop.json is written last, so a first run that
+// fails half-way is run again from the start on the next launch.
+func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, error) {
+	info, err := Inspect(cfg.Kernel.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if info != nil && info.Origin != "adopted" {
+		return nil, core.Errorf(core.EConflict, "%s already holds a local site: open it instead", cfg.Kernel.DataDir)
+	}
+	if err := os.MkdirAll(cfg.Kernel.DataDir, 0o755); err != nil {
+		return nil, core.Errorf(core.EInvalid, "data directory %s cannot be created (%v): choose another with TROVATO_DATA_DIR", cfg.Kernel.DataDir, err)
+	}
+	k, err := kernel.New(ctx, cfg.Kernel, kernel.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{Kernel: k, user: userOf(cfg)}
+	fail := func(err error) (*Site, error) {
+		k.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	actx, err := s.Act(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case opts.Demo:
+		if _, err := demo.Load(actx, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{}); err != nil {
+			return fail(fmt.Errorf("load the demo: %w", err))
+		}
+	case !opts.Empty:
+		if _, err := demo.Load(actx, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{FS: starter()}); err != nil {
+			return fail(fmt.Errorf("load the starter structure: %w", err))
+		}
+	}
+	if err := kernel.InstallBundled(actx, k); err != nil {
+		return fail(fmt.Errorf("reference plugins: %w", err))
+	}
+	s.Info = &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: "new", Demo: opts.Demo}
+	if err := writeSiteInfo(cfg.Kernel.DataDir, s.Info); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+func userOf(cfg Config) string {
+	if cfg.User == "" {
+		return "admin"
+	}
+	return cfg.User
+}
+
+// User returns the local user's name.
+func (s *Site) User() string { return s.user }
+
+// Act returns ctx acting as the local user.
+func (s *Site) Act(ctx context.Context) (context.Context, error) {
+	actx, err := s.Kernel.AsUser(ctx, s.user)
+	if err != nil {
+		return nil, core.Errorf(core.EInvalid, "the local user %q cannot act on this site: %s", s.user, core.ErrorMessage(err))
+	}
+	return actx, nil
+}
+
+// Close closes the kernel; the private cluster stops when no other
+// process (a trovato command, a second app) holds it.
+func (s *Site) Close(ctx context.Context) {
+	if s != nil && s.Kernel != nil {
+		s.Kernel.Close(ctx)
+		s.Kernel = nil
+	}
+}
