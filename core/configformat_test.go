@@ -313,7 +313,7 @@ func TestMarshalConfigYAMLStrings(t *testing.T) {
 }
 
 func TestConfigKindsAndSchemas(t *testing.T) {
-	want := []string{"alias_pattern", "gather", "item_type", "menu", "search", "site", "tile", "vocabulary"}
+	want := []string{"alias_pattern", "deploy_target", "gather", "item_type", "menu", "search", "site", "tile", "vocabulary"}
 	if got := ConfigKinds(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("ConfigKinds() = %v, want %v", got, want)
 	}
