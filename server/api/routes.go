@@ -80,6 +80,7 @@ func (a *API) register() {
 
 	a.handle("POST", "/render", a.renderText)
 
+	a.handle("GET", "/files", a.listFiles)
 	a.handle("POST", "/files", a.uploadFile)
 	a.handle("GET", "/files/{id}", a.getFile)
 
