@@ -9,15 +9,16 @@ import (
 	"github.com/trovato/trovato/core/postgres"
 )
 
-// Comment posting limits, per signed-in user and client address.
+// Comment posting limits, per signed-in user (or anonymous visitor) and
+// client address.
 const (
 	commentBurst  = 5
 	commentWindow = time.Minute
 )
 
-// commentTag is the cache tag of an item's comments (comments are not in
-// the change feed: posting and moderation bump it).
-func commentTag(item core.ID) string { return "comment:" + item.String() }
+// commentTag is the cache tag of an item's comments; the change feed's
+// comment rows (core.KindComment, entity id = the item) bump it.
+func commentTag(item core.ID) string { return core.EntityTag(core.KindComment, item.String()) }
 
 // commentsSection is an item's published comments, threaded, with their
 // count and the comment form's island.
@@ -73,11 +74,34 @@ func (s *Server) commentsSection(ctx context.Context, st *reqState, it *core.Ite
 	return sec, nil
 }
 
+// Fields of the comment form. commentTrapField is the honeypot: hidden
+// from people by the theme (and labelled "leave this empty" where CSS is
+// off), filled in by form-filling robots.
+const (
+	commentNameField  = "name"
+	commentEmailField = "email"
+	commentTrapField  = "homepage"
+)
+
+// anonymousComments reports whether visitors without an account may
+// comment (the anonymous role holds comments.anonymous).
+func (s *Server) anonymousComments(ctx context.Context) bool {
+	ok, err := s.k.Store.Authorizer().HasPermission(ctx, core.Anonymous, core.PermPostAnonymousComments)
+	if err != nil {
+		s.log.Warn("comments: reading the anonymous role's permissions failed", "err", err)
+	}
+	return ok
+}
+
 // commentForm is the comment form island: a POST form with the session's
-// CSRF token for a signed-in visitor, the sign-in link otherwise.
-func (s *Server) commentForm(r *http.Request, st *reqState) ([]core.Node, error) {
+// CSRF token for a signed-in visitor; for an anonymous visitor, when the
+// site lets them comment, the same form with a name, an optional e-mail
+// and the honeypot (this starts their session: the token is bound to
+// it), otherwise the sign-in link.
+func (s *Server) commentForm(w http.ResponseWriter, r *http.Request, st *reqState) ([]core.Node, error) {
 	signIn := []core.Node{{Type: core.ElemLink, Href: "/user/login", Text: "Sign in to comment"}}
-	if st.sess == nil || st.user.IsAnonymous() {
+	anonymous := st.sess == nil || st.user.IsAnonymous()
+	if anonymous && !s.anonymousComments(r.Context()) {
 		return signIn, nil
 	}
 	p := r.URL.Query().Get("path")
@@ -93,25 +117,57 @@ func (s *Server) commentForm(r *http.Request, st *reqState) ([]core.Node, error)
 	if !ok || kind != "item" {
 		return nil, core.Errorf(core.ENotFound, "no item at this path")
 	}
-	return []core.Node{{Type: core.ElemForm, Method: "post", Action: "/comment/" + id.String(), Children: []core.Node{
-		{Type: core.ElemHidden, Name: CSRFField, Value: st.sess.NewCSRFToken()},
-		{Type: core.ElemTextarea, Name: "body", Label: "Your comment", Required: true, Rows: 5, MaxLength: postgres.CommentMaxBytes},
-		{Type: core.ElemButton, Text: "Post comment"},
-	}}}, nil
+	sess := st.sess
+	if anonymous {
+		var err error
+		if sess, err = s.formSession(w, r, st); err != nil {
+			return nil, err
+		}
+	}
+	form := core.Node{Type: core.ElemForm, Method: "post", Action: "/comment/" + id.String(), Children: []core.Node{
+		{Type: core.ElemHidden, Name: CSRFField, Value: sess.NewCSRFToken()},
+	}}
+	if anonymous {
+		form.Children = append(form.Children,
+			core.Node{Type: core.ElemInput, InputType: "text", Name: commentNameField, Label: "Your name", Required: true, MaxLength: postgres.CommentNameMaxChars},
+			core.Node{Type: core.ElemInput, InputType: "email", Name: commentEmailField, Label: "E-mail (optional, not shown)", MaxLength: postgres.CommentEmailMaxBytes},
+			core.Node{Type: core.ElemInput, InputType: "text", Name: commentTrapField, Label: "Leave this field empty",
+				Attrs: map[string]string{"class": "comment-form__trap"}},
+		)
+	}
+	form.Children = append(form.Children,
+		core.Node{Type: core.ElemTextarea, Name: "body", Label: "Your comment", Required: true, Rows: 5, MaxLength: postgres.CommentMaxBytes},
+		core.Node{Type: core.ElemButton, Text: "Post comment"},
+	)
+	out := []core.Node{form}
+	if anonymous {
+		out = append([]core.Node{{Type: core.ElemParagraph, Children: []core.Node{
+			{Type: core.ElemText, Text: "Comments from visitors without an account appear after review. "},
+			{Type: core.ElemLink, Href: "/user/login", Text: "Sign in"},
+		}}}, out...)
+	}
+	return out, nil
 }
 
 // postComment stores a comment (POST /comment/{id}, CSRF checked by the
-// middleware): published for content administrators, pending moderation
-// otherwise; at most commentBurst a minute per user and address.
+// middleware): published for comment moderators, pending moderation
+// otherwise; anonymous visitors only when the site lets them, always
+// pending. At most commentBurst a minute per user (or, anonymous, per
+// address) and address.
 func (s *Server) postComment(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	id, err := core.ParseID(r.PathValue("id"))
 	if err != nil || id.String() != r.PathValue("id") {
 		return core.Errorf(core.ENotFound, "page not found")
 	}
-	if st.user.IsAnonymous() {
+	anonymous := st.user.IsAnonymous()
+	if anonymous && !s.anonymousComments(r.Context()) {
 		return core.Errorf(core.EUnauthorized, "Sign in to comment.")
 	}
-	ok, _, err := s.limiter.Allow(r.Context(), "comment:"+st.user.ID.String()+":"+s.clientIP(r), commentBurst, commentWindow)
+	who := "anon"
+	if !anonymous {
+		who = st.user.ID.String()
+	}
+	ok, _, err := s.limiter.Allow(r.Context(), "comment:"+who+":"+s.clientIP(r), commentBurst, commentWindow)
 	if err == nil && !ok {
 		s.metrics.rateLimited.WithLabelValues("comment").Inc()
 		w.Header().Set("Retry-After", "60")
@@ -120,7 +176,13 @@ func (s *Server) postComment(w http.ResponseWriter, r *http.Request, st *reqStat
 	if err := r.ParseForm(); err != nil {
 		return core.Errorf(core.EInvalid, "The form is malformed.")
 	}
+	if r.PostForm.Get(commentTrapField) != "" {
+		return core.Errorf(core.EInvalid, "The comment was refused: a field meant to stay empty was filled in.")
+	}
 	c := &postgres.Comment{ItemID: id, Body: r.PostForm.Get("body")}
+	if anonymous {
+		c.AuthorName, c.AuthorEmail = r.PostForm.Get(commentNameField), r.PostForm.Get(commentEmailField)
+	}
 	if p := r.PostForm.Get("parent"); p != "" {
 		pid, err := core.ParseID(p)
 		if err != nil {
@@ -128,7 +190,8 @@ func (s *Server) postComment(w http.ResponseWriter, r *http.Request, st *reqStat
 		}
 		c.ParentID = &pid
 	}
-	if err := s.k.Store.CreateComment(r.Context(), c); err != nil {
+	ctx := core.NewContextWithClientAddr(r.Context(), s.clientIP(r))
+	if err := s.k.Store.CreateComment(ctx, c); err != nil {
 		return err
 	}
 	if c.Status == postgres.CommentPublished {
@@ -138,7 +201,8 @@ func (s *Server) postComment(w http.ResponseWriter, r *http.Request, st *reqStat
 	return nil
 }
 
-// bumpComments invalidates the cached pages showing an item's comments.
+// bumpComments invalidates the cached pages showing an item's comments on
+// this node at once (the change feed tells the others).
 func (s *Server) bumpComments(ctx context.Context, item core.ID) {
 	if s.tags == nil {
 		return
@@ -149,7 +213,7 @@ func (s *Server) bumpComments(ctx context.Context, item core.ID) {
 }
 
 // ModerateComment publishes or unpublishes a comment as the user in ctx
-// and invalidates the pages that show it.
+// (comments.administer) and invalidates the pages that show it.
 func (s *Server) ModerateComment(ctx context.Context, id core.ID, status string) error {
 	c, err := s.k.Store.SetCommentStatus(ctx, id, status)
 	if err != nil {

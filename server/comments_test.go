@@ -1,13 +1,16 @@
 package server_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/memory"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/server"
 )
 
@@ -84,6 +87,67 @@ func TestComments(t *testing.T) {
 		wantStatus(t, res, http.StatusNotFound)
 		res = s.do(http.MethodPost, "/comment/"+s.item.ID.String(), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, strings.NewReader("body=x"))
 		wantStatus(t, res, http.StatusForbidden)
+	})
+
+	t.Run("Anonymous", func(t *testing.T) {
+		if err := s.k.Store.Users().GrantPermission(s.admin, core.RoleAnonymous, core.PermPostAnonymousComments); err != nil {
+			t.Fatal(err)
+		}
+		s.k.Store.Authorizer().Invalidate()
+		res, island := s.get("/_island/comment-form?path="+page, nil)
+		wantStatus(t, res, http.StatusOK)
+		wantContains(t, island, `<form`, `name="name"`, `name="email"`, `name="homepage"`, "appear after review")
+		wantContains(t, island, `comment-form__trap`)
+		var cookie string
+		for _, c := range res.Cookies() {
+			if c.Name == server.SessionCookie {
+				cookie = server.SessionCookie + "=" + c.Value
+			}
+		}
+		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(island)
+		if cookie == "" || m == nil {
+			t.Fatalf("the island started no session (cookie %q) or gave no token", cookie)
+		}
+		token := html.UnescapeString(m[1])
+		anonPost := func(form url.Values) *http.Response {
+			t.Helper()
+			return s.do(http.MethodPost, "/comment/"+s.item.ID.String(), map[string]string{"Cookie": cookie,
+				"Content-Type": "application/x-www-form-urlencoded"}, strings.NewReader(form.Encode()))
+		}
+		// Without the island's token: refused like every POST.
+		wantStatus(t, anonPost(url.Values{"name": {"Guest"}, "body": {"x"}}), http.StatusForbidden)
+		if res, _ := s.get(page, nil); res.Header.Get(server.CacheHeader) != "hit" {
+			t.Fatal("page not cached before the anonymous comment")
+		}
+		wantStatus(t, anonPost(url.Values{"csrf_token": {token}, "name": {"Guest"}, "email": {"guest@example.org"}, "body": {"Hello from a guest"}}), http.StatusSeeOther)
+		res, body := s.get(page, nil)
+		if res.Header.Get(server.CacheHeader) != "hit" {
+			t.Fatal("a pending comment invalidated the page")
+		}
+		wantLacks(t, body, "Hello from a guest")
+		queue, err := s.k.Store.FindCommentQueue(s.admin, postgres.CommentFilter{Status: postgres.CommentPending})
+		if err != nil || len(queue) != 1 || queue[0].AuthorName != "Guest" || !queue[0].Anonymous() || queue[0].ClientAddr != "192.0.2.1" {
+			t.Fatalf("queue %+v %v", queue, err)
+		}
+		wantStatus(t, anonPost(url.Values{"csrf_token": {token}, "name": {"Bot"}, "homepage": {"http://spam.example"}, "body": {"buy"}}), http.StatusBadRequest)
+		wantStatus(t, anonPost(url.Values{"csrf_token": {token}, "name": {"admin"}, "body": {"impersonating"}}), http.StatusBadRequest)
+		wantStatus(t, anonPost(url.Values{"csrf_token": {token}, "body": {"no name"}}), http.StatusBadRequest)
+		if q, _ := s.k.Store.FindCommentQueue(s.admin, postgres.CommentFilter{Status: postgres.CommentPending}); len(q) != 1 {
+			t.Fatalf("refused comments were stored: %d pending", len(q))
+		}
+		// The burst limit is per address for anonymous visitors.
+		var codes []int
+		for range 4 {
+			codes = append(codes, anonPost(url.Values{"csrf_token": {token}, "name": {"Guest"}, "body": {"again"}}).StatusCode)
+		}
+		if codes[len(codes)-1] != http.StatusTooManyRequests {
+			t.Fatalf("anonymous burst answers %v", codes)
+		}
+		if err := s.srv.ModerateComment(s.admin, queue[0].ID, postgres.CommentPublished); err != nil {
+			t.Fatal(err)
+		}
+		_, body = s.get(page, nil)
+		wantContains(t, body, "Hello from a guest", "Guest · ")
 	})
 
 	t.Run("SpamBurst", func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 // islands render the per-visitor parts of pages; the page carries the
 // same placeholder for everyone and island.js fetches /_island/{name}.
-var islands = map[string]func(s *Server, r *http.Request, st *reqState) ([]core.Node, error){
+var islands = map[string]func(s *Server, w http.ResponseWriter, r *http.Request, st *reqState) ([]core.Node, error){
 	"user-menu": (*Server).userMenu,
 	// comment-form: the comment form of the item at ?path= (comments.go).
 	"comment-form": (*Server).commentForm,
@@ -28,7 +28,7 @@ func (s *Server) serveIsland(w http.ResponseWriter, r *http.Request, st *reqStat
 	if p := r.URL.Query().Get("path"); p != "" && (p[0] != '/' || len(p) > maxURLBytes || !validPath(p)) {
 		return core.Errorf(core.EInvalid, "path must be a root-relative path")
 	}
-	nodes, err := fn(s, r, st)
+	nodes, err := fn(s, w, r, st)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (s *Server) serveIsland(w http.ResponseWriter, r *http.Request, st *reqStat
 
 // userMenu is the signed-in menu: who is signed in and a way out, or the
 // sign-in link for anonymous visitors.
-func (s *Server) userMenu(r *http.Request, st *reqState) ([]core.Node, error) {
+func (s *Server) userMenu(_ http.ResponseWriter, r *http.Request, st *reqState) ([]core.Node, error) {
 	if st.user.IsAnonymous() || st.sess == nil {
 		return []core.Node{signInMenu(r.URL.Query().Get("path"))}, nil
 	}
