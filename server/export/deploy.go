@@ -1,0 +1,338 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/trovato/trovato/core"
+)
+
+// DeployManifestFile is the manifest a target keeps of its last complete
+// deploy; DeployPartialFile lists what an unfinished deploy uploaded, so
+// the next one resumes instead of starting over.
+const (
+	DeployManifestFile = ".trovato-deploy.json"
+	DeployPartialFile  = ".trovato-deploy.partial.json"
+)
+
+// Target is where a deploy uploads an export: a local folder and rsync
+// over SSH here; an object store (S3) implements the same five methods.
+type Target interface {
+	// ReadManifest returns the stored manifest called name
+	// (DeployManifestFile or DeployPartialFile), or an empty one.
+	ReadManifest(ctx context.Context, name string) (*Manifest, error)
+	// WriteManifest stores m as name; DeployManifestFile is written last,
+	// so it only ever describes a complete deploy.
+	WriteManifest(ctx context.Context, name string, m *Manifest) error
+	// Upload copies the files rels (slash paths) from the folder dir.
+	Upload(ctx context.Context, dir string, rels []string) error
+	// Remove deletes the files rels; missing ones are no error.
+	Remove(ctx context.Context, rels []string) error
+	// String names the target for messages.
+	String() string
+}
+
+// DeployReport says what a deploy did (or, dry, would do).
+type DeployReport struct {
+	DryRun   bool     `json:"dry_run"`
+	Uploaded []string `json:"uploaded"`
+	Removed  []string `json:"removed"`
+	Resumed  int      `json:"resumed"` // files an interrupted deploy had uploaded already
+	Kept     int      `json:"kept"`    // files the target had
+}
+
+// DeployOptions configure Deploy.
+type DeployOptions struct {
+	DryRun bool
+	// Batch is how many files go up between two records of progress;
+	// default 200.
+	Batch int
+}
+
+// Deploy uploads to t the files of the export in dir whose hashes differ
+// from the target's last deploy, then removes the files the export no
+// longer has, then stores the export's manifest on the target. Content
+// (files, assets) goes before the pages that refer to it. An error leaves
+// the target's previous manifest in place; what was uploaded is recorded
+// so the next deploy resumes.
+func Deploy(ctx context.Context, dir string, t Target, opts DeployOptions) (*DeployReport, error) {
+	local, found, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, core.Errorf(core.EInvalid, "%s holds no export (run trovato export %s first)", dir, dir)
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 200
+	}
+	cur, err := t.ReadManifest(ctx, DeployManifestFile)
+	if err != nil {
+		return nil, fmt.Errorf("deploy to %s: read its manifest: %w", t, err)
+	}
+	partial, err := t.ReadManifest(ctx, DeployPartialFile)
+	if err != nil {
+		return nil, fmt.Errorf("deploy to %s: read its partial manifest: %w", t, err)
+	}
+	rep := &DeployReport{DryRun: opts.DryRun}
+	var up []string
+	for _, rel := range local.Paths() {
+		en := local.Files[rel]
+		switch {
+		case cur.Files[rel] != nil && cur.Files[rel].SHA256 == en.SHA256:
+			rep.Kept++
+		case partial.Files[rel] != nil && partial.Files[rel].SHA256 == en.SHA256:
+			rep.Resumed++
+		default:
+			up = append(up, rel)
+		}
+	}
+	// Files and assets first, pages last: a page never links to
+	// something not uploaded yet.
+	sort.SliceStable(up, func(i, j int) bool { return uploadRank(local.Files[up[i]]) < uploadRank(local.Files[up[j]]) })
+	for rel := range cur.Files {
+		if local.Files[rel] == nil {
+			rep.Removed = append(rep.Removed, rel)
+		}
+	}
+	sort.Strings(rep.Removed)
+	if opts.DryRun {
+		rep.Uploaded = up
+		return rep, nil
+	}
+	for len(up) > 0 {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		n := min(opts.Batch, len(up))
+		batch := up[:n]
+		if err := t.Upload(ctx, dir, batch); err != nil {
+			return rep, fmt.Errorf("deploy to %s: upload: %w (the previous deploy's manifest stays; run it again to resume)", t, err)
+		}
+		for _, rel := range batch {
+			partial.Files[rel] = local.Files[rel]
+		}
+		if err := t.WriteManifest(ctx, DeployPartialFile, partial); err != nil {
+			return rep, fmt.Errorf("deploy to %s: record progress: %w", t, err)
+		}
+		rep.Uploaded = append(rep.Uploaded, batch...)
+		up = up[n:]
+	}
+	if len(rep.Removed) > 0 {
+		if err := t.Remove(ctx, rep.Removed); err != nil {
+			return rep, fmt.Errorf("deploy to %s: remove: %w", t, err)
+		}
+	}
+	if err := t.WriteManifest(ctx, DeployManifestFile, local); err != nil {
+		return rep, fmt.Errorf("deploy to %s: write its manifest: %w", t, err)
+	}
+	if err := t.Remove(ctx, []string{DeployPartialFile}); err != nil {
+		return rep, fmt.Errorf("deploy to %s: %w", t, err)
+	}
+	return rep, nil
+}
+
+func uploadRank(en *Entry) int {
+	switch en.Kind {
+	case KindFile, KindAsset:
+		return 0
+	case KindPage, KindRedirect:
+		return 1
+	}
+	return 2
+}
+
+// LocalTarget deploys into a folder on this machine (one a web server
+// serves, or a mounted share). Every file is written through a rename.
+type LocalTarget struct {
+	Dir string
+}
+
+var _ Target = (*LocalTarget)(nil)
+
+func (l *LocalTarget) String() string { return l.Dir }
+
+func (l *LocalTarget) ReadManifest(_ context.Context, name string) (*Manifest, error) {
+	raw, err := os.ReadFile(filepath.Join(l.Dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return newManifest(), nil
+	} else if err != nil {
+		return nil, err
+	}
+	return decodeManifest(raw)
+}
+
+func (l *LocalTarget) WriteManifest(_ context.Context, name string, m *Manifest) error {
+	raw, err := m.encode()
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(l.Dir, name), raw)
+}
+
+func (l *LocalTarget) Upload(ctx context.Context, dir string, rels []string) error {
+	for _, rel := range rels {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(filepath.Join(l.Dir, filepath.FromSlash(rel)), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *LocalTarget) Remove(_ context.Context, rels []string) error {
+	for _, rel := range rels {
+		p := filepath.Join(l.Dir, filepath.FromSlash(rel))
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removeEmptyParents(filepath.Clean(l.Dir), filepath.Dir(p))
+	}
+	return nil
+}
+
+// RsyncTarget deploys with rsync, over SSH for a destination like
+// user@host:/srv/www (or into a local path). Only the listed files move
+// (--files-from); rsync writes each through a temporary file.
+type RsyncTarget struct {
+	Dest string // [user@]host:path, or a local path
+	// SSH is the remote shell (rsync -e), for example "ssh -p 2222".
+	SSH string
+	// Rsync is the rsync binary; default "rsync".
+	Rsync string
+}
+
+var _ Target = (*RsyncTarget)(nil)
+
+func (r *RsyncTarget) String() string { return r.Dest }
+
+func (r *RsyncTarget) run(ctx context.Context, stdin []byte, args ...string) error {
+	bin := r.Rsync
+	if bin == "" {
+		bin = "rsync"
+	}
+	base := []string{"--recursive", "--times", "--perms", "--chmod=F644,D755"}
+	if r.SSH != "" {
+		base = append(base, "-e", r.SSH)
+	}
+	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = io.Discard
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+			msg = msg[:i]
+		}
+		return fmt.Errorf("rsync: %v: %s", err, msg)
+	}
+	return nil
+}
+
+func (r *RsyncTarget) dest() string { return strings.TrimSuffix(r.Dest, "/") + "/" }
+
+func (r *RsyncTarget) ReadManifest(ctx context.Context, name string) (*Manifest, error) {
+	tmp, err := os.MkdirTemp("", "trovato-deploy-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	// --ignore-missing-args: no manifest yet is an empty one.
+	if err := r.run(ctx, nil, "--ignore-missing-args", r.dest()+name, tmp+"/"); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(tmp, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return newManifest(), nil
+	} else if err != nil {
+		return nil, err
+	}
+	return decodeManifest(raw)
+}
+
+func (r *RsyncTarget) WriteManifest(ctx context.Context, name string, m *Manifest) error {
+	tmp, err := os.MkdirTemp("", "trovato-deploy-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	raw, err := m.encode()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, name), raw, 0o644); err != nil {
+		return err
+	}
+	return r.run(ctx, nil, filepath.Join(tmp, name), r.dest())
+}
+
+func (r *RsyncTarget) Upload(ctx context.Context, dir string, rels []string) error {
+	return r.run(ctx, []byte(strings.Join(rels, "\n")+"\n"), "--files-from=-", strings.TrimSuffix(dir, "/")+"/", r.dest())
+}
+
+func (r *RsyncTarget) Remove(ctx context.Context, rels []string) error {
+	// Listed files missing from an empty source are deleted at the
+	// destination (--delete-missing-args).
+	empty, err := os.MkdirTemp("", "trovato-deploy-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(empty)
+	return r.run(ctx, []byte(strings.Join(rels, "\n")+"\n"), "--files-from=-", "--delete-missing-args", empty+"/", r.dest())
+}
+
+// TargetConfig is a deploy_target config document (docs/export.md).
+type TargetConfig struct {
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	Label string `json:"label,omitempty"`
+	// Type is local or rsync.
+	Type string `json:"type"`
+	// Path is the folder (local) or [user@]host:path (rsync).
+	Path string `json:"path"`
+	SSH  string `json:"ssh,omitempty"`
+	// ExportDir is the export folder this target deploys.
+	ExportDir string `json:"export_dir,omitempty"`
+	// OnPublish exports and deploys after every publish (trovato serve).
+	OnPublish bool `json:"on_publish,omitempty"`
+}
+
+// ParseTarget reads a deploy_target document into a Target.
+func ParseTarget(body []byte) (*TargetConfig, Target, error) {
+	var c TargetConfig
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, nil, core.Errorf(core.EInvalid, "deploy target: %s", err)
+	}
+	if c.Path == "" {
+		return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: path is required", c.Name)
+	}
+	switch c.Type {
+	case "local":
+		if !filepath.IsAbs(c.Path) {
+			return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: path %q must be absolute", c.Name, c.Path)
+		}
+		return &c, &LocalTarget{Dir: c.Path}, nil
+	case "rsync":
+		return &c, &RsyncTarget{Dest: c.Path, SSH: c.SSH}, nil
+	}
+	return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: type %q is not local or rsync", c.Name, c.Type)
+}
