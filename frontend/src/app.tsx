@@ -12,6 +12,10 @@ import { Releases } from './screens/releases';
 import { Menus } from './screens/menus';
 import { Categories } from './screens/categories';
 import { AuditLog, Permissions, Plugins, Tokens, Users } from './screens/admin';
+import { Aliases } from './screens/aliases';
+import { MediaLibrary } from './screens/media';
+import { TypeEditor, TypesList } from './screens/types';
+import { GatherEditor, GathersList, TileEditor, TilesList } from './screens/gathers';
 
 const STAGE_KEY = 'trovato.stage';
 
@@ -53,10 +57,19 @@ export function App() {
     }
   }, []);
 
+  const reloadTypes = useCallback(async () => {
+    try {
+      const d = await api.all('/types');
+      setTypes(d.map((x) => api.configBody<api.ItemType>(x)));
+    } catch {
+      setTypes([]);
+    }
+  }, []);
+
   useEffect(() => {
     if (!user) return;
     reloadStages();
-    api.all('/types').then((d) => setTypes(d.map((x) => api.configBody<api.ItemType>(x))), () => setTypes([]));
+    reloadTypes();
   }, [user]);
 
   useEffect(() => {
@@ -84,7 +97,7 @@ export function App() {
     navigate('/', { force: true });
   }, []);
 
-  const state: AppState = { user, stages, stage, types, setStage, reloadStages, signOut };
+  const state: AppState = { user, stages, stage, types, setStage, reloadStages, reloadTypes, signOut };
 
   if (!ready) return <p class="boot" role="status">Loading the editor…</p>;
   if (!user) {
@@ -104,10 +117,13 @@ export function App() {
 
 const NAV: [string, string][] = [
   ['/content', 'Content'],
+  ['/media', 'Media'],
   ['/stages', 'Stages'],
   ['/releases', 'Releases'],
   ['/menus', 'Menus'],
   ['/categories', 'Categories'],
+  ['/aliases', 'Aliases'],
+  ['/types', 'Structure'],
   ['/users', 'Admin'],
 ];
 
@@ -136,6 +152,17 @@ function Shell() {
   else if ((m = match('/menus/:menu', path))) screen = <Menus key={m.menu} menu={m.menu} />;
   else if (path === '/categories') screen = <Categories />;
   else if ((m = match('/categories/:vocab', path))) screen = <Categories key={m.vocab} vocab={m.vocab} />;
+  else if (path === '/media') screen = <MediaLibrary />;
+  else if (path === '/aliases') screen = <Aliases />;
+  else if (path === '/types') screen = <TypesList />;
+  else if (path === '/types/new') screen = <TypeEditor key="new" />;
+  else if ((m = match('/types/:name', path))) screen = <TypeEditor key={m.name} name={m.name} />;
+  else if (path === '/gathers') screen = <GathersList />;
+  else if (path === '/gathers/new') screen = <GatherEditor key="new" />;
+  else if ((m = match('/gathers/:name', path))) screen = <GatherEditor key={m.name} name={m.name} />;
+  else if (path === '/tiles') screen = <TilesList />;
+  else if (path === '/tiles/new') screen = <TileEditor key="new" />;
+  else if ((m = match('/tiles/:name', path))) screen = <TileEditor key={m.name} name={m.name} />;
   else if (path === '/users') screen = <Users />;
   else if (path === '/permissions') screen = <Permissions />;
   else if (path === '/tokens') screen = <Tokens />;
@@ -145,6 +172,7 @@ function Shell() {
 
   let section = '/' + (path.split('/')[1] || 'content');
   if (['/permissions', '/tokens', '/audit', '/plugins'].includes(section)) section = '/users';
+  if (['/gathers', '/tiles'].includes(section)) section = '/types';
   return (
     <div class="shell">
       <a class="skip" href="#main">Skip to content</a>

@@ -10,6 +10,7 @@ export interface AppState {
   types: ItemType[];
   setStage: (name: string, opts?: { quiet?: boolean }) => Promise<void>;
   reloadStages: () => Promise<void>;
+  reloadTypes: () => Promise<void>;
   signOut: () => Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import * as api from '../api';
 import { announce } from '../announce';
 import { linkProps } from '../router';
 import { fmtDate } from '../util';
+import { useApp } from '../state';
 
 const TABS: [string, string][] = [
   ['/users', 'Users'], ['/permissions', 'Permissions'], ['/tokens', 'API tokens'],
@@ -31,8 +32,15 @@ function useList<T>(path: string, q: Record<string, string> = {}, deps: unknown[
   return { rows, error, load };
 }
 
+type UserRow = api.User & { status?: string; created_at?: string };
+// Roles every user has by being signed in (or not): never assigned.
+const IMPLICIT_ROLES = ['anonymous', 'authenticated'];
+
 export function Users() {
-  const { rows, error } = useList<api.User & { status?: string; created_at?: string }>('/users');
+  const { rows, error, load } = useList<UserRow>('/users');
+  const roles = useList<Role>('/roles');
+  const [editing, setEditing] = useState<UserRow | null>(null);
+  const assignable = (roles.rows || []).filter((r) => !IMPLICIT_ROLES.includes(r.name));
   return (
     <section>
       <h1>Users</h1>
@@ -42,13 +50,100 @@ export function Users() {
       {rows && rows.length > 0 && (
         <table class="list">
           <caption class="visually-hidden">Users</caption>
-          <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Roles</th><th scope="col">Since</th></tr></thead>
+          <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Roles</th><th scope="col">Since</th><th scope="col">Actions</th></tr></thead>
           <tbody>{rows.map((u) => (
-            <tr><td>{u.name}</td><td>{u.email || ''}</td><td>{u.status || ''}</td><td>{(u.roles || []).join(', ')}</td><td>{fmtDate(u.created_at)}</td></tr>
+            <tr><td>{u.name}</td><td>{u.email || ''}</td><td><span class={'badge ' + (u.status || '')}>{u.status || ''}</span></td><td>{(u.roles || []).filter((r) => !IMPLICIT_ROLES.includes(r)).join(', ')}</td><td>{fmtDate(u.created_at)}</td>
+              <td><button type="button" class="small" onClick={() => setEditing(u)}>Edit<span class="visually-hidden"> {u.name}</span></button></td></tr>
           ))}</tbody>
         </table>
       )}
+      {!error && <UserForm key={editing?.id || 'new'} user={editing} roles={assignable} done={() => { setEditing(null); load(); }} />}
     </section>
+  );
+}
+
+/** UserForm creates a user (name, email, password, roles) or edits one:
+ * email, active or blocked, roles added and removed one request each. */
+function UserForm({ user, roles, done }: { user: UserRow | null; roles: Role[]; done: () => void }) {
+  const app = useApp();
+  const [name, setName] = useState(user?.name || '');
+  const [email, setEmail] = useState(user?.email || '');
+  const [password, setPassword] = useState('');
+  const [status, setStatus] = useState(user?.status || 'active');
+  const [picked, setPicked] = useState<string[]>((user?.roles || []).filter((r) => !IMPLICIT_ROLES.includes(r)));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const self = user?.id === app.user?.id;
+  useEffect(() => { if (user) document.getElementById('user-email')?.focus(); }, [user]);
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    try {
+      if (!user) {
+        await api.post('/users', { name, email, password: password || undefined, roles: picked });
+        announce(`User ${name} created.`);
+        setName(''); setEmail(''); setPassword(''); setPicked([]);
+      } else {
+        await api.patch('/users/' + user.id, { email, status });
+        const had = (user.roles || []).filter((r) => !IMPLICIT_ROLES.includes(r));
+        for (const r of picked.filter((r) => !had.includes(r))) await api.put(`/users/${user.id}/roles/${encodeURIComponent(r)}`, {});
+        for (const r of had.filter((r) => !picked.includes(r))) await api.del(`/users/${user.id}/roles/${encodeURIComponent(r)}`);
+        announce(`User ${user.name} saved${status === 'blocked' ? ' (blocked: they cannot sign in)' : ''}.`);
+      }
+      done();
+    } catch (x) {
+      const err = x as api.ApiError;
+      const m: Record<string, string> = {};
+      for (const f of err.fields) m[f.path.split(/[.[]/)[0]] = f.message;
+      if (!err.fields.length) m._ = err.message;
+      setErrors(m);
+      announce(`User not saved: ${err.message}`, 'error');
+    } finally { setBusy(false); }
+  };
+  const desc = (k: string, id: string, help?: string) => [help, errors[k] ? id + '-err' : ''].filter(Boolean).join(' ') || undefined;
+  const err = (k: string, id: string) => errors[k] ? <p class="field-errors" id={id + '-err'}>{errors[k]}</p> : null;
+  return (
+    <form class="inline-form" onSubmit={save} noValidate aria-labelledby="user-form-h">
+      <h2 id="user-form-h">{user ? `Edit ${user.name}` : 'New user'}</h2>
+      {errors._ && <p class="error">{errors._}</p>}
+      {!user && (
+        <div class="field"><label for="user-name">User name</label>
+          <input id="user-name" type="text" autocomplete="off" value={name} aria-invalid={errors.name ? 'true' : undefined} aria-describedby={desc('name', 'user-name')}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)} />{err('name', 'user-name')}</div>
+      )}
+      <div class="field"><label for="user-email">Email</label>
+        <input id="user-email" type="email" autocomplete="off" value={email} aria-invalid={errors.email ? 'true' : undefined} aria-describedby={desc('email', 'user-email')}
+          onInput={(e) => setEmail((e.target as HTMLInputElement).value)} />{err('email', 'user-email')}</div>
+      {!user && (
+        <div class="field"><label for="user-password">Password</label>
+          <p class="help" id="user-password-help">Optional: without one, the user signs in through a password reset.</p>
+          <input id="user-password" type="password" autocomplete="new-password" value={password} aria-invalid={errors.password ? 'true' : undefined}
+            aria-describedby={desc('password', 'user-password', 'user-password-help')} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />{err('password', 'user-password')}</div>
+      )}
+      {user && (
+        <fieldset><legend>Status</legend>
+          {['active', 'blocked'].map((s) => (
+            <label class="check"><input type="radio" name="user-status" value={s} checked={status === s} disabled={self && s === 'blocked'}
+              onChange={() => setStatus(s)} /> {s === 'active' ? 'Active' : 'Blocked (cannot sign in)'}</label>
+          ))}
+          {self && <p class="help">You cannot block yourself.</p>}
+        </fieldset>
+      )}
+      <fieldset><legend>Roles</legend>
+        {roles.length === 0 && <p class="muted">No roles to assign.</p>}
+        {roles.map((r) => (
+          <label class="check"><input type="checkbox" checked={picked.includes(r.name)}
+            onChange={(e) => setPicked((e.target as HTMLInputElement).checked ? [...picked, r.name] : picked.filter((x) => x !== r.name))} /> {r.label || r.name}</label>
+        ))}
+        {errors.roles && <p class="field-errors">{errors.roles}</p>}
+      </fieldset>
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy || (!user && !name)}>{user ? 'Save user' : 'Create user'}</button>
+        {user && <button type="button" onClick={done}>Cancel</button>}
+      </div>
+    </form>
   );
 }
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
+import { announce } from '../announce';
 import { linkProps, navigate } from '../router';
 import { LIVE, stageLabel, stageParam, useApp } from '../state';
 import { fmtDate } from '../util';
@@ -14,13 +15,16 @@ export function ContentList() {
   const [type, setType] = useState(params.get('type') || '');
   const [status, setStatus] = useState(params.get('status') || '');
   const [stageFilter, setStageFilter] = useState(params.get('stage') || '');
+  const [author, setAuthor] = useState(params.get('author') || '');
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [reload, setReload] = useState(0);
   const [cursors, setCursors] = useState<string[]>(['']); // cursor of each page seen
   const [page, setPage] = useState(0);
   const [rows, setRows] = useState<api.Item[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [total, setTotal] = useState<number | undefined>(undefined);
   const [error, setError] = useState('');
-  const [applied, setApplied] = useState({ q, type, status, stageFilter });
+  const [applied, setApplied] = useState({ q, type, status, stageFilter, author });
 
   const stage = applied.stageFilter || app.stage;
 
@@ -28,7 +32,8 @@ export function ContentList() {
     let gone = false;
     setRows(null);
     setError('');
-    const filters = { type: applied.type || undefined, status: applied.status || undefined, stage: stageParam(stage) };
+    setSelected(new Set());
+    const filters = { type: applied.type || undefined, status: applied.status || undefined, author: applied.author || undefined, stage: stageParam(stage) };
     const load = async () => {
       if (applied.q) {
         // The API lists without text search: read the filtered list and
@@ -48,7 +53,7 @@ export function ContentList() {
       setTotal(r.total);
     }, (e: api.ApiError) => { if (!gone) { setRows([]); setError(e.message); } });
     return () => { gone = true; };
-  }, [applied, page, cursors, stage]);
+  }, [applied, page, cursors, stage, reload]);
 
   const authors = useAuthors();
 
@@ -56,12 +61,13 @@ export function ContentList() {
     e?.preventDefault();
     setCursors(['']);
     setPage(0);
-    setApplied({ q, type, status, stageFilter });
+    setApplied({ q, type, status, stageFilter, author });
     const p = new URLSearchParams();
     if (q) p.set('q', q);
     if (type) p.set('type', type);
     if (status) p.set('status', status);
     if (stageFilter) p.set('stage', stageFilter);
+    if (author) p.set('author', author);
     history.replaceState(null, '', location.pathname + (p.toString() ? '?' + p : ''));
   };
 
@@ -101,8 +107,20 @@ export function ContentList() {
             {app.stages.map((s) => <option value={s.name}>{s.label || s.name}</option>)}
           </select>
         </div>
+        <div class="field">
+          <label for="f-author">Author</label>
+          <select id="f-author" value={author} onChange={(e) => setAuthor((e.target as HTMLSelectElement).value)}>
+            <option value="">Anyone</option>
+            {app.user && <option value={app.user.id}>Me ({app.user.name})</option>}
+            {Object.entries(authors).filter(([id]) => id !== app.user?.id).sort((a, b) => a[1].localeCompare(b[1]))
+              .map(([id, name]) => <option value={id}>{name}</option>)}
+          </select>
+        </div>
         <button type="submit">Filter</button>
       </form>
+      {rows && rows.length > 0 && (
+        <BulkActions rows={rows} selected={selected} listStage={stage} done={() => setReload((n) => n + 1)} />
+      )}
 
       {error && <p class="error" role="alert">{error}</p>}
       <div aria-live="polite" aria-busy={rows === null ? 'true' : 'false'} class="result-count">
@@ -112,11 +130,24 @@ export function ContentList() {
         <table class="list">
           <caption class="visually-hidden">Content in {stageLabel(app.stages, stage)}</caption>
           <thead>
-            <tr><th scope="col">Title</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Updated</th><th scope="col">Author</th></tr>
+            <tr>
+              <th scope="col" class="select-col">
+                <input type="checkbox" aria-label="Select every item on this page" checked={rows.every((it) => selected.has(it.id))}
+                  onChange={(e) => setSelected((e.target as HTMLInputElement).checked ? new Set(rows.map((it) => it.id)) : new Set())} />
+              </th>
+              <th scope="col">Title</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Updated</th><th scope="col">Author</th></tr>
           </thead>
           <tbody>
             {rows.map((it) => (
               <tr>
+                <td class="select-col">
+                  <input type="checkbox" aria-label={`Select ${it.title || it.id}`} checked={selected.has(it.id)}
+                    onChange={(e) => {
+                      const n = new Set(selected);
+                      if ((e.target as HTMLInputElement).checked) n.add(it.id); else n.delete(it.id);
+                      setSelected(n);
+                    }} />
+                </td>
                 <td><a {...linkProps('/content/' + it.id)}>{it.title || '(untitled)'}</a></td>
                 <td>{typeLabel(it.type)}</td>
                 <td><span class={'badge ' + it.status}>{it.status}</span></td>
@@ -140,6 +171,76 @@ export function ContentList() {
         }}>Next page</button>
       </nav>
     </section>
+  );
+}
+
+type BulkAction = 'publish' | 'unpublish' | 'delete';
+
+/** BulkActions applies one action to the selected items, in a stage of the
+ * editor's choice, item by item (each with the revision it was read at),
+ * and reports what failed by title. */
+function BulkActions({ rows, selected, listStage, done }: { rows: api.Item[]; selected: Set<string>; listStage: string; done: () => void }) {
+  const app = useApp();
+  const [action, setAction] = useState<BulkAction>('publish');
+  const [target, setTarget] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [failures, setFailures] = useState<string[]>([]);
+  const into = target || app.stage;
+  const picked = rows.filter((it) => selected.has(it.id));
+  const run = async (e: Event) => {
+    e.preventDefault();
+    if (!picked.length) { announce('Select one or more items first.', 'error'); return; }
+    const where = stageLabel(app.stages, into);
+    if (action === 'delete' && !confirm(`Delete ${picked.length} item${picked.length === 1 ? '' : 's'} in ${where}?`)) return;
+    setBusy(true);
+    const failed: string[] = [];
+    let ok = 0;
+    for (const it of picked) {
+      try {
+        const q = { stage: stageParam(into) };
+        if (action === 'delete') {
+          await api.del('/items/' + it.id, q);
+        } else {
+          // The revision the target stage shows: a stage other than the
+          // listed one may hold its own copy.
+          const cur = into === listStage ? it : await api.get<api.Item>('/items/' + it.id, q);
+          if (cur.status !== (action === 'publish' ? 'published' : 'unpublished')) {
+            await api.patch('/items/' + it.id, { base_revision_id: cur.revision_id, status: action === 'publish' ? 'published' : 'unpublished', log: `Bulk ${action}` }, q);
+          }
+        }
+        ok++;
+      } catch (x) {
+        failed.push(`${it.title || it.id}: ${(x as api.ApiError).message}`);
+      }
+    }
+    setBusy(false);
+    setFailures(failed);
+    const verb = action === 'delete' ? 'deleted' : action === 'publish' ? 'published' : 'unpublished';
+    if (failed.length) announce(`${ok} item${ok === 1 ? '' : 's'} ${verb} in ${where}; ${failed.length} not: ${failed.join('; ')}`, 'error');
+    else announce(`${ok} item${ok === 1 ? '' : 's'} ${verb} in ${where}.`);
+    done();
+  };
+  return (
+    <form class="bulk" aria-label="Bulk actions" onSubmit={run}>
+      <span class="bulk-count">{picked.length} selected</span>
+      <div class="field">
+        <label for="bulk-action">Action</label>
+        <select id="bulk-action" value={action} onChange={(e) => setAction((e.target as HTMLSelectElement).value as BulkAction)}>
+          <option value="publish">Set published</option>
+          <option value="unpublish">Set unpublished</option>
+          <option value="delete">Delete</option>
+        </select>
+      </div>
+      <div class="field">
+        <label for="bulk-stage">In stage</label>
+        <select id="bulk-stage" value={into} onChange={(e) => setTarget((e.target as HTMLSelectElement).value)}>
+          <option value={LIVE}>Live</option>
+          {app.stages.map((s) => <option value={s.name}>{s.label || s.name}</option>)}
+        </select>
+      </div>
+      <button type="submit" disabled={busy || picked.length === 0}>{busy ? 'Applying…' : 'Apply to selected'}</button>
+      {failures.length > 0 && <ul class="field-errors">{failures.map((f) => <li>{f}</li>)}</ul>}
+    </form>
   );
 }
 

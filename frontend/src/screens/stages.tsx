@@ -231,8 +231,64 @@ export function StageReview({ name }: { name: string }) {
             <span class="muted kbd-hint">Ctrl+Shift+P</span>
             <button type="button" class="danger" disabled={busy} onClick={discard}>Discard stage</button>
           </div>
+          <Schedule name={name} />
         </div>
       )}
     </section>
+  );
+}
+
+/** localInput is an RFC 3339 time as a datetime-local value in this browser's zone. */
+function localInput(iso?: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return '';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** Schedule sets or clears the stage's publish-at time (the scheduler publishes it once). */
+function Schedule({ name }: { name: string }) {
+  const app = useApp();
+  const current = app.stages.find((s) => s.name === name)?.publish_at || null;
+  const [at, setAt] = useState(localInput(current));
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setAt(localInput(current)), [current]);
+  const save = async (when: string | null) => {
+    setError('');
+    let iso: string | null = null;
+    if (when) {
+      const d = new Date(when);
+      if (isNaN(d.getTime())) { setError('Enter a date and time.'); return; }
+      if (d.getTime() <= Date.now()) { setError('Choose a time in the future.'); announce('Not scheduled: choose a time in the future.', 'error'); return; }
+      iso = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    }
+    setBusy(true);
+    try {
+      await api.put('/stages/' + encodeURIComponent(name) + '/schedule', { publish_at: iso });
+      await app.reloadStages();
+      announce(iso ? `The stage will be published on ${fmtDate(iso)}.` : 'The scheduled publish is cleared.');
+    } catch (e) {
+      const x = e as api.ApiError;
+      setError(x.fields[0]?.message ? `${x.message} (${x.fields[0].message})` : x.message);
+      announce(`Not scheduled: ${x.message}`, 'error');
+    } finally { setBusy(false); }
+  };
+  return (
+    <form class="schedule inline-form" onSubmit={(e) => { e.preventDefault(); save(at); }} noValidate>
+      <h2>Scheduled publish</h2>
+      <p class="help" id="sched-help">{current ? `Publishes on its own on ${fmtDate(current)}.` : 'Not scheduled: the stage is published only when someone publishes it.'} Times are in this computer's time zone.</p>
+      <div class="field">
+        <label for="sched-at">Publish at</label>
+        <input id="sched-at" type="datetime-local" value={at} aria-describedby={'sched-help' + (error ? ' sched-err' : '')} aria-invalid={error ? 'true' : undefined}
+          onInput={(e) => setAt((e.target as HTMLInputElement).value)} />
+        {error && <p class="field-errors" id="sched-err">{error}</p>}
+      </div>
+      <div class="actions">
+        <button type="submit" disabled={busy || !at}>Schedule</button>
+        {current && <button type="button" disabled={busy} onClick={() => { setAt(''); save(null); }}>Clear schedule</button>}
+      </div>
+    </form>
   );
 }

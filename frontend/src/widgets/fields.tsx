@@ -6,6 +6,7 @@ import { MarkdownEditor } from './markdown';
 import { fieldLabel, fmtBytes } from '../util';
 import { stageParam, useApp } from '../state';
 import { announce } from '../announce';
+import { MediaPicker, uploadFile } from '../screens/media';
 
 export interface WidgetProps {
   def: api.FieldDef;
@@ -368,20 +369,16 @@ function FileWidget({ def, id, value, onChange, describedBy, invalid, label }: W
     if (info?.id === v.id) return;
     api.get<api.FileInfo>('/files/' + v.id).then(setInfo, () => setInfo({ id: v.id }));
   }, [v?.id]);
+  const [picking, setPicking] = useState(false);
+  const use = (fileObj: api.FileInfo) => {
+    setInfo(fileObj);
+    onChange(image ? { id: fileObj.id, alt: v?.alt ?? '', ...(v?.title ? { title: v.title } : {}) } : { id: fileObj.id });
+  };
   const upload = async (file: File) => {
     setError('');
-    if (def.max_size && file.size > def.max_size) {
-      const m = `${file.name} is ${fmtBytes(file.size)}; ${label} takes at most ${fmtBytes(def.max_size)}.`;
-      setError(m); announce(m, 'error'); return;
-    }
     setBusy(true);
     try {
-      const fd = new FormData();
-      fd.append('file', file, file.name);
-      const f = await api.post<api.FileInfo>('/files', fd);
-      const fileObj: any = (f as any).file || f;
-      setInfo(fileObj);
-      onChange(image ? { id: fileObj.id, alt: v?.alt ?? '', ...(v?.title ? { title: v.title } : {}) } : { id: fileObj.id });
+      use(await uploadFile(file, def.max_size, label));
       announce(`${file.name} uploaded.`);
     } catch (e) {
       const m = (e as api.ApiError).message;
@@ -402,6 +399,18 @@ function FileWidget({ def, id, value, onChange, describedBy, invalid, label }: W
       <input id={id} type="file" accept={def.allowed_mime?.join(',') || (image ? 'image/*' : undefined)} disabled={busy}
         aria-describedby={[describedBy, error ? id + '-uperr' : ''].filter(Boolean).join(' ') || undefined} aria-invalid={invalid || !!error ? 'true' : undefined}
         onChange={(e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) upload(f); (e.target as HTMLInputElement).value = ''; }} />
+      {' '}<button type="button" class="small choose" onClick={() => setPicking(true)}>Choose from the library<span class="visually-hidden"> for {label}</span></button>
+      {picking && (
+        <MediaPicker title={`Choose ${image ? 'an image' : 'a file'} for ${label}`} imagesOnly={image}
+          onClose={() => setPicking(false)}
+          onPick={(f) => {
+            setPicking(false);
+            setError('');
+            use(f);
+            announce(`${f.name} chosen for ${label}.`);
+            setTimeout(() => document.getElementById(image ? id + '-alt' : id)?.focus());
+          }} />
+      )}
       {busy && <span role="status">Uploading…</span>}
       {error && <p class="error" id={id + '-uperr'}>{error}</p>}
       {image && v?.id && (
