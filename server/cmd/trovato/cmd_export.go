@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/server/export"
+)
+
+func init() {
+	extraCmds = append(extraCmds,
+		func(a *app) *cobra.Command { return a.exportCmd() },
+		func(a *app) *cobra.Command { return a.deployCmd() },
+	)
+}
+
+func (a *app) exportCmd() *cobra.Command {
+	var (
+		full    bool
+		workers int
+		stage   string
+		dynamic string
+	)
+	cmd := &cobra.Command{
+		Use:   "export DIR",
+		Short: "Write the live site as static files into DIR (only what changed since the last export)",
+		Long: `Render every public URL of the live site into DIR through the same handler
+trovato serve uses, so each file holds the bytes the server answers: pages as
+PATH/index.html, feeds, sitemap.xml, robots.txt, 404.html, theme assets, files
+and image derivatives, redirects as meta-refresh pages plus nginx-redirects.map.
+DIR/.trovato-export.json lists every file with its hash and the tags it was
+built from; the next export reads the change feed since then and renders only
+the pages a change touched (--full renders everything).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if stage != "" && stage != core.StageLive {
+				return core.Errorf(core.EInvalid, "--stage %s: only the live stage can be exported yet (publish the stage, or preview it in trovato serve)", stage)
+			}
+			rep, err := a.runExport(cmd.Context(), args[0], export.Options{Full: full, Workers: workers, DynamicOrigin: dynamic, Progress: a.stderr})
+			if err != nil {
+				return err
+			}
+			return a.show(rep, exportSummary(args[0], rep))
+		},
+	}
+	cmd.Flags().BoolVar(&full, "full", false, "render every URL, not only what changed")
+	cmd.Flags().IntVar(&workers, "workers", 0, "render this many URLs at a time (default: one per CPU)")
+	cmd.Flags().StringVar(&stage, "stage", "", "the stage to export (only live for now)")
+	cmd.Flags().StringVar(&dynamic, "dynamic-origin", "", "the dynamic server (https://app.example.com): /user/... and /search on the static site redirect there")
+	return cmd
+}
+
+func exportSummary(dir string, rep *export.Report) string {
+	mode := "incremental"
+	if rep.Full {
+		mode = "full"
+	}
+	return fmt.Sprintf("Exported %s (%s, %d URLs rendered in %s): %d added, %d changed, %d removed, %d files.",
+		dir, mode, rep.Rendered, rep.Duration.Round(time.Millisecond), len(rep.Added), len(rep.Changed), len(rep.Removed), rep.Files)
+}
+
+// runExport exports the live site into dir with the enabled plugins.
+func (a *app) runExport(ctx context.Context, dir string, opts export.Options) (*export.Report, error) {
+	k, err := a.kernel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = a.logger()
+	}
+	return exportSite(ctx, k, dir, opts)
+}
+
+func exportSite(ctx context.Context, k *kernel.Kernel, dir string, opts export.Options) (*export.Report, error) {
+	if k.Plugins != nil {
+		if err := k.Plugins.Load(ctx); err != nil {
+			return nil, fmt.Errorf("load plugins: %w", err)
+		}
+	}
+	ex, err := export.New(k, opts)
+	if err != nil {
+		return nil, err
+	}
+	return ex.Export(ctx, dir)
+}
+
+func (a *app) deployCmd() *cobra.Command {
+	var dryRun, noExport bool
+	cmd := &cobra.Command{
+		Use:   "deploy TARGET",
+		Short: "Export the site and upload what changed to a deploy target",
+		Long: `Bring the target's export folder up to date (trovato export; --no-export skips
+this), then upload to the target only the files whose hashes differ from its
+last deploy, remove the ones gone, and store the new manifest on the target.
+Targets are deploy_target config documents (trovato config apply), for example:
+
+  kind: deploy_target
+  name: production
+  type: rsync            # or local
+  path: deploy@www1.example.com:/srv/www/site
+  ssh: ssh -p 2222
+  on_publish: true       # trovato serve exports and deploys after every publish
+
+An interrupted deploy resumes where it stopped; a failed one leaves the
+target's previous manifest in place. --dry-run lists what would be uploaded
+and removed, and uploads nothing.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			k, err := a.kernel(ctx)
+			if err != nil {
+				return err
+			}
+			tc, target, err := findTarget(ctx, k, a.cfg.DataDir, args[0])
+			if err != nil {
+				return err
+			}
+			if !noExport {
+				rep, err := exportSite(ctx, k, tc.ExportDir, export.Options{Logger: a.logger(), Progress: a.stderr})
+				if err != nil {
+					return err
+				}
+				if !a.jsonOut {
+					fmt.Fprintln(a.stderr, exportSummary(tc.ExportDir, rep))
+				}
+			}
+			rep, err := export.Deploy(ctx, tc.ExportDir, target, export.DeployOptions{DryRun: dryRun})
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(rep)
+			}
+			verb := "Deployed"
+			if dryRun {
+				verb = "Would deploy"
+				for _, f := range rep.Uploaded {
+					fmt.Fprintln(a.stdout, "upload "+f)
+				}
+				for _, f := range rep.Removed {
+					fmt.Fprintln(a.stdout, "remove "+f)
+				}
+			}
+			a.say("%s to %s: %d uploaded, %d removed, %d unchanged, %d resumed.", verb, target, len(rep.Uploaded), len(rep.Removed), rep.Kept, rep.Resumed)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be uploaded and removed; upload nothing")
+	cmd.Flags().BoolVar(&noExport, "no-export", false, "deploy the export folder as it is")
+	return cmd
+}
+
+// findTarget reads the deploy_target document name.
+func findTarget(ctx context.Context, k *kernel.Kernel, dataDir, name string) (*export.TargetConfig, export.Target, error) {
+	doc, err := k.Store.Config().FindConfig(ctx, "deploy_target", name)
+	if core.ErrorCode(err) == core.ENotFound {
+		return nil, nil, core.Errorf(core.ENotFound, "no deploy target %q (define one with trovato config apply: kind deploy_target, see trovato deploy --help)", name)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	tc, t, err := export.ParseTarget(doc.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tc.ExportDir == "" {
+		tc.ExportDir = filepath.Join(dataDir, "export", tc.Name)
+	}
+	return tc, t, nil
+}
+
+// deployOnPublish follows the change feed and, after every release (a
+// publish or rollback), exports and deploys to each target with
+// on_publish. It returns when ctx ends.
+func deployOnPublish(ctx context.Context, k *kernel.Kernel, dataDir string, every time.Duration, log *slog.Logger) {
+	feed := k.Store.Feed()
+	cur, err := feed.FeedHead(ctx)
+	if err != nil {
+		log.Error("deploy on publish: feed head", "err", err)
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		released := false
+		for {
+			rows, next, err := feed.ReadChanges(ctx, cur, 1000)
+			if err != nil {
+				log.Warn("deploy on publish: read the feed", "err", err)
+				break
+			}
+			cur = next
+			for _, c := range rows {
+				released = released || c.Kind == core.KindRelease
+			}
+			if len(rows) == 0 {
+				break
+			}
+		}
+		if released {
+			deployAll(ctx, k, dataDir, log)
+		}
+	}
+}
+
+func deployAll(ctx context.Context, k *kernel.Kernel, dataDir string, log *slog.Logger) {
+	docs, err := k.Store.Config().FindConfigs(ctx, "deploy_target")
+	if err != nil {
+		log.Warn("deploy on publish: targets", "err", err)
+		return
+	}
+	for _, d := range docs {
+		tc, target, err := export.ParseTarget(d.Body)
+		if err != nil || !tc.OnPublish {
+			continue
+		}
+		if tc.ExportDir == "" {
+			tc.ExportDir = filepath.Join(dataDir, "export", tc.Name)
+		}
+		l := log.With("target", tc.Name)
+		rep, err := exportSite(ctx, k, tc.ExportDir, export.Options{Logger: l})
+		if err != nil {
+			l.Error("export after publish failed", "err", err)
+			continue
+		}
+		drep, err := export.Deploy(ctx, tc.ExportDir, target, export.DeployOptions{})
+		if err != nil {
+			l.Error("deploy after publish failed", "err", err)
+			continue
+		}
+		l.Info("exported and deployed after publish", "changed", len(rep.Changed)+len(rep.Added)+len(rep.Removed),
+			"uploaded", len(drep.Uploaded), "removed", len(drep.Removed))
+	}
+}
