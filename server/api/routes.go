@@ -107,6 +107,7 @@ func (a *API) register() {
 	a.handle("POST", "/tokens", a.createToken)
 	a.handle("DELETE", "/tokens/{id}", a.revokeToken)
 	a.handle("GET", "/audit", a.listAudit)
+	a.commentRoutes()
 	a.handle("GET", "/plugins", a.listPlugins)
 	a.handle("POST", "/plugins", a.installPlugin)
 	a.handle("DELETE", "/plugins/{name}", a.uninstallPlugin)
