@@ -113,13 +113,13 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, st *reqStat
 		content = append(content, errorNode(msg))
 	}
 	content = append(content,
-		core.Node{Type: core.ElemForm, Action: "/user/login", Method: "post", Children: []core.Node{
+		s.pluginForm(r.Context(), st, "user_login", core.Node{Type: core.ElemForm, Action: "/user/login", Method: "post", Children: []core.Node{
 			{Type: core.ElemHidden, Name: CSRFField, Value: sess.NewCSRFToken()},
 			{Type: core.ElemHidden, Name: fieldDestination, Value: dest},
 			{Type: core.ElemInput, Name: fieldName, Label: "User name", Required: true},
 			{Type: core.ElemInput, InputType: "password", Name: fieldPassword, Label: "Password", Required: true},
 			{Type: core.ElemButton, Text: "Sign in"},
-		}},
+		}}),
 		core.Node{Type: core.ElemParagraph, Children: []core.Node{{Type: core.ElemLink, Href: "/user/password", Text: "Forgot your password?"}}},
 	)
 	return s.accountPage(w, r, st, status, "Sign in", content)
@@ -129,6 +129,9 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, st *reqStat
 // answer; malformed input is 400 and counts nothing.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	dest := safeDestination(r.PostForm.Get(fieldDestination))
+	if errs := s.pluginFormValidate(r, st, "user_login", fieldPassword); errs != nil {
+		return s.renderLogin(w, withFormErrors(r, errs), st, http.StatusBadRequest, "", dest)
+	}
 	ctx := core.NewContextWithClientAddr(r.Context(), s.clientIP(r))
 	u, err := s.k.Accounts.Authenticate(ctx, r.PostForm.Get(fieldName), r.PostForm.Get(fieldPassword), s.clientIP(r))
 	switch core.ErrorCode(err) {
@@ -193,10 +196,10 @@ func (s *Server) renderLoginLink(w http.ResponseWriter, r *http.Request, st *req
 	} else {
 		content = append(content,
 			core.Node{Type: core.ElemParagraph, Text: "This link signs you in once. It expires 15 minutes after it was made."},
-			core.Node{Type: core.ElemForm, Action: r.URL.Path, Method: "post", Children: []core.Node{
+			s.pluginForm(r.Context(), st, "user_login_link", core.Node{Type: core.ElemForm, Action: r.URL.Path, Method: "post", Children: []core.Node{
 				{Type: core.ElemHidden, Name: CSRFField, Value: sess.NewCSRFToken()},
 				{Type: core.ElemButton, Text: "Sign in"},
-			}})
+			}}))
 	}
 	return s.accountPage(w, r, st, status, "Sign in", content)
 }
@@ -237,17 +240,20 @@ func (s *Server) renderResetRequest(w http.ResponseWriter, r *http.Request, st *
 	}
 	content = append(content,
 		core.Node{Type: core.ElemParagraph, Text: "Enter your user name or email address. If it belongs to an account, we mail a link to set a new password."},
-		core.Node{Type: core.ElemForm, Action: "/user/password", Method: "post", Children: []core.Node{
+		s.pluginForm(r.Context(), st, "user_password", core.Node{Type: core.ElemForm, Action: "/user/password", Method: "post", Children: []core.Node{
 			{Type: core.ElemHidden, Name: CSRFField, Value: sess.NewCSRFToken()},
 			{Type: core.ElemInput, Name: fieldName, Label: "User name or email address", Required: true},
 			{Type: core.ElemButton, Text: "Mail me a link"},
-		}})
+		}}))
 	return s.accountPage(w, r, st, status, "Reset your password", content)
 }
 
 // resetRequest mails a reset link when the name or address belongs to an
 // account, and answers the same either way.
 func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request, st *reqState) error {
+	if errs := s.pluginFormValidate(r, st, "user_password"); errs != nil {
+		return s.renderResetRequest(w, withFormErrors(r, errs), st, http.StatusBadRequest, "")
+	}
 	ctx := core.NewContextWithClientAddr(r.Context(), s.clientIP(r))
 	err := s.k.Accounts.RequestReset(ctx, r.PostForm.Get(fieldName), s.clientIP(r))
 	switch core.ErrorCode(err) {
@@ -276,13 +282,13 @@ func (s *Server) renderReset(w http.ResponseWriter, r *http.Request, st *reqStat
 	if msg != "" {
 		content = append(content, errorNode(msg))
 	}
-	content = append(content, core.Node{Type: core.ElemForm, Action: r.URL.Path, Method: "post", Children: []core.Node{
+	content = append(content, s.pluginForm(r.Context(), st, "user_reset", core.Node{Type: core.ElemForm, Action: r.URL.Path, Method: "post", Children: []core.Node{
 		{Type: core.ElemHidden, Name: CSRFField, Value: sess.NewCSRFToken()},
 		{Type: core.ElemInput, InputType: "password", Name: fieldPassword, Label: "New password", Required: true,
 			Description: "12 to 128 characters; not a commonly used password."},
 		{Type: core.ElemInput, InputType: "password", Name: fieldConfirm, Label: "New password again", Required: true},
 		{Type: core.ElemButton, Text: "Set password"},
-	}})
+	}}))
 	return s.accountPage(w, r, st, status, "Set a new password", content)
 }
 
@@ -291,6 +297,9 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, st *reqState) err
 	pw := r.PostForm.Get(fieldPassword)
 	if pw != r.PostForm.Get(fieldConfirm) {
 		return s.renderReset(w, r, st, http.StatusBadRequest, "The two passwords differ.")
+	}
+	if errs := s.pluginFormValidate(r, st, "user_reset", fieldPassword, fieldConfirm); errs != nil {
+		return s.renderReset(w, withFormErrors(r, errs), st, http.StatusBadRequest, "")
 	}
 	ctx := core.NewContextWithClientAddr(r.Context(), s.clientIP(r))
 	err := s.k.Accounts.ResetPassword(ctx, r.PathValue("token"), pw)

@@ -1,8 +1,19 @@
 package server_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/trovato/trovato/core"
@@ -47,5 +58,139 @@ func TestPluginTapsChangePages(t *testing.T) {
 	}
 	if resp, _ = s.get("/blog", nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("/blog after disabling = %d, want 404", resp.StatusCode)
+	}
+}
+
+var siteGuest struct {
+	sync.Mutex
+	bin []byte
+}
+
+// mustSiteGuest builds plugins/testplugins/siteguest once per change of
+// its sources, the SDK's or the Go version, caching the module under the
+// user cache directory.
+func mustSiteGuest(t *testing.T) (manifest, wasm []byte) {
+	t.Helper()
+	dir, err := filepath.Abs("../plugins/testplugins/siteguest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err = os.ReadFile(filepath.Join(dir, "plugin.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	siteGuest.Lock()
+	defer siteGuest.Unlock()
+	if siteGuest.bin != nil {
+		return manifest, siteGuest.bin
+	}
+	h := sha256.New()
+	fmt.Fprintln(h, runtime.Version())
+	for _, d := range []string{dir, filepath.Join(dir, "../../sdk")} {
+		files, _ := filepath.Glob(filepath.Join(d, "*.go"))
+		files = append(files, filepath.Join(d, "go.mod"))
+		sort.Strings(files)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
+			h.Write(b)
+		}
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	out := filepath.Join(cache, "trovato-test", "siteguest-"+hex.EncodeToString(h.Sum(nil))[:16]+".wasm")
+	if b, err := os.ReadFile(out); err == nil {
+		siteGuest.bin = b
+		return manifest, b
+	}
+	if kernel.GoToolchain() == "" {
+		t.Skip("no Go toolchain: cannot build the wasip1 test plugin")
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := out + ".tmp" + fmt.Sprint(os.Getpid())
+	if _, err := kernel.BuildPlugin(context.Background(), dir, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	siteGuest.bin = b
+	return manifest, b
+}
+
+// TestPluginFormsAndTiles: with siteguest enabled, the sign-in form
+// carries the field its form_alter adds but keeps the kernel's CSRF token,
+// destination and action whatever the plugin did to them; its
+// form_validate errors block the sign-in and show beside their field (or
+// above the form), with the submitted values kept and the password never
+// shown to the plugin; its tile renders as a sanitized tree.
+func TestPluginFormsAndTiles(t *testing.T) {
+	t.Parallel()
+	manifest, wasm := mustSiteGuest(t)
+	s := accountSite(t, server.Options{})
+	if _, err := s.k.Plugins.InstallBytes(s.admin, "siteguest/plugin.toml", manifest, wasm); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.k.Plugins.Enable(s.admin, "siteguest", nil); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, s.srv)
+
+	res, body := b.get("/user/login?destination=/about")
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, body, `name="nickname"`, `action="/user/login"`, `name="destination" value="/about"`)
+	wantLacks(t, body, "evil.example", `value="forged"`)
+	if m := csrfRE.FindAllStringSubmatch(body, -1); len(m) != 1 || m[0][1] == "forged" {
+		t.Fatalf("CSRF fields on the sign-in page: %q", m)
+	}
+
+	login := func(fields url.Values) (*http.Response, string) {
+		fields.Set("csrf_token", b.csrf("/user/login"))
+		return b.post("/user/login", fields)
+	}
+	res, body = login(url.Values{"name": {"admin"}, "password": {adminPassword}, "nickname": {"taken"}})
+	wantStatus(t, res, http.StatusBadRequest)
+	wantContains(t, body, "That nickname is taken.", `aria-invalid="true"`, `name="nickname" value="taken"`, `name="name" value="admin"`)
+	wantLacks(t, body, adminPassword, "The plugin saw the password.")
+
+	res, body = login(url.Values{"name": {"robot"}, "password": {"x"}})
+	wantStatus(t, res, http.StatusBadRequest)
+	wantContains(t, body, "Robots may not sign in.")
+
+	res, _ = login(url.Values{"name": {"admin"}, "password": {adminPassword}, "nickname": {"free"}})
+	wantStatus(t, res, http.StatusSeeOther)
+
+	tile := &core.Tile{Name: "greeting", Region: "sidebar", Content: core.TileContent{Plugin: &core.TilePlugin{
+		Plugin: "siteguest", Tile: "hello", Config: json.RawMessage(`{"greeting":"hi <b>"}`)}}}
+	title, content, ok := s.srv.PluginTile(context.Background(), tile, "/")
+	if !ok || title != "Hello from the plugin" {
+		t.Fatalf("tile = %q, %v", title, ok)
+	}
+	if h := content.Children[0]; h.Type != core.ElemHeading || h.Level != 3 {
+		t.Fatalf("the plugin's h1 is %+v, want a level 3 heading", h)
+	}
+	if p := content.Children[1].Children[0]; p.Text != "Greeting: hi <b>" {
+		t.Fatalf("tile text = %q", p.Text)
+	}
+	tile.Content.Plugin.Tile = "nope"
+	if _, _, ok := s.srv.PluginTile(context.Background(), tile, "/"); ok {
+		t.Fatal("a tile the plugin refuses was rendered")
+	}
+	if err := s.k.Plugins.Disable(s.admin, "siteguest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := b.get("/user/login"); strings.Contains(body, `name="nickname"`) {
+		t.Fatal("a disabled plugin's field is on the form")
 	}
 }

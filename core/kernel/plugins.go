@@ -2142,15 +2142,26 @@ func (m *PluginManager) Cron(ctx context.Context, now time.Time, lastRun *time.T
 }
 
 // FormAlter runs form_alter in weight order, each plugin receiving the
-// previous one's form; the only tap whose tree may hold form elements. A
-// failed or invalid output leaves the form as it was.
+// previous one's form; the only tap whose tree may hold form elements.
+// Plugins may add, change and remove elements, but the kernel's hidden
+// elements (the CSRF token, a destination) are the kernel's: plugins do not
+// see them, a hidden element a plugin adds under one of their names is
+// dropped, and the altered form carries them first, as the kernel made
+// them. The form's action and method stay the kernel's. A failed or
+// invalid output (not a form, or not a valid tree) leaves the form as the
+// previous plugin left it, with a logged reason.
 func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.Node, it *core.Item) core.Node {
-	if !m.ready(ctx, "form_alter") {
+	if form.Type != core.ElemForm || !m.ready(ctx, "form_alter") {
 		return form
 	}
+	var kept []core.Node
+	reserved := map[string]bool{}
+	collectHidden(form.Children, &kept, reserved)
+	work := form
+	work.Children = withoutHidden(form.Children, reserved)
 	user := tapUser(core.UserFromContext(ctx))
 	for _, name := range m.implementers("form_alter") {
-		in, err := json.Marshal(map[string]any{"form_id": formID, "form": form, "item": it, "user": user})
+		in, err := json.Marshal(map[string]any{"form_id": formID, "form": work, "item": it, "user": user})
 		if err != nil {
 			return form
 		}
@@ -2159,13 +2170,48 @@ func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.
 			continue
 		}
 		n, err := core.DecodeTree(r.Output, core.TreeOptions{AllowForms: true})
+		if err == nil && n.Type != core.ElemForm {
+			err = fmt.Errorf("the altered tree is a %s, not a form", n.Type)
+		}
 		if err != nil {
-			m.log.Warn("form_alter output dropped", "plugin", name, "reason", err.Error())
+			m.log.Warn("form_alter output dropped", "plugin", name, "form", formID, "reason", err.Error())
 			continue
 		}
-		form = n
+		n.Action, n.Method = form.Action, form.Method
+		n.Children = withoutHidden(n.Children, reserved)
+		work = n
 	}
-	return form
+	work.Children = append(kept, work.Children...)
+	return work
+}
+
+// collectHidden appends every hidden element of a tree to kept and its
+// name to names.
+func collectHidden(nodes []core.Node, kept *[]core.Node, names map[string]bool) {
+	for _, n := range nodes {
+		if n.Type == core.ElemHidden {
+			*kept = append(*kept, n)
+			names[n.Name] = true
+			continue
+		}
+		collectHidden(n.Children, kept, names)
+	}
+}
+
+// withoutHidden returns a copy of nodes without hidden elements named in
+// names, at any depth.
+func withoutHidden(nodes []core.Node, names map[string]bool) []core.Node {
+	out := make([]core.Node, 0, len(nodes))
+	for _, n := range nodes {
+		if n.Type == core.ElemHidden && names[n.Name] {
+			continue
+		}
+		if len(n.Children) > 0 {
+			n.Children = withoutHidden(n.Children, names)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // FormValidate runs form_validate and returns every plugin's errors

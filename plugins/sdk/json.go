@@ -618,7 +618,8 @@ func (w *Writer) Raw(v []byte) {
 }
 
 // Any writes string, bool, integer and float values, []string, Value,
-// nil, and map[string]any of those; other types are written as null.
+// nil, and map[string]any, []any and []map[string]any of those; other
+// types are written as null.
 func (w *Writer) Any(v any) {
 	switch x := v.(type) {
 	case nil:
@@ -654,6 +655,18 @@ func (w *Writer) Any(v any) {
 			w.Any(x[k])
 		}
 		w.EndObject()
+	case []any:
+		w.BeginArray()
+		for _, e := range x {
+			w.Any(e)
+		}
+		w.EndArray()
+	case []map[string]any:
+		w.BeginArray()
+		for _, e := range x {
+			w.Any(e)
+		}
+		w.EndArray()
 	default:
 		w.Null()
 	}
