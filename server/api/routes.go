@@ -76,7 +76,7 @@ func (a *API) register() {
 	a.configKindRoutes("/gathers", "gather")
 	a.handle("GET", "/gathers/{name}/results", a.runGather)
 	a.handle("POST", "/gather-preview", a.previewGather)
-	a.handle("GET", "/tiles", a.listTiles)
+	a.tileRoutes()
 
 	a.handle("POST", "/render", a.renderText)
 
