@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,8 @@ func (a *app) syncCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sync", Short: "Sync this (local) site with a Trovato server: pull its site, push stages (see docs/sync.md)"}
 	var timeout time.Duration
 	cmd.PersistentFlags().DurationVar(&timeout, "timeout", 60*time.Second, "how long to wait for one answer from the server")
-	engine := func(progress bool) (*sitesync.Engine, error) {
-		k, err := a.kernel(cmd.Context())
+	engine := func(ctx context.Context, progress bool) (*sitesync.Engine, error) {
+		k, err := a.kernel(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +42,7 @@ func (a *app) syncCmd() *cobra.Command {
 		Short: "Connect this site to a server with an API token (checks both, then stores them)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := engine(false)
+			e, err := engine(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -57,14 +58,22 @@ func (a *app) syncCmd() *cobra.Command {
 
 	pull := &cobra.Command{
 		Use:   "pull",
-		Short: "Copy every change on the server since the last pull (resumes an interrupted pull)",
+		Short: "Retry queued pushes, then copy every change on the server since the last pull (resumes an interrupted pull)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := engine(true)
+			ctx, _, err := a.acting(cmd.Context())
 			if err != nil {
 				return err
 			}
-			res, err := e.Pull(cmd.Context())
+			e, err := engine(ctx, true)
+			if err != nil {
+				return err
+			}
+			// Queued pushes go first, as the desktop's sync loop does.
+			if err := e.FlushQueue(ctx); err != nil {
+				fmt.Fprintln(a.stderr, "queued push: "+oneLine(err))
+			}
+			res, err := e.Pull(ctx)
 			if !a.jsonOut && res != nil && res.Batches > 0 {
 				fmt.Fprintln(a.stderr)
 			}
@@ -96,7 +105,7 @@ func (a *app) syncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := engine(false)
+			e, err := engine(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -174,7 +183,7 @@ func (a *app) syncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := engine(false)
+			e, err := engine(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
