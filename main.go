@@ -3,6 +3,14 @@
 // everything lives in desktop/.
 package main
 
-import "github.com/trovato/trovato/desktop"
+import (
+	_ "embed"
+	"time"
 
-func main() { desktop.Main() }
+	"github.com/trovato/trovato/desktop"
+)
+
+//go:embed build/appicon.png
+var icon []byte
+
+func main() { desktop.Main(desktop.Options{Icon: icon, Started: time.Now()}) }
