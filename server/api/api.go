@@ -253,9 +253,11 @@ func (a *API) bodyLimit(r *http.Request) int64 {
 		// The multipart envelope around the file.
 		return a.maxUpload + 64<<10
 	}
-	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, Prefix+"/sync/blobs/") ||
-		r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/changeset") {
-		return a.maxUpload // sync uploads and changesets (docs/sync.md)
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, Prefix+"/sync/blobs/") {
+		return a.maxUpload // a file's bytes for a pushed changeset (docs/sync.md)
+	}
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/changeset") {
+		return max(a.maxUpload, MaxChangesetBytes)
 	}
 	if r.Method == http.MethodPost && r.URL.Path == Prefix+"/plugins" {
 		return kernel.MaxPluginModuleBytes + 2<<20

@@ -15,6 +15,10 @@ import (
 // feed, fetches and uploads blobs by hash, and pushes a stage as one
 // changeset. GET /sync/status is the local side's sync state.
 
+// MaxChangesetBytes bounds a pushed changeset's JSON (files travel apart,
+// by hash), unless the upload limit is larger.
+const MaxChangesetBytes = 64 << 20
+
 func (a *API) syncRoutes() {
 	a.handle("GET", "/sync/info", a.syncInfo)
 	a.handle("GET", "/sync/changes", a.syncChanges)
