@@ -148,14 +148,7 @@ func TestWindow(t *testing.T) {
 	needTools(t, "window test", "Xvfb", "import", "go", "/usr/lib/x86_64-linux-gnu/pkgconfig/webkit2gtk-4.1.pc", "/usr/include/gtk-3.0/gtk/gtk.h")
 	bin := buildApp(t)
 	disp := startXvfb(t)
-	dataDir := t.TempDir()
-	// Running as root, PostgreSQL runs as the postgres user, which must
-	// reach the data directory.
-	for _, d := range []string{filepath.Dir(dataDir), dataDir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dataDir := privateDir(t)
 	reportFile := filepath.Join(t.TempDir(), "report.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
