@@ -878,18 +878,23 @@ func (c *gatherCompiler) descendants(terms []any, deep bool) ([]string, error) {
 }
 
 // keys is the key source of the listed items: with a search filter, each
-// row also carries its search vector, sdoc: stored for live rows (joined,
-// so the GIN index finds the matches), computed from the revision for a
-// stage's overrides.
+// row also carries its search vector, sdoc: stored for indexed live rows
+// (joined, so the GIN index finds the matches), computed on the fly for
+// live rows still queued in search_pending and for a stage's overrides.
 func (c *gatherCompiler) keys() string {
 	switch {
 	case !c.search:
 		return c.src
 	case c.stage == core.LiveStageID:
-		return `(SELECT k.*, s.doc AS sdoc FROM ` + c.src + ` k JOIN item_search s ON s.item_id = k.id)`
+		return `(SELECT k.*, s.doc AS sdoc FROM ` + c.src + ` k JOIN item_search s ON s.item_id = k.id
+			WHERE NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.item_id = k.id)
+		UNION ALL
+		SELECT k.*, trovato_search_vector(k.type, k.language, k.title, k.fields) AS sdoc FROM ` + c.src + ` k
+			JOIN search_pending p ON p.item_id = k.id)`
 	}
-	return `(SELECT k.*, CASE WHEN k.rev IS NULL THEN s.doc ELSE trovato_search_vector(k.type, k.language, k.title, k.fields) END AS sdoc
-		FROM ` + c.src + ` k LEFT JOIN item_search s ON k.rev IS NULL AND s.item_id = k.id)`
+	return `(SELECT k.*, CASE WHEN k.rev IS NULL AND p.item_id IS NULL THEN s.doc ELSE trovato_search_vector(k.type, k.language, k.title, k.fields) END AS sdoc
+		FROM ` + c.src + ` k LEFT JOIN item_search s ON k.rev IS NULL AND s.item_id = k.id
+		LEFT JOIN search_pending p ON k.rev IS NULL AND p.item_id = k.id)`
 }
 
 // searchConfigs are the text search configurations of trovato_regconfig.

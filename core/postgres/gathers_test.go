@@ -615,6 +615,9 @@ func BenchmarkGather(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("created %d items in %v", n, time.Since(start))
+	if _, err := s.IndexSearch(ctx); err != nil { // serve's indexer does this after commit
+		b.Fatal(err)
+	}
 	anon := context.Background()
 	front := mustGather(b, `{"kind":"gather","name":"front","label":"Front","types":["article"],
 		"filters":[{"field":"status","op":"eq","value":"published"},{"field":"promote","op":"eq","value":true}],

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -118,4 +120,111 @@ func highlight(s string) string {
 	s = html.EscapeString(s)
 	s = strings.ReplaceAll(s, markStart, "<mark>")
 	return strings.ReplaceAll(s, markStop, "</mark>")
+}
+
+// SearchIndexBatch is how many queued items one indexing transaction
+// takes (about 1.2 ms each for an 8 KB article on a 2-core machine).
+const SearchIndexBatch = 200
+
+// IndexSearch computes the stored search vectors of the items queued in
+// search_pending (every write to the live projection queues its item) and
+// removes them from the queue, SearchIndexBatch per transaction, until the
+// queue is empty. Each batch commits the vectors and the removal together,
+// so an indexer stopped half way (a crash, a cancelled ctx) leaves the rest
+// queued; items another indexer holds are skipped. Search stays correct
+// meanwhile: it computes a queued item's vector on the fly. It returns how
+// many items it indexed.
+func (s *Store) IndexSearch(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		tag, err := s.pool.Exec(ctx, `WITH done AS (
+				DELETE FROM search_pending p WHERE p.item_id IN (
+					SELECT item_id FROM search_pending ORDER BY queued_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+				RETURNING p.item_id)
+			INSERT INTO item_search (item_id, doc)
+			SELECT i.id, trovato_search_vector(i.type, i.language, i.title, i.fields) FROM item i JOIN done d ON d.item_id = i.id
+			ON CONFLICT (item_id) DO UPDATE SET doc = EXCLUDED.doc`, SearchIndexBatch)
+		if err != nil {
+			return total, fmt.Errorf("index search: %w", TranslateError(err))
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n == 0 {
+			// Nothing taken; items another indexer holds are its own.
+			return total, nil
+		}
+	}
+}
+
+// SearchPending returns how many items wait for IndexSearch.
+func (s *Store) SearchPending(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM search_pending`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count search queue: %w", TranslateError(err))
+	}
+	return n, nil
+}
+
+// RunSearchIndexer runs IndexSearch whenever a write on any node queues
+// items (PostgreSQL notifies channel trovato_search at commit) and at
+// least every interval, until ctx ends; failures are logged and retried
+// after a second. Several nodes may run it at once.
+func (s *Store) RunSearchIndexer(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	for ctx.Err() == nil {
+		err := s.followSearchQueue(ctx, interval)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("search indexer: retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// followSearchQueue listens on one connection and indexes on every
+// notification (and every interval); it returns on the first error.
+func (s *Store) followSearchQueue(ctx context.Context, interval time.Duration) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return TranslateError(err)
+	}
+	defer func() {
+		// The connection goes back to the pool without the LISTEN.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `UNLISTEN trovato_search`)
+		conn.Release()
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN trovato_search`); err != nil {
+		return TranslateError(err)
+	}
+	for {
+		// Listening first, then indexing: a commit after this pass
+		// notifies, so nothing waits longer than a pass.
+		if _, err := s.IndexSearch(ctx); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, interval)
+		_, err := conn.Conn().WaitForNotification(wctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && !errors.Is(err, context.DeadlineExceeded):
+			return err
+		}
+		// Many commits notify; take the ones already here in one pass.
+		for {
+			dctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+			_, err := conn.Conn().WaitForNotification(dctx)
+			cancel()
+			if err != nil {
+				break
+			}
+		}
+	}
 }

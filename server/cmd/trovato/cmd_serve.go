@@ -184,6 +184,9 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go server.RunScheduler(sctx, k, log.With("component", "scheduler"), 10*time.Second)
+	// Search vectors are computed after commit, on any node, woken by
+	// PostgreSQL's notification of each write.
+	go k.Store.RunSearchIndexer(sctx, 10*time.Second)
 	go deployOnPublish(sctx, k, cfg.DataDir, 5*time.Second, log.With("component", "deploy"))
 	if k.Plugins != nil {
 		// Load the enabled plugins now, then follow the change feed so a
