@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,7 +44,21 @@ type cachedPage struct {
 	ETag    string    `json:"e"`
 	Enc     string    `json:"z,omitempty"`
 	Body    []byte    `json:"-"` // after the header line, raw
-	// Path and Tags are the page's dependency manifest (docs/site.md).
+
+	// hdr are the response headers of a 200, ready to copy; notMod those
+	// of a 304. Both are built once per decoded entry (prepare).
+	hdr, notMod []headerValue
+}
+
+// headerValue is one response header with its canonical name; its value
+// slice is full (len == cap), so an append by a later handler copies.
+type headerValue struct {
+	name  string
+	value []string
+}
+
+// manifest is a page's dependency manifest in the tag cache (ManifestKey).
+type manifest struct {
 	Path string   `json:"p"`
 	Tags []string `json:"g"`
 }
@@ -61,19 +77,31 @@ func newCacheMetrics(reg *prometheus.Registry) *cacheMetrics {
 }
 
 // encodingFamily is the part of Accept-Encoding a cached page varies by.
-func encodingFamily(r *http.Request) string {
-	return negotiateEncoding(r.Header.Get("Accept-Encoding"))
+// Clients send few distinct headers: the answers are remembered (at most
+// encodingMemoSize of them).
+func (s *Server) encodingFamily(r *http.Request) string {
+	ae := r.Header.Get("Accept-Encoding")
+	if v, ok := s.pc.encMemo.Load(ae); ok {
+		return v.(string)
+	}
+	enc := negotiateEncoding(ae)
+	if s.pc.encMemoN.Add(1) <= encodingMemoSize {
+		s.pc.encMemo.Store(ae, enc)
+	}
+	return enc
 }
 
-// pageKey is the cache key of a request: method, path, query and
-// encoding family. HEAD shares GET's entry.
-func pageKey(r *http.Request) string {
-	k := r.URL.EscapedPath()
+const encodingMemoSize = 256
+
+// pageKey is the cache key of a request: method, encoding family, path
+// and query (the family holds no ':'). HEAD shares GET's entry. The path
+// is bounded by the request checks (maxURLBytes).
+func (s *Server) pageKey(r *http.Request) string {
+	k := "page:GET:" + s.encodingFamily(r) + ":" + r.URL.EscapedPath()
 	if r.URL.RawQuery != "" {
 		k += "?" + r.URL.RawQuery
 	}
-	sum := sha256.Sum256([]byte(k))
-	return "page:GET:" + hex.EncodeToString(sum[:16]) + ":" + encodingFamily(r)
+	return k
 }
 
 // ManifestKey is where the dependency manifest of a path is kept in the
@@ -93,13 +121,13 @@ func (s *Server) servePageFromCache(w http.ResponseWriter, r *http.Request, st *
 	if !s.cacheable(r, st) {
 		return false
 	}
-	key := pageKey(r)
+	key := s.pageKey(r)
 	raw, ok, err := s.tags.GetTagged(r.Context(), key)
 	if err != nil {
 		s.log.Warn("page cache read failed", "err", err)
 	}
 	if ok {
-		if cp, ok := decodePage(raw); ok {
+		if cp, ok := s.pc.decoded.get(key, raw); ok {
 			s.cacheMetrics.hits.Inc()
 			s.sendCached(w, r, cp)
 			return true
@@ -160,8 +188,8 @@ func (s *Server) storePage(w http.ResponseWriter, r *http.Request, st *reqState,
 	sort.Strings(tags)
 	sum := sha256.Sum256(res.body)
 	cp := cachedPage{Status: res.status, Type: res.ctype, Cache: res.cache, LastMod: res.lastMod,
-		ETag: hex.EncodeToString(sum[:16]), Body: res.body, Path: r.URL.Path, Tags: tags}
-	if enc := encodingFamily(r); enc != "" && compressibleType(res.ctype) && len(res.body) >= minCompress {
+		ETag: hex.EncodeToString(sum[:16]), Body: res.body}
+	if enc := s.encodingFamily(r); enc != "" && compressibleType(res.ctype) && len(res.body) >= minCompress {
 		if z := compress(enc, res.body); z != nil {
 			cp.Enc, cp.Body = enc, z
 		}
@@ -171,11 +199,18 @@ func (s *Server) storePage(w http.ResponseWriter, r *http.Request, st *reqState,
 		err = s.tags.SetTagged(r.Context(), key, raw, tags, st.versions, s.pageTTL)
 	}
 	if err == nil {
-		man, _ := json.Marshal(cachedPage{Path: r.URL.Path, Tags: tags})
+		man, _ := json.Marshal(manifest{Path: r.URL.Path, Tags: tags})
 		err = s.tags.SetTagged(r.Context(), ManifestKey(r.URL.Path), man, tags, st.versions, s.pageTTL)
 	}
 	if err != nil {
 		s.log.Warn("page cache write failed", "err", err)
+	}
+	// Pages with a query string are variants of a path page (or searches):
+	// only path pages are recorded, so no visitor can grow the table.
+	if s.deps != nil && r.URL.RawQuery == "" {
+		if err := s.deps.Record(r.Context(), r.URL.Path, tags); err != nil {
+			s.log.Warn("page dependencies not recorded", "path", r.URL.Path, "err", err)
+		}
 	}
 }
 
@@ -201,40 +236,100 @@ func decodePage(raw []byte) (*cachedPage, bool) {
 		return nil, false
 	}
 	cp.Body = raw[i+1:]
+	cp.prepare()
 	return cp, true
+}
+
+func full(v string) []string { return []string{v}[:1:1] }
+
+// prepare builds the page's response headers once.
+func (cp *cachedPage) prepare() {
+	vary := "Cookie"
+	if compressibleType(cp.Type) {
+		vary = "Accept-Encoding, Cookie"
+	}
+	common := []headerValue{{CacheHeader, full("hit")}, {"Vary", full(vary)}}
+	if cp.Cache != "" {
+		common = append(common, headerValue{"Cache-Control", full(cp.Cache)})
+	}
+	if !cp.LastMod.IsZero() {
+		common = append(common, headerValue{"Last-Modified", full(cp.LastMod.UTC().Format(http.TimeFormat))})
+	}
+	cp.notMod = append(append([]headerValue(nil), common...), headerValue{"Etag", full(`"` + cp.ETag + `"`)})
+	tag := cp.ETag
+	cp.hdr = append(common, headerValue{"Content-Type", full(cp.Type)})
+	if cp.Enc != "" {
+		cp.hdr = append(cp.hdr, headerValue{"Content-Encoding", full(cp.Enc)})
+		tag += "-" + cp.Enc
+	}
+	cp.hdr = append(cp.hdr, headerValue{"Etag", full(`"` + tag + `"`)},
+		headerValue{"Content-Length", full(strconv.Itoa(len(cp.Body)))})
 }
 
 // sendCached writes a cached page: validators, 304s, its stored encoding.
 func (s *Server) sendCached(w http.ResponseWriter, r *http.Request, cp *cachedPage) {
 	h := w.Header()
-	h.Set(CacheHeader, "hit")
-	h.Set("Content-Type", cp.Type)
-	if cp.Cache != "" {
-		h.Set("Cache-Control", cp.Cache)
-	}
-	if compressibleType(cp.Type) {
-		h.Set("Vary", "Accept-Encoding, Cookie")
-	} else {
-		h.Set("Vary", "Cookie")
-	}
-	if !cp.LastMod.IsZero() {
-		h.Set("Last-Modified", cp.LastMod.UTC().Format(http.TimeFormat))
-	}
-	tag := cp.ETag
-	if notModified(r, tag) {
-		h.Set("ETag", `"`+tag+`"`)
-		h.Del("Content-Type")
+	if notModified(r, cp.ETag) {
+		for _, v := range cp.notMod {
+			h[v.name] = v.value
+		}
+		delete(h, "Content-Type")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if cp.Enc != "" {
-		h.Set("Content-Encoding", cp.Enc)
-		tag += "-" + cp.Enc
+	for _, v := range cp.hdr {
+		h[v.name] = v.value
 	}
-	h.Set("ETag", `"`+tag+`"`)
-	h.Set("Content-Length", strconv.Itoa(len(cp.Body)))
 	w.WriteHeader(cp.Status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(cp.Body)
 	}
+}
+
+// pageCacheState is the page cache's in-process memory; its zero value
+// is ready.
+type pageCacheState struct {
+	decoded  decodedPages
+	encMemo  sync.Map // Accept-Encoding -> encoding family
+	encMemoN atomic.Int64
+}
+
+// decodedPages remembers the decoded form of the entries the cache
+// returned last, keyed by cache key and checked against the very bytes
+// the cache returned: the in-process tier hands out the same slice until
+// the entry changes, so a hit decodes nothing. Holding the bytes keeps
+// their memory from being reused for another entry. At most max entries.
+type decodedPages struct {
+	mu sync.RWMutex
+	m  map[string]decodedPage
+}
+
+// maxDecodedPages bounds decodedPages (as the in-process tier is).
+const maxDecodedPages = 10000
+
+type decodedPage struct {
+	raw []byte
+	cp  *cachedPage
+}
+
+// get returns the decoded page of raw, decoding it when raw is not what
+// key held the last time.
+func (d *decodedPages) get(key string, raw []byte) (*cachedPage, bool) {
+	d.mu.RLock()
+	e, ok := d.m[key]
+	d.mu.RUnlock()
+	if ok && len(e.raw) == len(raw) && len(raw) > 0 && &e.raw[0] == &raw[0] {
+		return e.cp, true
+	}
+	cp, ok := decodePage(raw)
+	if !ok {
+		return nil, false
+	}
+	d.mu.Lock()
+	if d.m == nil || len(d.m) >= maxDecodedPages {
+		d.m = make(map[string]decodedPage)
+	}
+	d.m[key] = decodedPage{raw: raw, cp: cp}
+	d.mu.Unlock()
+	return cp, true
 }

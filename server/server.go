@@ -95,6 +95,9 @@ type Options struct {
 	// nil turns the page cache off. PageTTL bounds an entry's life.
 	PageCache core.TagCache
 	PageTTL   time.Duration
+	// PageDeps, when set, records the tags of every cached page built
+	// (without a query string) where the static export can ask for them.
+	PageDeps core.PageDeps
 }
 
 // Server is the site's http.Handler.
@@ -117,6 +120,8 @@ type Server struct {
 	metrics  *metrics
 
 	tags         core.TagCache
+	deps         core.PageDeps
+	pc           pageCacheState
 	pageTTL      time.Duration
 	cacheMetrics *cacheMetrics
 
@@ -148,6 +153,7 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 		timeout:   opts.PageTimeout,
 		styleSem:  make(chan struct{}, 2),
 		tags:      opts.PageCache,
+		deps:      opts.PageDeps,
 		pageTTL:   opts.PageTTL,
 		assetGzip: map[string][]byte{},
 	}
