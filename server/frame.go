@@ -21,6 +21,7 @@ func (s *Server) frame(ctx context.Context, st *reqState, p *render.Page, curren
 		return err
 	}
 	p.SiteName = ss.Name
+	p.IslandOrigin = ss.IslandOrigin
 	if p.Lang == "" {
 		p.Lang = ss.Language
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/url"
 	"sort"
 	"time"
 
@@ -38,8 +39,30 @@ func (s *Server) serveIsland(w http.ResponseWriter, r *http.Request, st *reqStat
 			return err
 		}
 	}
+	s.islandCORS(w, r, st)
 	s.send(w, r, response{status: http.StatusOK, ctype: "text/html; charset=utf-8", body: buf.Bytes(), cache: "private, no-store"})
 	return nil
+}
+
+// islandCORS lets the site's public origin (base_url: the static export)
+// read islands with the visitor's cookies; no other origin.
+func (s *Server) islandCORS(w http.ResponseWriter, r *http.Request, st *reqState) {
+	w.Header().Add("Vary", "Origin")
+	if o := r.Header.Get("Origin"); o != "" && s.siteOrigin(r, st, o) {
+		w.Header().Set("Access-Control-Allow-Origin", o)
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
+	}
+}
+
+// siteOrigin reports whether origin is the origin of the site's base_url
+// while an island_origin (a dynamic server apart from the site) is set.
+func (s *Server) siteOrigin(r *http.Request, st *reqState, origin string) bool {
+	ss, err := s.settings(r.Context(), st)
+	if err != nil || ss.IslandOrigin == "" || ss.BaseURL == "" {
+		return false
+	}
+	u, err := url.Parse(ss.BaseURL)
+	return err == nil && u.Host != "" && origin == u.Scheme+"://"+u.Host
 }
 
 // userMenu is the signed-in menu: who is signed in and a way out, or the

@@ -23,6 +23,9 @@ type siteSettings struct {
 	FrontPage string `json:"front_page"`
 	Language  string `json:"default_language"`
 	PerPage   int    `json:"items_per_page"`
+	// IslandOrigin is the dynamic server islands load from on the
+	// static export (docs/export.md).
+	IslandOrigin string `json:"island_origin"`
 }
 
 // settings reads the site document, once per request; without one the

@@ -134,7 +134,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sess *
 func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, st *reqState) bool {
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
-		if err != nil || u.Host != r.Host {
+		if err != nil || (u.Host != r.Host && !s.siteOrigin(r, st, o)) {
 			s.fail(w, r, core.Errorf(core.EForbidden, "The form was sent from another site."))
 			return false
 		}

@@ -72,6 +72,10 @@ func nativePage(v *PageView, w *bytes.Buffer) error {
 	}
 	w.WriteString(`<script src="`)
 	escURL(w, island)
+	if o := v.IslandOriginAttr(); o != "" {
+		w.WriteString(`" data-island-origin="`)
+		esc(w, o)
+	}
 	w.WriteString("\" defer></script>\n")
 	for _, u := range v.LocalURLs(v.Scripts) {
 		w.WriteString(`<script src="`)

@@ -45,6 +45,10 @@ type Page struct {
 	// Suggestions name page templates tried before page.html, most
 	// specific first, without ".html": page--front, page--item--article.
 	Suggestions []string
+	// IslandOrigin is the dynamic server (scheme://host[:port]) island.js
+	// loads islands from when the page is served from elsewhere (the
+	// static export); empty: the page's own origin.
+	IslandOrigin string
 	// Styles and Scripts are extra root-relative asset URLs (for example
 	// from Renderer.Asset) the kernel adds; scripts load with defer.
 	Styles  []string
@@ -170,6 +174,19 @@ func (v *PageView) Canonical() template.URL {
 		return template.URL(u)
 	}
 	return ""
+}
+
+// IslandOriginAttr is IslandOrigin if it is an http(s) origin (no path).
+func (v *PageView) IslandOriginAttr() string {
+	u := v.IslandOrigin
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "http://")
+	}
+	if !ok || rest == "" || strings.ContainsAny(rest, "/?#\\ \"'<>") || core.CheckURL(u, false) != nil {
+		return ""
+	}
+	return u
 }
 
 // SocialImage is ImageURL if it is an absolute http(s) URL.

@@ -9,6 +9,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +35,8 @@ import (
 // Options configure an export.
 type Options struct {
 	Logger *slog.Logger
-	// Workers render in parallel; 0 means one per CPU.
+	// Workers render in parallel; 0 means four per CPU (a page spends
+	// much of its time waiting for the database).
 	Workers int
 	// Progress receives a progress bar (a terminal) or plain lines; nil
 	// prints nothing.
@@ -82,7 +84,7 @@ func New(k *kernel.Kernel, opts Options) (*Exporter, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = runtime.NumCPU()
+		opts.Workers = 4 * runtime.NumCPU()
 	}
 	if opts.DynamicOrigin != "" {
 		u, err := url.Parse(opts.DynamicOrigin)
@@ -479,7 +481,42 @@ func (e *Exporter) extras(ctx context.Context, m *Manifest) (map[string][]byte, 
 			fmt.Fprintf(&nginx, "%s %s;\n", nginxQuote(en.URL), nginxQuote(en.Target))
 		}
 	}
-	return map[string][]byte{"404.html": append([]byte(nil), rec.Body.Bytes()...), NginxMapFile: nginx.Bytes()}, nil
+	out := map[string][]byte{"404.html": append([]byte(nil), rec.Body.Bytes()...), NginxMapFile: nginx.Bytes()}
+	origin, err := e.dynamicOrigin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if origin != "" {
+		// Without script, sign-in and search links lead to the dynamic
+		// server (island.js points them there directly).
+		for _, p := range dynamicEntries {
+			out[strings.TrimPrefix(p, "/")+"/index.html"] = redirectPage(origin + p)
+		}
+	}
+	return out, nil
+}
+
+// dynamicEntries are the dynamic pages the exported pages link to.
+var dynamicEntries = []string{"/user/login", "/user/password", "/search"}
+
+// dynamicOrigin is Options.DynamicOrigin, else the site's island_origin.
+func (e *Exporter) dynamicOrigin(ctx context.Context) (string, error) {
+	if e.opts.DynamicOrigin != "" {
+		return e.opts.DynamicOrigin, nil
+	}
+	doc, err := e.k.Store.Config().FindConfig(ctx, "site", "site")
+	if core.ErrorCode(err) == core.ENotFound {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	var site struct {
+		IslandOrigin string `json:"island_origin"`
+	}
+	if err := json.Unmarshal(doc.Body, &site); err != nil {
+		return "", fmt.Errorf("site document: %w", err)
+	}
+	return strings.TrimSuffix(site.IslandOrigin, "/"), nil
 }
 
 func nginxQuote(s string) string {
