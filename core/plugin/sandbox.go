@@ -631,8 +631,11 @@ func (s *sandbox) invoke(ctx context.Context, tap string, input []byte) ([]byte,
 	cctx, cancel := context.WithTimeout(ctx, s.limits.Deadline)
 	in.begin(cctx, ctx)
 	out, f := in.call(tap, input)
-	cancel()
+	// Disarm before the deadline context ends: cancelling it with the
+	// stop function still registered would start a goroutine per call to
+	// run it (measured: 15-20 µs of a call's latency on a busy machine).
 	in.end()
+	cancel()
 	healthy := !in.broken && !in.mod.IsClosed() && in.restore()
 	s.release(ctx, in, healthy)
 	return out, f

@@ -491,14 +491,13 @@ func validString(b []byte, i int) (int, error) {
 // unquote decodes a quoted JSON string (including the quotes).
 func unquote(q []byte) string {
 	s := q[1 : len(q)-1]
-	esc := false
-	for _, c := range s {
-		if c == '\\' {
-			esc = true
-			break
+	if bytes.IndexByte(s, '\\') < 0 {
+		// Under WebAssembly a string inside the tap's input needs no
+		// copy: the input stays put until the tap returns, and the
+		// instance's memory is restored after the call.
+		if str, ok := inputString(s); ok {
+			return str
 		}
-	}
-	if !esc {
 		return string(s)
 	}
 	out := make([]byte, 0, len(s))
@@ -687,6 +686,15 @@ func sortedKeys(m map[string]any) []string {
 
 const hexDigits = "0123456789abcdef"
 
+// plainByte marks the bytes appendQuoted copies as they are: ASCII other
+// than control characters, the quote, the backslash and <, >, &.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendQuoted appends s as a JSON string, escaping what JSON requires and
 // <, >, & (so output is safe to embed), and replacing invalid UTF-8.
 func appendQuoted(b []byte, s string) []byte {
@@ -694,11 +702,12 @@ func appendQuoted(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainByte[c] {
+			// One table load per byte instead of six comparisons.
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -97,6 +97,21 @@ func dispatch(i int, ptr, n uint32) uint64 {
 	return r
 }
 
+// inputString returns b as a string without copying when b lies inside
+// the current tap's input, which stays unchanged until the tap returns
+// (memory is restored after every call, so nothing outlives it).
+func inputString(b []byte) (string, bool) {
+	if len(b) == 0 || len(inBuf) == 0 {
+		return "", len(b) == 0
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(inBuf)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < lo || p+uintptr(len(b)) > lo+uintptr(len(inBuf)) {
+		return "", false
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), true
+}
+
 func bufPtr(b []byte) uint32 {
 	if cap(b) == 0 {
 		return 0
