@@ -33,6 +33,7 @@ case "$target" in
   test|bench)
     need_cmd wat2wasm wabt
     need_cmd xmllint libxml2-utils
+    need_cmd rsync rsync               # deploy targets (server/export)
     ;;
 esac
 case "$target" in
@@ -45,6 +46,7 @@ case "$target" in
   bench)
     need_cmd wrk wrk
     need_cmd nginx nginx-light
+    need_cmd hugo hugo                 # build/bench-export.sh compares with Hugo
     ;;
   security)
     need_cmd sqlmap sqlmap

@@ -10,7 +10,6 @@ import (
 
 var (
 	reAttr   = regexp.MustCompile(`(?:href|src|content|action)="([^"]*)"`)
-	reSrcset = regexp.MustCompile(`srcset="([^"]*)"`)
 	reXMLURL = regexp.MustCompile(`<(?:loc|link|id|url)>\s*([^<\s]+)\s*</`)
 	reCSSURL = regexp.MustCompile(`url\(\s*['"]?([^'")\s]+)`)
 	reRobots = regexp.MustCompile(`(?mi)^sitemap:\s*(\S+)`)
@@ -21,6 +20,24 @@ var (
 var dynamicPrefixes = []string{"/_island/", "/_preview/", "/api/", "/admin/", "/user/", "/comment/"}
 
 var dynamicPaths = map[string]bool{"/search": true, "/healthz": true, "/readyz": true, "/metrics": true, "/admin": true, "/api": true}
+
+// attrValues appends the values of every attr (` href="`) in s: a
+// plain scan, several times faster than a regular expression on pages.
+func attrValues(out []string, s, attr string) []string {
+	for {
+		i := strings.Index(s, attr)
+		if i < 0 {
+			return out
+		}
+		s = s[i+len(attr):]
+		j := strings.IndexByte(s, '"')
+		if j < 0 {
+			return out
+		}
+		out = append(out, s[:j])
+		s = s[j+1:]
+	}
+}
 
 // isDynamic reports whether p only makes sense on the dynamic server.
 func isDynamic(p string) bool {
@@ -43,11 +60,11 @@ func extractLinks(ctype string, body []byte, base string) []string {
 	var raw []string
 	switch {
 	case strings.HasPrefix(ctype, "text/html"):
-		for _, m := range reAttr.FindAllStringSubmatch(s, -1) {
-			raw = append(raw, m[1])
+		for _, attr := range []string{` href="`, ` src="`, ` content="`, ` action="`} {
+			raw = attrValues(raw, s, attr)
 		}
-		for _, m := range reSrcset.FindAllStringSubmatch(s, -1) {
-			for _, c := range strings.Split(m[1], ",") {
+		for _, v := range attrValues(nil, s, ` srcset="`) {
+			for _, c := range strings.Split(v, ",") {
 				if f := strings.Fields(c); len(f) > 0 {
 					raw = append(raw, f[0])
 				}
