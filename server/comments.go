@@ -139,7 +139,7 @@ func (s *Server) commentForm(w http.ResponseWriter, r *http.Request, st *reqStat
 		core.Node{Type: core.ElemTextarea, Name: "body", Label: "Your comment", Required: true, Rows: 5, MaxLength: postgres.CommentMaxBytes},
 		core.Node{Type: core.ElemButton, Text: "Post comment"},
 	)
-	out := []core.Node{form}
+	out := []core.Node{s.pluginForm(r.Context(), st, "comment", form)}
 	if anonymous {
 		out = append([]core.Node{{Type: core.ElemParagraph, Children: []core.Node{
 			{Type: core.ElemText, Text: "Comments from visitors without an account appear after review. "},
@@ -178,6 +178,9 @@ func (s *Server) postComment(w http.ResponseWriter, r *http.Request, st *reqStat
 	}
 	if r.PostForm.Get(commentTrapField) != "" {
 		return core.Errorf(core.EInvalid, "The comment was refused: a field meant to stay empty was filled in.")
+	}
+	if errs := s.pluginFormValidate(r, st, "comment"); errs != nil {
+		return core.InvalidFields("The comment was refused: "+errs[0].Message, errs)
 	}
 	c := &postgres.Comment{ItemID: id, Body: r.PostForm.Get("body")}
 	if anonymous {

@@ -171,6 +171,23 @@ func TestPluginFormsAndTiles(t *testing.T) {
 	res, _ = login(url.Values{"name": {"admin"}, "password": {adminPassword}, "nickname": {"free"}})
 	wantStatus(t, res, http.StatusSeeOther)
 
+	// The comment form (an island) and its POST.
+	item := s.newItem(core.LiveStageID, &core.Item{Type: "article", Title: "Commented"})
+	sess, hdr := s.session(core.AdminUserID, core.LiveStageID)
+	_, island := s.get("/_island/comment-form?path=/item/"+item.ID.String(), hdr)
+	wantContains(t, island, `name="agree"`, `name="csrf_token"`, `action="/comment/`+item.ID.String()+`"`)
+	comment := func(form url.Values) *http.Response {
+		form.Set("csrf_token", sess.NewCSRFToken())
+		return s.do(http.MethodPost, "/comment/"+item.ID.String(), map[string]string{"Cookie": hdr["Cookie"],
+			"Content-Type": "application/x-www-form-urlencoded"}, strings.NewReader(form.Encode()))
+	}
+	if res := comment(url.Values{"body": {"Hello"}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("comment without the plugin's checkbox: %d, want 400", res.StatusCode)
+	}
+	if res := comment(url.Values{"body": {"Hello"}, "agree": {"1"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("comment with the checkbox: %d, want 303", res.StatusCode)
+	}
+
 	tile := &core.Tile{Name: "greeting", Region: "sidebar", Content: core.TileContent{Plugin: &core.TilePlugin{
 		Plugin: "siteguest", Tile: "hello", Config: json.RawMessage(`{"greeting":"hi <b>"}`)}}}
 	title, content, ok := s.srv.PluginTile(context.Background(), tile, "/")

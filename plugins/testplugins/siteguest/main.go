@@ -6,6 +6,8 @@
 //     every hidden element and adds a forged CSRF token.
 //   - form_validate refuses the nickname "taken" (an error on the field)
 //     and the user name "robot" (an error on a path no element has).
+//   - On the comment form it adds an "agree" checkbox and refuses a
+//     comment without it.
 //   - tile_info lists the tile "hello"; tile_view renders it with a title
 //     holding control characters and an h1 heading, and echoes the tile's
 //     config key "greeting".
@@ -39,12 +41,18 @@ func init() {
 }
 
 func formAlter(in sdk.Value, w *sdk.Writer) error {
-	if in.Get("form_id").String() != "user_login" {
-		return nil
-	}
 	form, err := sdk.ParseNode(in.Get("form"))
 	if err != nil {
 		return err
+	}
+	switch in.Get("form_id").String() {
+	case "comment":
+		form = form.Append(sdk.Node{Type: "checkbox", Name: "agree", Label: "I follow the house rules", Value: "1"})
+		form.WriteJSON(w)
+		return nil
+	case "user_login":
+	default:
+		return nil
 	}
 	kept := form.Children[:0]
 	for _, c := range form.Children {
@@ -65,6 +73,9 @@ func formAlter(in sdk.Value, w *sdk.Writer) error {
 func formValidate(in sdk.Value, w *sdk.Writer) error {
 	values := in.Get("values")
 	var errs []map[string]any
+	if in.Get("form_id").String() == "comment" && values.Get("agree").String() != "1" {
+		errs = append(errs, map[string]any{"path": "agree", "message": "Please agree to the house rules."})
+	}
 	if values.Get("nickname").String() == "taken" {
 		errs = append(errs, map[string]any{"path": "nickname", "message": "That nickname is taken."})
 	}
