@@ -48,7 +48,8 @@ func redisID(ctx context.Context, c goredis.UniversalClient) (string, error) {
 // honest: the writing node bumps the tags of its own commits at once, the
 // invalidator tails the change feed for everyone else's (every interval),
 // and the node registers itself so a node on another Redis refuses to
-// start. c is nil without Redis. stop unregisters and stops.
+// start. Page dependencies are recorded in PostgreSQL (core.PageDeps).
+// c is nil without Redis. stop unregisters and stops.
 func caching(ctx context.Context, k *kernel.Kernel, c goredis.UniversalClient, prefix, addr string, interval time.Duration,
 	opts *server.Options, log *slog.Logger) (stop func(), err error) {
 	rid := ""
@@ -72,6 +73,10 @@ func caching(ctx context.Context, k *kernel.Kernel, c goredis.UniversalClient, p
 		return nil, fmt.Errorf("refusing to start: %s", core.ErrorMessage(err))
 	}
 	opts.PageCache = tc
+	// Page dependencies go to PostgreSQL in batches, off the request path,
+	// where the static export and any node find them after a restart.
+	deps := postgres.NewPageDeps(k.Store, log.With("component", "page_deps"))
+	opts.PageDeps = deps
 	k.Store.OnCommit(func(changes []core.Change) {
 		var tags []string
 		for _, ch := range changes {
@@ -117,6 +122,9 @@ func caching(ctx context.Context, k *kernel.Kernel, c goredis.UniversalClient, p
 		<-done
 		uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer ucancel()
+		if err := deps.Close(uctx); err != nil {
+			log.Warn("recording page dependencies at shutdown failed", "err", err)
+		}
 		if err := k.Store.UnregisterNode(uctx, node.ID); err != nil {
 			log.Warn("unregistering the node failed", "err", err)
 		}
