@@ -117,7 +117,8 @@ page.on('response', (r) => {
   const expected = (r.status() === 404 && u.pathname === '/api/v1/render') || r.status() === 409 ||
     (r.status() === 401 && (u.pathname === '/api/v1/session' || u.pathname === '/user/login')) ||
     (r.status() === 403 && u.pathname.startsWith('/api/v1/')) ||
-    (r.status() === 404 && /\/draft$/.test(u.pathname)) || (r.status() === 422 || r.status() === 400) && r.request().method() !== 'GET';
+    (r.status() === 404 && /\/draft$/.test(u.pathname)) || (r.status() === 422 || r.status() === 400) && r.request().method() !== 'GET' ||
+    (r.status() === 413 && u.pathname === '/api/v1/files' && r.request().method() === 'POST');
   if (r.status() >= 400 && !expected) problems.push(`HTTP ${r.status()} ${r.request().method()} ${u.pathname}${u.search}`);
 });
 page.on('pageerror', (e) => problems.push('page error: ' + e.message));
@@ -383,12 +384,39 @@ try {
     if (!saved.join(' ').includes('saved in')) throw new Error('menu not saved: ' + saved.join(' '));
   });
 
-  await step('categories', async () => {
+  await step('categories: edit, reorder with the keyboard', async () => {
     await page.getByRole('link', { name: 'Categories', exact: true }).click();
     await page.getByRole('heading', { name: 'Categories', level: 1 }).waitFor();
-    const first = page.locator('ul.tabs a').first();
-    if (await first.count()) { await first.click(); await page.locator('ul.tree li').first().waitFor(); }
+    await page.locator('ul.tabs a').first().click();
+    await page.locator('.term-row').first().waitFor();
     await screen('categories');
+    const names = () => page.locator('.term-row .term-name').allTextContents();
+    const before = await names();
+    // Move the first top-level category below its next sibling.
+    await page.locator('.term-row').first().locator('.move-down').focus();
+    await page.keyboard.press('Enter');
+    const moved = await names();
+    if (moved[0] === before[0]) throw new Error(`"${before[0]}" did not move: ${moved.join(', ')}`);
+    await page.getByRole('button', { name: 'Save order' }).click();
+    await announced(/Category order saved|Order partly saved/);
+    const said = (await page.locator('#live-polite, #live-assertive').allTextContents()).join(' ');
+    if (!said.includes('Category order saved')) throw new Error('order not saved: ' + said);
+    await page.waitForFunction((want) => document.querySelector('.term-row .term-name')?.textContent === want, moved[0]);
+    // Edit the moved category's name.
+    const target = before[0];
+    await page.getByRole('button', { name: `Edit ${target}`, exact: true }).click();
+    const renamed = `${target} (e2e ${stamp})`;
+    await page.waitForFunction(() => document.activeElement?.id === 'term-name', null, { timeout: 3000 }).catch(() => { throw new Error('the edit form did not take focus'); });
+    await page.locator('#term-name').fill(renamed);
+    await page.getByRole('button', { name: 'Save category' }).click();
+    await announced(/saved in/);
+    await page.locator('.term-row .term-name', { hasText: renamed }).waitFor();
+    await screen('categories-edited');
+    const vocab = new URL(page.url()).pathname.split('/').pop();
+    const terms = (await api(`/terms?vocabulary=${vocab}&limit=200`)).body.items.map((t) => t.doc);
+    const t = terms.find((x) => x.name === renamed);
+    if (!t) throw new Error('the API does not have the renamed category');
+    return `${before[0]} moved below ${moved[0]}, renamed`;
   });
 
   await step('administration screens', async () => {
@@ -416,6 +444,244 @@ try {
     if (t.join(' ').includes('not created')) notes.push('token: ' + t.join(' '));
     else await page.locator('code.token').waitFor();
     return notes.join('; ');
+  });
+
+  await step('content list: author filter and bulk actions', async () => {
+    const me = (await api('/session')).body.user;
+    const ids = [];
+    for (const n of [1, 2]) {
+      const r = await api('/items', { method: 'POST', body: JSON.stringify({ type: 'page', title: `Bulk ${stamp} ${n}`, status: 'unpublished' }) });
+      if (r.status !== 201) throw new Error('create: ' + JSON.stringify(r.body).slice(0, 200));
+      ids.push(r.body.id);
+    }
+    await page.goto(`${base}/admin/content`);
+    await page.getByRole('heading', { name: 'Content', level: 1 }).waitFor();
+    await page.getByLabel('Search').fill(`Bulk ${stamp}`);
+    await page.getByLabel('Author').selectOption(me.id);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(() => document.querySelector('.result-count')?.textContent === '2 items');
+    await page.getByRole('checkbox', { name: 'Select every item on this page' }).check();
+    await page.locator('#bulk-action').selectOption('publish');
+    await screen('content-bulk');
+    await page.getByRole('button', { name: 'Apply to selected' }).click();
+    await announced(/2 items published in Live/);
+    for (const id of ids) {
+      const it = await api('/items/' + id);
+      if (it.body.status !== 'published') throw new Error(`${it.body.title} is ${it.body.status}`);
+    }
+    // Someone else's filter shows none of them.
+    const other = (await api('/users?limit=50')).body.items.find((u) => u.id !== me.id);
+    if (other) {
+      await page.getByLabel('Author').selectOption(other.id);
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForFunction(() => document.querySelector('.result-count')?.textContent === '0 items');
+      await page.getByLabel('Author').selectOption(me.id);
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForFunction(() => document.querySelector('.result-count')?.textContent === '2 items');
+    }
+    await page.getByRole('checkbox', { name: `Select Bulk ${stamp} 1` }).check();
+    await page.locator('#bulk-action').selectOption('delete');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Apply to selected' }).click();
+    await announced(/1 item deleted in Live/);
+    await page.waitForFunction(() => document.querySelector('.result-count')?.textContent === '1 item');
+    const left = (await api('/items?type=page&limit=200')).body.items.filter((i) => ids.includes(i.id)).map((i) => i.id);
+    if (left.length !== 1 || left[0] !== ids[1]) throw new Error('bulk delete: left ' + JSON.stringify(left));
+  });
+
+  let mediaFile = '';
+  await step('media library: upload, refuse a file too large, pick into an image field', async () => {
+    await page.getByRole('link', { name: 'Media', exact: true }).click();
+    await page.getByRole('heading', { name: 'Media library' }).waitFor();
+    await page.locator('.media-card').first().waitFor();
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    mediaFile = `library-${stamp}.png`;
+    await page.locator('#media-upload').setInputFiles({ name: mediaFile, mimeType: 'image/png', buffer: png });
+    await announced(/1 file uploaded/);
+    await page.locator('.media-card', { hasText: mediaFile }).waitFor();
+    // Beyond the server's upload limit (1 MiB in this suite): refused with the reason.
+    const big = Buffer.concat([png, Buffer.alloc(1536 << 10)]);
+    await page.locator('#media-upload').setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: big });
+    await page.locator('#media-upload-err').waitFor();
+    const msg = await page.locator('#media-upload-err').innerText();
+    if (!/larger than/i.test(msg)) throw new Error('too-large message: ' + msg);
+    await page.getByLabel('File name').fill(mediaFile);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.waitForFunction(() => document.querySelector('.result-count')?.textContent === '1 file');
+    await screen('media');
+    // Pick it into the article's image field from the editor.
+    await page.goto(`${base}/admin/content/${articleID}`);
+    await page.getByRole('button', { name: /Choose from the library/ }).first().click();
+    await page.locator('dialog.media-picker').waitFor();
+    await page.locator('#picker-q').fill(mediaFile);
+    await page.locator('#picker-q').press('Enter');
+    await page.getByRole('button', { name: `Use ${mediaFile}` }).waitFor();
+    await screen('media-picker');
+    await page.getByRole('button', { name: `Use ${mediaFile}` }).click();
+    await page.locator('dialog.media-picker').waitFor({ state: 'detached' });
+    await page.getByRole('textbox', { name: 'Alternative text' }).fill('Picked from the library');
+    await page.keyboard.press('Control+s');
+    await announced(/^Saved /);
+    const files = (await api(`/files?name=${encodeURIComponent(mediaFile)}`)).body.items;
+    const it = (await api('/items/' + articleID)).body;
+    if (!files.length || it.fields?.image?.id !== files[0].id) throw new Error('the image field does not hold the picked file: ' + JSON.stringify(it.fields?.image));
+    return msg;
+  });
+
+  await step('aliases: add, edit, delete', async () => {
+    await page.getByRole('link', { name: 'Aliases', exact: true }).click();
+    await page.getByRole('heading', { name: 'Path aliases' }).waitFor();
+    const alias = `/e2e/${stamp}`;
+    await page.getByLabel('Alias', { exact: true }).fill(alias);
+    await page.getByLabel('System path').fill(`/item/${articleID}`);
+    await page.getByRole('button', { name: 'Add alias' }).click();
+    await announced(/Alias .* saved/);
+    await page.getByRole('button', { name: `Edit ${alias}` }).click();
+    await page.getByLabel('Alias', { exact: true }).fill(alias + '-renamed');
+    await page.getByRole('button', { name: 'Save alias' }).click();
+    await announced(/renamed saved/);
+    await page.locator('td code', { hasText: alias + '-renamed' }).waitFor();
+    await screen('aliases');
+    const got = (await api(`/aliases?path=${encodeURIComponent('/item/' + articleID)}`)).body.items.map((a) => a.doc.alias);
+    if (!got.includes(alias + '-renamed')) throw new Error('the API has ' + JSON.stringify(got));
+    // The site answers the alias.
+    const anon = await browser.newContext();
+    const p2 = await anon.newPage();
+    const res = await p2.goto(`${base}${alias}-renamed`);
+    await anon.close();
+    if (res.status() !== 200) throw new Error(`the site answers ${res.status()} at the alias`);
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: `Delete ${alias}-renamed` }).click();
+    await announced(/deleted/);
+    await page.locator('td code', { hasText: alias + '-renamed' }).waitFor({ state: 'detached' });
+  });
+
+  await step('stage scheduling: publish-at set and cleared', async () => {
+    const name = `e2e-sched-${stamp}`;
+    const st = await api('/stages', { method: 'POST', body: JSON.stringify({ name, label: `E2E scheduled ${stamp}` }) });
+    if (st.status !== 201) throw new Error('stage: ' + JSON.stringify(st.body));
+    await page.goto(`${base}/admin/stages/${name}`);
+    await page.getByLabel('Publish at').waitFor();
+    // A time in the past is refused at the field.
+    await page.getByLabel('Publish at').fill('2020-01-01T10:00');
+    await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await page.locator('#sched-err').waitFor();
+    const when = new Date(Date.now() + 3 * 86400000);
+    const p = (n) => String(n).padStart(2, '0');
+    await page.getByLabel('Publish at').fill(`${when.getFullYear()}-${p(when.getMonth() + 1)}-${p(when.getDate())}T09:30`);
+    await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await announced(/will be published on/);
+    await screen('stage-schedule');
+    const got = (await api('/stages/' + name)).body;
+    const at = new Date(got.publish_at);
+    if (at.getHours() !== 9 || at.getMinutes() !== 30 || at.getDate() !== when.getDate()) throw new Error('publish_at: ' + got.publish_at);
+    await page.getByRole('button', { name: 'Clear schedule' }).click();
+    await announced(/cleared/);
+    if ((await api('/stages/' + name)).body.publish_at) throw new Error('the schedule was not cleared');
+    await api(`/stages/${name}/discard`, { method: 'POST', body: '{}' });
+  });
+
+  await step('content types: a new type, then a change checked (dry run) before it is applied', async () => {
+    const typeName = `e2e_${stamp}`;
+    await page.getByRole('link', { name: 'Structure', exact: true }).click();
+    await page.getByRole('heading', { name: 'Content types' }).waitFor();
+    await screen('types');
+    await page.getByRole('link', { name: 'New content type' }).click();
+    await page.getByLabel('Label', { exact: true }).first().fill('E2E note');
+    await page.locator('#type-name').fill(typeName);
+    await page.getByRole('button', { name: 'Add a field' }).click();
+    await page.locator('#tf-0-label').fill('Summary');
+    await page.locator('#tf-0-name').fill('summary');
+    await page.getByRole('button', { name: 'Check the changes' }).click();
+    await announced(/Checked: a new type; no stored item is affected/);
+    await page.getByRole('button', { name: 'Apply changes' }).click();
+    await announced(/applied/);
+    await page.waitForURL(new RegExp(`/admin/types/${typeName}$`));
+    const made = await api('/items', { method: 'POST', body: JSON.stringify({ type: typeName, title: `Note ${stamp}`, fields: { summary: 'forty characters of summary text, or so!' } }) });
+    if (made.status !== 201) throw new Error('item of the new type: ' + JSON.stringify(made.body).slice(0, 300));
+    // Tighter than the stored value: the dry run names the item; nothing is applied.
+    await page.locator('#tf-0-max_length').fill('10');
+    await page.getByRole('button', { name: 'Check the changes' }).click();
+    await announced(/1 cannot be converted/);
+    await page.locator('.failed-items li', { hasText: `Note ${stamp}` }).waitFor();
+    await screen('type-report');
+    await page.locator('#tf-0-max_length').fill('100');
+    if (await page.getByRole('button', { name: 'Apply changes' }).isEnabled()) throw new Error('apply is enabled before the change was checked');
+    await page.getByRole('button', { name: 'Check the changes' }).click();
+    await announced(/1 item revision to rewrite, 0 cannot/);
+    await page.getByRole('button', { name: 'Apply changes' }).click();
+    await announced(/applied: .*1 item revision rewritten/);
+    const t = (await api('/types/' + typeName)).body;
+    const f = (t.body || t).fields[0];
+    if (f.max_length !== 100) throw new Error('the type was not applied: ' + JSON.stringify(f));
+  });
+
+  await step('gathers and tiles', async () => {
+    await page.getByRole('link', { name: 'Structure', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Structure' }).getByRole('link', { name: 'Gathers' }).click();
+    await page.getByRole('heading', { name: 'Gathers', level: 1 }).waitFor();
+    await screen('gathers');
+    await page.getByRole('link', { name: 'New gather' }).click();
+    const gname = `e2e_g_${stamp}`;
+    await page.locator('#g-label').fill('E2E gather');
+    await page.locator('#g-name').fill(gname);
+    await page.getByRole('checkbox', { name: 'Article' }).check();
+    await page.getByRole('button', { name: 'Add filter' }).click();
+    await page.locator('#filter-1-field').selectOption('title');
+    await page.locator('#filter-1-op').selectOption('contains');
+    await page.locator('#filter-1-value').fill('E2E article');
+    await page.getByRole('button', { name: 'Preview results' }).click();
+    await announced(/Preview: \d+ items? match/);
+    const heading = await page.locator('#gp-h').innerText();
+    await page.getByRole('button', { name: 'Add display' }).click();
+    await page.locator('#display-0-name').fill('latest');
+    await page.locator('#display-0-type').selectOption('tile');
+    await page.locator('#display-0-items').fill('3');
+    await page.getByRole('button', { name: 'Save gather' }).click();
+    await announced(/Gather E2E gather saved/);
+    await screen('gather-edit');
+    const g = (await api('/gathers/' + gname)).body;
+    if ((g.body || g).filters.length !== 2) throw new Error('the gather was not stored: ' + JSON.stringify(g).slice(0, 300));
+    // A text tile in the sidebar, then shown by the site.
+    await page.getByRole('navigation', { name: 'Structure' }).getByRole('link', { name: 'Tiles' }).click();
+    await page.getByRole('heading', { name: 'Tiles', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'New tile' }).click();
+    const tname = `e2e-t-${stamp}`;
+    const text = `Hello from tile ${stamp}`;
+    await page.locator('#t-label').fill('E2E tile');
+    await page.locator('#t-name').fill(tname);
+    await page.locator('#t-region').selectOption('sidebar');
+    await page.locator('#t-body').fill(text);
+    await page.getByRole('button', { name: 'Save tile' }).click();
+    await announced(/Tile E2E tile saved/);
+    await screen('tile-edit');
+    const anon = await browser.newContext();
+    const p2 = await anon.newPage();
+    await p2.goto(`${base}/item/${articleID}`);
+    const html = await p2.content();
+    await anon.close();
+    if (!html.includes(text)) throw new Error('the site does not show the tile');
+    return heading;
+  });
+
+  await step('users: create with a role, then block and change roles', async () => {
+    await page.getByRole('link', { name: 'Admin', exact: true }).click();
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    const uname = `e2e-${stamp}`;
+    await page.getByLabel('User name').fill(uname);
+    await page.getByLabel('Email').fill(`${uname}@example.org`);
+    await page.getByLabel('Password', { exact: true }).fill('e2e-Password-for-a-new-user-9');
+    await page.getByRole('checkbox', { name: /^editor$|^Editor$/ }).check();
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await announced(/User .* created/);
+    await page.getByRole('button', { name: `Edit ${uname}` }).click();
+    await page.getByRole('radio', { name: /Blocked/ }).check();
+    await page.getByRole('checkbox', { name: /^editor$|^Editor$/ }).uncheck();
+    await screen('user-edit');
+    await page.getByRole('button', { name: 'Save user' }).click();
+    await announced(/saved \(blocked/);
+    const u = (await api(`/users?name=${uname}`)).body.items[0];
+    if (u.status !== 'blocked' || (u.roles || []).includes('editor')) throw new Error('user: ' + JSON.stringify(u));
   });
 
   await step('keyboard only: skip link and visible focus', async () => {

@@ -150,7 +150,7 @@ export function isSignedIn(s: any): boolean {
 
 /** configBody turns a config document {kind, name, body} into its body. */
 export function configBody<T = any>(doc: any): T {
-  if (doc && typeof doc === 'object' && doc.body && typeof doc.body === 'object') return { ...doc.body, name: doc.name ?? doc.body.name };
+  if (doc && typeof doc === 'object' && doc.body && typeof doc.body === 'object') return { ...doc.body, name: doc.name ?? doc.body.name, ...(typeof doc.version === 'number' ? { version: doc.version } : {}) };
   return doc as T;
 }
 

@@ -67,6 +67,7 @@ func TestEditorInChromium(t *testing.T) {
 	ctx := context.Background()
 	cfg := kernel.DefaultConfig(t.TempDir())
 	cfg.DatabaseURL = pgtest.NewDBURL(t)
+	cfg.MaxUploadBytes = 1 << 20 // the suite uploads a file beyond it
 	k, err := kernel.New(ctx, cfg, kernel.Options{})
 	if err != nil {
 		t.Fatal(err)

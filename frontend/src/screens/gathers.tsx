@@ -116,6 +116,8 @@ function cleanGather(d: Doc): Doc {
     for (const k of ['path', 'items', 'format', 'title']) if (y[k] === '' || y[k] === undefined) delete y[k];
     if (typeof y.items === 'string') y.items = Number(y.items);
     if (y.type !== 'feed') delete y.format;
+    if (y.type === 'tile') delete y.path;
+    if (y.type === 'page') delete y.items;
     return y;
   });
   for (const k of ['filters', 'sorts', 'displays', 'types']) if (!out[k] || out[k].length === 0) delete out[k];
@@ -175,6 +177,7 @@ export function GatherEditor({ name }: { name?: string }) {
   return (
     <section class="gather-editor">
       <div class="screen-head"><h1>{name ? `Gather: ${doc.label || doc.name}` : 'New gather'}</h1><a {...linkProps('/gathers')}>All gathers</a></div>
+      <StructureNav current="/gathers" />
       {errorList(error)}
       <form onSubmit={save} noValidate>
         <div class="pair">
@@ -311,6 +314,7 @@ export function TileEditor({ name }: { name?: string }) {
   return (
     <section class="tile-editor">
       <div class="screen-head"><h1>{name ? `Tile: ${doc.label || doc.name}` : 'New tile'}</h1><a {...linkProps('/tiles')}>All tiles</a></div>
+      <StructureNav current="/tiles" />
       {errorList(error)}
       <form onSubmit={save} noValidate>
         <div class="pair">

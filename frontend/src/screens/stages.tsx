@@ -231,9 +231,9 @@ export function StageReview({ name }: { name: string }) {
             <span class="muted kbd-hint">Ctrl+Shift+P</span>
             <button type="button" class="danger" disabled={busy} onClick={discard}>Discard stage</button>
           </div>
-          <Schedule name={name} />
         </div>
       )}
+      {changes !== null && !published && !error && <Schedule name={name} />}
     </section>
   );
 }

@@ -85,7 +85,7 @@ function clean(t: TypeDoc): TypeDoc {
     else if (typeof out.cardinality === 'string' && out.cardinality !== 'unlimited') out.cardinality = Number(out.cardinality);
     return out;
   });
-  const out: TypeDoc = { ...t, fields };
+  const out: TypeDoc = { ...t, kind: 'item_type', fields };
   for (const k of ['description', 'title_label']) if (!out[k]) delete out[k];
   delete out.version;
   return out;
@@ -170,6 +170,7 @@ export function TypeEditor({ name }: { name?: string }) {
         <h1>{name ? `Content type: ${doc.label || doc.name}` : 'New content type'}</h1>
         <a {...linkProps('/types')}>All content types</a>
       </div>
+      <StructureNav current="/types" />
       {errors.length > 0 && (
         <div id="type-errors" class="error-summary" tabIndex={-1} role="alert">
           <p>The type was not accepted:</p>
@@ -219,6 +220,7 @@ export function TypeEditor({ name }: { name?: string }) {
 
 function summary(r: Migration): string {
   const n = (r.plan.fields || []).length;
+  if (!r.from_version) return 'a new type; no stored item is affected.';
   const head = `${n} field change${n === 1 ? '' : 's'}`;
   if (r.instant) return `${head}; no stored item is affected.`;
   return `${head}; ${r.converted.length} item revision${r.converted.length === 1 ? '' : 's'} ${r.applied ? 'rewritten' : 'to rewrite'}, ${r.failed.length} cannot be converted.`;
@@ -227,7 +229,7 @@ function summary(r: Migration): string {
 function Report({ r }: { r: Migration }) {
   return (
     <section id="type-report" class="migration-report" tabIndex={-1} aria-labelledby="type-report-h">
-      <h2 id="type-report-h">{r.applied ? 'Applied' : r.dry_run ? 'What applying does' : 'Not applied'}: version {r.from_version} → {r.to_version}</h2>
+      <h2 id="type-report-h">{r.applied ? 'Applied' : r.dry_run ? 'What applying does' : 'Not applied'}: {r.from_version ? `version ${r.from_version} → ${r.to_version || r.from_version + 1}` : 'a new type'}</h2>
       <p>{summary(r)}</p>
       {(r.plan.fields || []).length > 0 && (
         <table class="list">
@@ -313,7 +315,7 @@ function FieldEditor({ index, f, count, vocabs, types, errors, onChange, onMove,
         {card === 'n' && input('cardinality', 'Most values', { type: 'number', min: 2 }, String(f.cardinality), (s) => s)}
       </div>
       {opts.length > 0 && (
-        <div class="pair options">
+        <div class="pair type-options">
           {opts.includes('format') && (
             <div class="field"><label for={`${id}-format`}>Text format</label>
               <select id={`${id}-format`} value={f.format || 'plain'} onChange={(e) => onChange({ ...f, format: (e.target as HTMLSelectElement).value })}>
