@@ -23,6 +23,9 @@ type Sync struct{ s *Store }
 // Sync returns the sync store.
 func (s *Store) Sync() *Sync { return &Sync{s} }
 
+// maxFeedRead is the most feed rows one read returns.
+const maxFeedRead = 10000
+
 // isStagedKind reports whether kind is items or another staged kind.
 func isStagedKind(kind string) bool { return kind == core.KindItem || kindSpecs[kind] != nil }
 
@@ -38,6 +41,11 @@ func (sy *Sync) ReadBatch(ctx context.Context, cur core.FeedCursor, limit int) (
 		return nil, core.Errorf(core.EUnauthorized, "sign in to pull")
 	}
 	changes, next, err := sy.s.Feed().ReadChanges(ctx, cur, limit)
+	if err != nil && limit < maxFeedRead {
+		// One transaction (a large publish) may hold more rows than asked
+		// for; batches end at transaction boundaries.
+		changes, next, err = sy.s.Feed().ReadChanges(ctx, cur, maxFeedRead)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -72,11 +80,23 @@ func (sy *Sync) ReadBatch(ctx context.Context, cur core.FeedCursor, limit int) (
 			delete(last, key{core.KindUser, su.ID.String()})
 		}
 	}
+	// Live revisions of the staged entities, in one query.
+	var kinds []string
+	var ids []core.ID
+	for k := range last {
+		if id, err := core.ParseID(k.id); err == nil && isStagedKind(k.kind) {
+			kinds, ids = append(kinds, k.kind), append(ids, id)
+		}
+	}
+	live, err := liveRevisions(ctx, sy.s.pool, kinds, ids)
+	if err != nil {
+		return nil, err
+	}
 	for i, c := range changes {
 		if j, ok := last[key{c.Kind, c.EntityID}]; !ok || j != i {
 			continue
 		}
-		e, ok, err := sy.resolve(ctx, u, c)
+		e, ok, err := sy.resolve(ctx, u, c, live)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +109,7 @@ func (sy *Sync) ReadBatch(ctx context.Context, cur core.FeedCursor, limit int) (
 
 // resolve returns the current state of what a change names; ok is false
 // for kinds a pull does not copy (stages, releases, unknown kinds).
-func (sy *Sync) resolve(ctx context.Context, u *core.User, c core.Change) (core.SyncEntity, bool, error) {
+func (sy *Sync) resolve(ctx context.Context, u *core.User, c core.Change, live map[entityKey]*revision) (core.SyncEntity, bool, error) {
 	e := core.SyncEntity{Kind: c.Kind, ID: c.EntityID}
 	switch {
 	case isStagedKind(c.Kind):
@@ -97,17 +117,10 @@ func (sy *Sync) resolve(ctx context.Context, u *core.User, c core.Change) (core.
 		if err != nil {
 			return e, false, nil
 		}
-		h, err := liveHead(ctx, sy.s.pool, c.Kind, id, false)
-		if err != nil {
-			return e, false, err
-		}
-		if h == nil {
+		r := live[entityKey{c.Kind, id}]
+		if r == nil {
 			e.Deleted = true
 			return e, true, nil
-		}
-		r, err := findRevision(ctx, sy.s.pool, h.RevisionID)
-		if err != nil {
-			return e, false, err
 		}
 		if c.Kind == core.KindItem {
 			it, err := itemFromRevision(r)
@@ -184,6 +197,29 @@ func (sy *Sync) resolve(ctx context.Context, u *core.User, c core.Change) (core.
 		return e, false, nil
 	}
 	return e, true, nil
+}
+
+// liveRevisions reads live's current revision of each (kind, id); the
+// map lacks entities live does not have.
+func liveRevisions(ctx context.Context, q querier, kinds []string, ids []core.ID) (map[entityKey]*revision, error) {
+	out := make(map[entityKey]*revision, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT `+revisionColumns+` FROM head h JOIN revision r ON r.id = h.revision_id
+		WHERE h.stage_id = $3 AND (h.kind, h.entity_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`, kinds, ids, core.LiveStageID)
+	if err != nil {
+		return nil, fmt.Errorf("read live revisions: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRevision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read live revisions: %w", err)
+		}
+		out[entityKey{r.Kind, r.EntityID}] = r
+	}
+	return out, rows.Err()
 }
 
 func nonNil(s []string) []string {
@@ -758,14 +794,14 @@ func (sy *Sync) ApplyBatch(ctx context.Context, from core.FeedCursor, b *core.Sy
 		if core.FeedCursor(cur) != from {
 			return core.Errorf(core.EConflict, "another pull moved the sync cursor; pull again")
 		}
-		// Roles before users, config before what it configures.
+		// Roles before users, config before what it configures, staged
+		// kinds last and together.
 		for _, pass := range []func(core.SyncEntity) bool{
 			func(e core.SyncEntity) bool { return e.Kind == core.KindRole },
 			func(e core.SyncEntity) bool { return e.Kind == core.KindUser },
 			func(e core.SyncEntity) bool {
 				return e.Kind == core.KindConfig || e.Kind == core.KindFile || e.Kind == core.KindPlugin
 			},
-			func(e core.SyncEntity) bool { return isStagedKind(e.Kind) || e.Revision != nil },
 		} {
 			for _, e := range b.Entities {
 				if !pass(e) {
@@ -780,6 +816,17 @@ func (sy *Sync) ApplyBatch(ctx context.Context, from core.FeedCursor, b *core.Sy
 				}
 			}
 		}
+		var staged []core.SyncEntity
+		for _, e := range b.Entities {
+			if isStagedKind(e.Kind) || e.Revision != nil {
+				staged = append(staged, e)
+			}
+		}
+		n, err := sy.applyStagedBatch(ctx, tx, staged)
+		if err != nil {
+			return err
+		}
+		conflicts += n
 		if _, err := tx.Exec(ctx, `UPDATE sync_remote SET feed_cursor = $1`, int64(b.Cursor)); err != nil {
 			return fmt.Errorf("store sync cursor: %w", TranslateError(err))
 		}
@@ -816,8 +863,6 @@ func (sy *Sync) applyEntity(ctx context.Context, tx *txn, e core.SyncEntity) (bo
 		return false, tx.feed(ctx, core.KindFile, f.ID.String(), nil, nil, nil, core.ChangeCreate)
 	case e.Kind == core.KindPlugin:
 		return false, applyPlugin(ctx, tx, e)
-	case e.Revision != nil || e.Deleted:
-		return sy.applyStaged(ctx, tx, e)
 	}
 	return false, nil
 }
@@ -948,59 +993,215 @@ func knownRevision(ctx context.Context, q querier, stage core.ID, kind string, i
 	return rev, true, nil
 }
 
-// applyStaged moves local live to a pulled revision (or deletes it), keeping
-// the revision's id, unless local live was edited here since the last
-// pull: then it records a conflict.
-func (sy *Sync) applyStaged(ctx context.Context, tx *txn, e core.SyncEntity) (bool, error) {
-	id, err := core.ParseID(e.ID)
-	if err != nil {
-		return false, core.Errorf(core.EInvalid, "entity id %q is not an id", e.ID)
+// entityKey names a staged entity.
+type entityKey struct {
+	kind string
+	id   core.ID
+}
+
+// applyStagedBatch moves local live to pulled revisions (or deletes the
+// entities), keeping the revisions' ids, unless local live was edited here
+// since the last pull: then it records a conflict. Reads and bookkeeping
+// are one statement each for the whole batch; what remains per entity is
+// its projection (and an item's grant rows).
+func (sy *Sync) applyStagedBatch(ctx context.Context, tx *txn, ents []core.SyncEntity) (int, error) {
+	if len(ents) == 0 {
+		return 0, nil
 	}
-	var server *core.ID
-	if !e.Deleted {
-		r := e.Revision
-		if r.EntityID != id || r.Kind != e.Kind {
-			return false, core.Errorf(core.EInvalid, "revision %s is not of %s %s", r.ID, e.Kind, id)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO revision (id, kind, entity_id, parent_id, stage_id, author_id, created_at, log, type_version, doc)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-			r.ID, r.Kind, r.EntityID, r.ParentID, r.StageID, r.AuthorID, r.CreatedAt, r.Log, r.TypeVersion, []byte(r.Doc)); err != nil {
-			return false, fmt.Errorf("store revision: %w", TranslateError(err))
-		}
-		server = &r.ID
+	kinds := make([]string, len(ents))
+	ids := make([]core.ID, len(ents))
+	var (
+		rids, rentities, rparents, rstages, rauthors []*core.ID
+		rkinds, rlogs, rdocs                         []string
+		rtimes                                       []time.Time
+		rversions                                    []int32
+	)
+	if tx.revs == nil {
+		tx.revs = map[core.ID]*revision{}
 	}
-	if err := lockEntity(ctx, tx, e.Kind, core.LiveStageID, id); err != nil {
-		return false, err
-	}
-	local, err := liveHead(ctx, tx, e.Kind, id, false)
-	if err != nil {
-		return false, err
-	}
-	var localRev *core.ID
-	if local != nil {
-		localRev = &local.RevisionID
-	}
-	known, _, err := knownRevision(ctx, tx, core.LiveStageID, e.Kind, id)
-	if err != nil {
-		return false, err
-	}
-	if sameID(localRev, server) {
-		if err := tx.know(ctx, core.LiveStageID, e.Kind, id, server); err != nil {
-			return false, err
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM sync_conflict WHERE kind = $1 AND entity_id = $2`, e.Kind, id)
-		return false, TranslateError(err)
-	}
-	if !sameID(localRev, known) {
-		_, err := tx.Exec(ctx, `INSERT INTO sync_conflict (kind, entity_id, local_revision_id, server_revision_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (kind, entity_id) DO UPDATE SET local_revision_id = EXCLUDED.local_revision_id,
-				server_revision_id = EXCLUDED.server_revision_id, at = now()`, e.Kind, id, localRev, server)
+	server := make(map[entityKey]*core.ID, len(ents))
+	for i, e := range ents {
+		id, err := core.ParseID(e.ID)
 		if err != nil {
-			return false, fmt.Errorf("record sync conflict: %w", TranslateError(err))
+			return 0, core.Errorf(core.EInvalid, "pulled %s id %q is not an id", e.Kind, e.ID)
 		}
-		return true, nil
+		kinds[i], ids[i] = e.Kind, id
+		k := entityKey{e.Kind, id}
+		server[k] = nil
+		if e.Deleted || e.Revision == nil {
+			continue
+		}
+		r := e.Revision
+		if r.EntityID != id || r.Kind != e.Kind || !isJSONObject(r.Doc) {
+			return 0, core.Errorf(core.EInvalid, "pulled revision %s is not a revision of %s %s", r.ID, e.Kind, id)
+		}
+		server[k] = &r.ID
+		rids, rkinds, rentities, rparents = append(rids, &r.ID), append(rkinds, r.Kind), append(rentities, &r.EntityID), append(rparents, r.ParentID)
+		rstages, rauthors, rtimes = append(rstages, &r.StageID), append(rauthors, &r.AuthorID), append(rtimes, r.CreatedAt)
+		rlogs, rversions, rdocs = append(rlogs, r.Log), append(rversions, int32(r.TypeVersion)), append(rdocs, string(r.Doc))
+		tx.revs[r.ID] = &revision{ID: r.ID, Kind: r.Kind, EntityID: r.EntityID, ParentID: r.ParentID, StageID: r.StageID,
+			AuthorID: r.AuthorID, CreatedAt: r.CreatedAt, Log: r.Log, TypeVersion: r.TypeVersion, Doc: r.Doc}
 	}
-	return false, sy.moveLive(ctx, tx, e.Kind, id, server, local != nil)
+	if len(rids) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO revision (id, kind, entity_id, parent_id, stage_id, author_id, created_at, log, type_version, doc)
+			SELECT id, kind, entity_id, parent_id, stage_id, author_id, created_at, log, type_version, doc::jsonb
+			FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::timestamptz[], $8::text[], $9::int[], $10::text[])
+				AS x(id, kind, entity_id, parent_id, stage_id, author_id, created_at, log, type_version, doc)
+			ON CONFLICT (id) DO NOTHING`, rids, rkinds, rentities, rparents, rstages, rauthors, rtimes, rlogs, rversions, rdocs); err != nil {
+			return 0, fmt.Errorf("store pulled revisions: %w", TranslateError(err))
+		}
+	}
+	// Local live heads (locked) and the server revisions last pulled.
+	local := map[entityKey]core.ID{}
+	rows, err := tx.Query(ctx, `SELECT h.kind, h.entity_id, h.revision_id FROM head h
+		WHERE h.stage_id = $3 AND (h.kind, h.entity_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))
+		ORDER BY h.kind, h.entity_id FOR UPDATE`, kinds, ids, core.LiveStageID)
+	if err != nil {
+		return 0, fmt.Errorf("read local live heads: %w", TranslateError(err))
+	}
+	for rows.Next() {
+		var k entityKey
+		var rev core.ID
+		if err := rows.Scan(&k.kind, &k.id, &rev); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		local[k] = rev
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read local live heads: %w", TranslateError(err))
+	}
+	known := map[entityKey]*core.ID{}
+	rows, err = tx.Query(ctx, `SELECT kind, entity_id, revision_id FROM sync_known
+		WHERE stage_id = $3 AND (kind, entity_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`, kinds, ids, core.LiveStageID)
+	if err != nil {
+		return 0, fmt.Errorf("read pulled revisions: %w", TranslateError(err))
+	}
+	for rows.Next() {
+		var k entityKey
+		var rev *core.ID
+		if err := rows.Scan(&k.kind, &k.id, &rev); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		known[k] = rev
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read pulled revisions: %w", TranslateError(err))
+	}
+
+	var (
+		conflicts               int
+		ckinds                  []string
+		cids                    []core.ID
+		clocal, cserver         []*core.ID
+		hkinds, dkinds          []string
+		hids, hrevs, dids       []core.ID
+		kkinds                  []string
+		kids                    []core.ID
+		krevs                   []*core.ID
+		fkinds, fentities, fops []string
+		frevs                   []*core.ID
+	)
+	for i := range ents {
+		k := entityKey{kinds[i], ids[i]}
+		srv := server[k]
+		var lrev *core.ID
+		if r, ok := local[k]; ok {
+			lrev = &r
+		}
+		switch {
+		case sameID(lrev, srv):
+			// Already there.
+		case !sameID(lrev, known[k]):
+			conflicts++
+			ckinds, cids, clocal, cserver = append(ckinds, k.kind), append(cids, k.id), append(clocal, lrev), append(cserver, srv)
+			continue
+		case srv == nil:
+			dkinds, dids = append(dkinds, k.kind), append(dids, k.id)
+			if p := projectors[k.kind]; p != nil {
+				if err := p(ctx, tx, k.id, nil); err != nil {
+					return 0, err
+				}
+			}
+			if k.kind == core.KindItem {
+				if err := tx.dropGrants(ctx, core.LiveStageID, k.id); err != nil {
+					return 0, err
+				}
+			}
+			fkinds, fentities, frevs, fops = append(fkinds, k.kind), append(fentities, k.id.String()), append(frevs, nil), append(fops, core.ChangeDelete)
+		default:
+			r := tx.revs[*srv]
+			hkinds, hids, hrevs = append(hkinds, k.kind), append(hids, k.id), append(hrevs, r.ID)
+			if p := projectors[k.kind]; p != nil {
+				if err := p(ctx, tx, k.id, r); err != nil {
+					return 0, err
+				}
+			}
+			if k.kind == core.KindItem {
+				it, err := itemFromRevision(r)
+				if err != nil {
+					return 0, err
+				}
+				if err := tx.writeGrants(ctx, core.LiveStageID, it); err != nil {
+					return 0, err
+				}
+			}
+			op := core.ChangeUpdate
+			if lrev == nil {
+				op = core.ChangeCreate
+			}
+			fkinds, fentities, frevs, fops = append(fkinds, k.kind), append(fentities, k.id.String()), append(frevs, &r.ID), append(fops, op)
+		}
+		kkinds, kids, krevs = append(kkinds, k.kind), append(kids, k.id), append(krevs, srv)
+	}
+	if len(dids) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $3 AND (kind, entity_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`,
+			dkinds, dids, core.LiveStageID); err != nil {
+			return 0, fmt.Errorf("delete pulled deletions: %w", TranslateError(err))
+		}
+	}
+	if len(hids) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, changed_at)
+			SELECT $4, kind, entity_id, revision_id, now() FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS x(kind, entity_id, revision_id)
+			ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id, changed_at = now()`,
+			hkinds, hids, hrevs, core.LiveStageID); err != nil {
+			return 0, fmt.Errorf("move live heads: %w", TranslateError(err))
+		}
+	}
+	if len(kids) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_known (stage_id, kind, entity_id, revision_id)
+			SELECT $4, kind, entity_id, revision_id FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS x(kind, entity_id, revision_id)
+			ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id`,
+			kkinds, kids, krevs, core.LiveStageID); err != nil {
+			return 0, fmt.Errorf("record pulled revisions: %w", TranslateError(err))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sync_conflict WHERE (kind, entity_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`, kkinds, kids); err != nil {
+			return 0, fmt.Errorf("clear sync conflicts: %w", TranslateError(err))
+		}
+	}
+	if len(cids) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_conflict (kind, entity_id, local_revision_id, server_revision_id)
+			SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[])
+			ON CONFLICT (kind, entity_id) DO UPDATE SET local_revision_id = EXCLUDED.local_revision_id,
+				server_revision_id = EXCLUDED.server_revision_id, at = now()`, ckinds, cids, clocal, cserver); err != nil {
+			return 0, fmt.Errorf("record sync conflicts: %w", TranslateError(err))
+		}
+	}
+	if len(fkinds) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO change_feed (kind, entity_id, stage_id, revision_id, op)
+			SELECT kind, entity_id, $5, revision_id, op FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[]) WITH ORDINALITY AS x(kind, entity_id, revision_id, op, n)
+			ORDER BY n`, fkinds, fentities, frevs, fops, core.LiveStageID); err != nil {
+			return 0, fmt.Errorf("append pulled changes: %w", TranslateError(err))
+		}
+		live := core.LiveStageID
+		for i := range fkinds {
+			tx.changes = append(tx.changes, core.Change{Kind: fkinds[i], EntityID: fentities[i], StageID: &live, RevisionID: frevs[i], Op: fops[i]})
+		}
+	}
+	return conflicts, nil
 }
 
 // moveLive points local live at rev (nil: deletes the entity) and records

@@ -146,6 +146,15 @@ func TestSyncPullPushConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	link, err := srv.Store.Staged().PutStaged(sadmin, core.KindMenuLink, core.LiveStageID, core.NilID, json.RawMessage(`{"menu":"main","title":"One","path":"/item/`+one.ID.String()+`","weight":1}`), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias, err := srv.Store.Staged().PutStaged(sadmin, core.KindAlias, core.LiveStageID, core.NilID, json.RawMessage(`{"alias":"/one","language":"und","path":"/item/`+one.ID.String()+`"}`), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := item(t, sadmin, srv, core.LiveStageID, "Gone soon")
 
 	res, err := p.eng.Pull(ctx)
 	if err != nil {
@@ -163,6 +172,26 @@ func TestSyncPullPushConflicts(t *testing.T) {
 	}
 	if d, err := p.local.Store.Staged().FindStaged(p.ladmin, core.KindTerm, core.LiveStageID, term.ID); err != nil || d.RevisionID != term.RevisionID {
 		t.Fatalf("term: %v %v", d, err)
+	}
+	for _, d := range []*core.StagedDoc{link, alias} {
+		if got, err := p.local.Store.Staged().FindStaged(p.ladmin, d.Kind, core.LiveStageID, d.ID); err != nil || got.RevisionID != d.RevisionID {
+			t.Fatalf("%s: %v %v", d.Kind, got, err)
+		}
+	}
+	var path string
+	if err := p.local.Store.Pool().QueryRow(ctx, `SELECT path FROM path_alias WHERE alias = '/one'`).Scan(&path); err != nil || path != "/item/"+one.ID.String() {
+		t.Fatalf("alias projection: %q %v", path, err)
+	}
+	// A deletion on the server reaches the local site's live.
+	if err := srv.Store.Items().DeleteItem(sadmin, core.LiveStageID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustFind(t, p.ladmin, p.local, core.LiveStageID, gone.ID)
+	if _, err := p.eng.Pull(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.local.Store.Items().FindItemByID(p.ladmin, core.LiveStageID, gone.ID); core.ErrorCode(err) != core.ENotFound {
+		t.Fatalf("deleted on the server, still here: %v", err)
 	}
 	if _, err := p.local.Store.Config().FindConfig(ctx, "vocabulary", "tags"); err != nil {
 		t.Fatal(err)
