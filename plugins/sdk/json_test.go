@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -104,5 +105,29 @@ func TestCallUnregisteredTap(t *testing.T) {
 	}
 	if _, err := CurrentUser(); ErrorCode(err) != EUnavailable {
 		t.Fatalf("host call without a fake: %v", err)
+	}
+}
+
+// TestAppendQuotedWords checks the eight-bytes-at-a-time path: for every
+// byte value at every position of a 17-byte string the output decodes to
+// the string (invalid UTF-8 replaced) and holds no raw control byte, <, >
+// or &.
+func TestAppendQuotedWords(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 17; pos++ {
+			b := []byte("abcdefghijklmnopq")
+			b[pos] = byte(c)
+			s := string(b)
+			got := appendQuoted(nil, s)
+			var back string
+			if err := json.Unmarshal(got, &back); err != nil || back != strings.ToValidUTF8(s, "\ufffd") {
+				t.Fatalf("byte %#x at %d: %s decodes to %q (%v)", c, pos, got, back, err)
+			}
+			for _, x := range got {
+				if x < 0x20 || x == '<' || x == '>' || x == '&' {
+					t.Fatalf("byte %#x at %d: raw %#x in %s", c, pos, x, got)
+				}
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"strconv"
 )
 
 // Node is one element of a render tree (docs/render-tree.md). Only the
@@ -168,152 +169,158 @@ func (n Node) Append(children ...Node) Node {
 // costs more than the rest of the encoding.
 func (n *Node) WriteJSON(w *Writer) {
 	w.BeginObject()
-	w.Key("type")
+	w.rawKey(`"type":`)
 	w.String(n.Type)
 	if n.Weight != 0 {
-		w.intField("weight", n.Weight)
+		w.intField(`"weight":`, n.Weight)
 	}
 	if len(n.Attrs) > 0 {
 		writeAttrs(w, n.Attrs)
 	}
 	if len(n.Suggestions) > 0 {
-		w.Key("suggestions")
+		w.rawKey(`"suggestions":`)
 		w.Any(n.Suggestions)
 	}
 	if n.Text != "" {
-		w.strField("text", n.Text)
+		w.strField(`"text":`, n.Text)
 	}
 	if n.Format != "" {
-		w.strField("format", n.Format)
+		w.strField(`"format":`, n.Format)
 	}
 	if n.Level != 0 {
-		w.intField("level", n.Level)
+		w.intField(`"level":`, n.Level)
 	}
 	if n.Tag != "" {
-		w.strField("tag", n.Tag)
+		w.strField(`"tag":`, n.Tag)
 	}
 	if n.Href != "" {
-		w.strField("href", n.Href)
+		w.strField(`"href":`, n.Href)
 	}
 	if n.Src != "" {
-		w.strField("src", n.Src)
+		w.strField(`"src":`, n.Src)
 	}
 	if n.Alt != "" {
-		w.strField("alt", n.Alt)
+		w.strField(`"alt":`, n.Alt)
 	}
 	if n.Width != 0 {
-		w.intField("width", n.Width)
+		w.intField(`"width":`, n.Width)
 	}
 	if n.Height != 0 {
-		w.intField("height", n.Height)
+		w.intField(`"height":`, n.Height)
 	}
 	if n.Caption != "" {
-		w.strField("caption", n.Caption)
+		w.strField(`"caption":`, n.Caption)
 	}
 	if n.Summary != "" {
-		w.strField("summary", n.Summary)
+		w.strField(`"summary":`, n.Summary)
 	}
 	if n.Open {
-		w.trueField("open")
+		w.trueField(`"open":`)
 	}
 	if n.Ordered {
-		w.trueField("ordered")
+		w.trueField(`"ordered":`)
 	}
 	if n.Language != "" {
-		w.strField("language", n.Language)
+		w.strField(`"language":`, n.Language)
 	}
 	if n.Inline {
-		w.trueField("inline")
+		w.trueField(`"inline":`)
 	}
 	if n.Datetime != "" {
-		w.strField("datetime", n.Datetime)
+		w.strField(`"datetime":`, n.Datetime)
 	}
 	if n.Cite != "" {
-		w.strField("cite", n.Cite)
+		w.strField(`"cite":`, n.Cite)
 	}
 	if n.Name != "" {
-		w.strField("name", n.Name)
+		w.strField(`"name":`, n.Name)
 	}
 	if n.Label != "" {
-		w.strField("label", n.Label)
+		w.strField(`"label":`, n.Label)
 	}
 	if n.Description != "" {
-		w.strField("description", n.Description)
+		w.strField(`"description":`, n.Description)
 	}
 	if n.Error != "" {
-		w.strField("error", n.Error)
+		w.strField(`"error":`, n.Error)
 	}
 	if n.Action != "" {
-		w.strField("action", n.Action)
+		w.strField(`"action":`, n.Action)
 	}
 	if n.Method != "" {
-		w.strField("method", n.Method)
+		w.strField(`"method":`, n.Method)
 	}
 	if n.InputType != "" {
-		w.strField("input_type", n.InputType)
+		w.strField(`"input_type":`, n.InputType)
 	}
 	if n.ButtonType != "" {
-		w.strField("button_type", n.ButtonType)
+		w.strField(`"button_type":`, n.ButtonType)
 	}
 	if n.Value != "" {
-		w.strField("value", n.Value)
+		w.strField(`"value":`, n.Value)
 	}
 	if n.Placeholder != "" {
-		w.strField("placeholder", n.Placeholder)
+		w.strField(`"placeholder":`, n.Placeholder)
 	}
 	if n.Required {
-		w.trueField("required")
+		w.trueField(`"required":`)
 	}
 	if n.Disabled {
-		w.trueField("disabled")
+		w.trueField(`"disabled":`)
 	}
 	if n.Checked {
-		w.trueField("checked")
+		w.trueField(`"checked":`)
 	}
 	if n.Multiple {
-		w.trueField("multiple")
+		w.trueField(`"multiple":`)
 	}
 	if len(n.Options) > 0 {
 		writeOptions(w, n.Options)
 	}
 	if n.Rows != 0 {
-		w.intField("rows", n.Rows)
+		w.intField(`"rows":`, n.Rows)
 	}
 	if n.MaxLength != 0 {
-		w.intField("max_length", n.MaxLength)
+		w.intField(`"max_length":`, n.MaxLength)
 	}
 	if len(n.Children) > 0 {
-		writeNodes(w, "children", n.Children)
+		writeNodes(w, `"children":`, n.Children)
 	}
 	if len(n.Items) > 0 {
-		writeNodes(w, "items", n.Items)
+		writeNodes(w, `"items":`, n.Items)
 	}
 	if len(n.Head) > 0 {
-		writeRows(w, "head", n.Head)
+		writeRows(w, `"head":`, n.Head)
 	}
 	if len(n.Body) > 0 {
-		writeRows(w, "body", n.Body)
+		writeRows(w, `"body":`, n.Body)
 	}
 	w.EndObject()
 }
 
-func (w *Writer) strField(k, v string) {
-	w.Key(k)
-	w.String(v)
+// The field writers take the key quoted, with its colon (`"text":`):
+// keys of render trees need no escaping.
+
+func (w *Writer) strField(qk, v string) {
+	w.rawKey(qk)
+	w.buf = appendQuoted(w.buf, v)
+	w.comma = true
 }
 
-func (w *Writer) intField(k string, v int) {
-	w.Key(k)
-	w.Int(int64(v))
+func (w *Writer) intField(qk string, v int) {
+	w.rawKey(qk)
+	w.buf = strconv.AppendInt(w.buf, int64(v), 10)
+	w.comma = true
 }
 
-func (w *Writer) trueField(k string) {
-	w.Key(k)
-	w.Bool(true)
+func (w *Writer) trueField(qk string) {
+	w.rawKey(qk)
+	w.buf = append(w.buf, "true"...)
+	w.comma = true
 }
 
-func writeNodes(w *Writer, k string, ns []Node) {
-	w.Key(k)
+func writeNodes(w *Writer, qk string, ns []Node) {
+	w.rawKey(qk)
 	w.BeginArray()
 	for i := range ns {
 		ns[i].WriteJSON(w)
@@ -322,7 +329,7 @@ func writeNodes(w *Writer, k string, ns []Node) {
 }
 
 func writeAttrs(w *Writer, attrs []Attr) {
-	w.Key("attrs")
+	w.rawKey(`"attrs":`)
 	w.BeginObject()
 	for _, a := range attrs {
 		w.Key(a.Key)
@@ -332,46 +339,46 @@ func writeAttrs(w *Writer, attrs []Attr) {
 }
 
 func writeOptions(w *Writer, opts []Option) {
-	w.Key("options")
+	w.rawKey(`"options":`)
 	w.BeginArray()
 	for _, o := range opts {
 		w.BeginObject()
-		w.strField("value", o.Value)
-		w.strField("label", o.Label)
+		w.strField(`"value":`, o.Value)
+		w.strField(`"label":`, o.Label)
 		if o.Selected {
-			w.trueField("selected")
+			w.trueField(`"selected":`)
 		}
 		w.EndObject()
 	}
 	w.EndArray()
 }
 
-func writeRows(w *Writer, k string, rs []Row) {
-	w.Key(k)
+func writeRows(w *Writer, qk string, rs []Row) {
+	w.rawKey(qk)
 	w.BeginArray()
 	for _, r := range rs {
 		w.BeginObject()
-		w.Key("cells")
+		w.rawKey(`"cells":`)
 		w.BeginArray()
 		for _, c := range r.Cells {
 			w.BeginObject()
 			if c.Header {
-				w.trueField("header")
+				w.trueField(`"header":`)
 			}
 			if c.Scope != "" {
-				w.strField("scope", c.Scope)
+				w.strField(`"scope":`, c.Scope)
 			}
 			if c.Colspan != 0 {
-				w.intField("colspan", c.Colspan)
+				w.intField(`"colspan":`, c.Colspan)
 			}
 			if c.Rowspan != 0 {
-				w.intField("rowspan", c.Rowspan)
+				w.intField(`"rowspan":`, c.Rowspan)
 			}
 			if c.Text != "" {
-				w.strField("text", c.Text)
+				w.strField(`"text":`, c.Text)
 			}
 			if len(c.Children) > 0 {
-				writeNodes(w, "children", c.Children)
+				writeNodes(w, `"children":`, c.Children)
 			}
 			w.EndObject()
 		}
