@@ -30,7 +30,7 @@ test:
 ## bench: benchmarks, printed as a table (not part of test).
 bench:
 	build/deps.sh bench
-	$(MAKE) --no-print-directory plugins
+	$(MAKE) --no-print-directory plugins frontend
 	$(GO) run ./build/testenv -- $(GO) test -run '^$$' -bench . -benchmem ./... | tee bench.out
 
 ## security: long security scans (not part of test).

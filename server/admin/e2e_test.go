@@ -32,17 +32,14 @@ const (
 	adminPassword = "editor-e2e-Password-42"
 )
 
-// TestEditorInChromium runs the browser suite (frontend/e2e/run.mjs) in
-// Debian's Chromium against the site, the API and the editor on a fresh
-// database with the demo loaded. Outside CI it is skipped when Chromium,
-// node or the frontend's node_modules are missing; in CI they must be there.
-func TestEditorInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser suite: not with -short")
-	}
+// browserTools returns node and the frontend folder, or skips (fails in
+// CI) when Chromium, node, the frontend's node_modules or its build are
+// missing.
+func browserTools(tb testing.TB) (node, fe, root string) {
+	tb.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	fe := filepath.Join(root, "frontend")
+	root = filepath.Join(filepath.Dir(file), "..", "..")
+	fe = filepath.Join(root, "frontend")
 	node, nodeErr := exec.LookPath("node")
 	var missing []string
 	if _, err := os.Stat(chromium); err != nil {
@@ -59,43 +56,59 @@ func TestEditorInChromium(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("browser suite: missing %s", strings.Join(missing, ", "))
+			tb.Fatalf("browser suite: missing %s", strings.Join(missing, ", "))
 		}
-		t.Skipf("browser suite: missing %s", strings.Join(missing, ", "))
+		tb.Skipf("browser suite: missing %s", strings.Join(missing, ", "))
 	}
+	return node, fe, root
+}
 
+// editorSite is the site, the API and the editor on a fresh database with
+// the demo loaded, mounted as `trovato serve` mounts them.
+type editorSite struct {
+	URL        string
+	Site       *server.Server
+	AdminID    core.ID
+	HasSignIn  bool // the site serves a sign-in form
+	newSession func() string
+}
+
+// startEditorSite starts it; fromDisk serves frontend/dist from disk (so
+// rebuilds show at once) instead of the embedded build.
+func startEditorSite(tb testing.TB, fe string, fromDisk bool) *editorSite {
+	tb.Helper()
 	ctx := context.Background()
-	cfg := kernel.DefaultConfig(t.TempDir())
-	cfg.DatabaseURL = pgtest.NewDBURL(t)
+	cfg := kernel.DefaultConfig(tb.TempDir())
+	cfg.DatabaseURL = pgtest.NewDBURL(tb)
 	cfg.MaxUploadBytes = 1 << 20 // the suite uploads a file beyond it
 	k, err := kernel.New(ctx, cfg, kernel.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { k.Close(context.Background()) })
+	tb.Cleanup(func() { k.Close(context.Background()) })
 	adminCtx, err := k.AsUser(ctx, "admin")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if _, err := demo.Load(adminCtx, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	accounts, err := postgres.NewAccounts(k.Store, postgres.AccountsConfig{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	adminUser := core.UserFromContext(adminCtx)
 	if err := accounts.SetPassword(adminCtx, adminUser.ID, adminPassword); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// The site mounts the editor as `trovato serve` does, so the editor
 	// runs under the site's security headers (its CSP). The API is routed
 	// beside the site here: the site's request check answers 405 to the
 	// API's PUT, PATCH and DELETE before it reaches its mounts.
 	editor := admin.Handler()
-	if os.Getenv("TROVATO_E2E_HOLD") != "" {
+	if fromDisk {
 		dist := os.DirFS(filepath.Join(fe, "dist"))
 		editor = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			admin.New(dist).ServeHTTP(w, r) // rebuilds show without a restart
@@ -103,42 +116,62 @@ func TestEditorInChromium(t *testing.T) {
 	}
 	site, err := server.New(k, server.Options{Logger: logger, Mounts: map[string]http.Handler{admin.Prefix: editor}})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	a, err := api.New(api.Options{Kernel: k, Logger: logger, Sessions: site.Sessions(), Accounts: accounts, Site: site})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", a)
 	mux.Handle("/", site)
 	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
+	tb.Cleanup(ts.Close)
+	es := &editorSite{URL: ts.URL, Site: site, AdminID: adminUser.ID}
+	es.newSession = func() string {
+		sess := &core.Session{UserID: adminUser.ID}
+		if err := site.Sessions().SaveSession(ctx, sess); err != nil {
+			tb.Fatal(err)
+		}
+		return sess.ID
+	}
+	if res, err := http.Get(ts.URL + "/user/login"); err == nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		es.HasSignIn = res.StatusCode == http.StatusOK && strings.Contains(string(b), `type="password"`)
+	}
+	return es
+}
+
+// TestEditorInChromium runs the browser suite (frontend/e2e/run.mjs) in
+// Debian's Chromium against the site, the API and the editor on a fresh
+// database with the demo loaded. Outside CI it is skipped when Chromium,
+// node or the frontend's node_modules are missing; in CI they must be there.
+func TestEditorInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser suite: not with -short")
+	}
+	node, fe, root := browserTools(t)
+	hold := os.Getenv("TROVATO_E2E_HOLD") != ""
+	es := startEditorSite(t, fe, hold)
 
 	env := append(os.Environ(),
 		"TROVATO_E2E_USER=admin", "TROVATO_E2E_PASSWORD="+adminPassword,
 		"TROVATO_E2E_ARTIFACTS="+filepath.Join(root, "artifacts", "editor"))
 	// Without the site's sign-in form the suite starts from a session.
-	if res, err := http.Get(ts.URL + "/user/login"); err == nil {
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `type="password"`) {
-			sess := &core.Session{UserID: adminUser.ID}
-			if err := site.Sessions().SaveSession(ctx, sess); err != nil {
-				t.Fatal(err)
-			}
-			env = append(env, "TROVATO_E2E_SESSION="+sess.ID)
-		}
+	if !es.HasSignIn {
+		env = append(env, "TROVATO_E2E_SESSION="+es.newSession())
 	}
 
-	if os.Getenv("TROVATO_E2E_HOLD") != "" {
+	if hold {
 		// For working on the suite: serve until killed.
-		t.Logf("serving %s (session %v)", ts.URL, env[len(env)-1])
+		t.Logf("serving %s (session %v)", es.URL, env[len(env)-1])
 		select {}
 	}
+	ctx := context.Background()
 	runCtx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, node, filepath.Join(fe, "e2e", "run.mjs"), ts.URL)
+	cmd := exec.CommandContext(runCtx, node, filepath.Join(fe, "e2e", "run.mjs"), es.URL)
 	cmd.Dir = fe
 	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
@@ -158,7 +191,7 @@ func TestEditorInChromium(t *testing.T) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
