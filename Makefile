@@ -32,6 +32,8 @@ bench:
 	build/deps.sh bench
 	$(MAKE) --no-print-directory plugins frontend
 	$(GO) run ./build/testenv -- $(GO) test -run '^$$' -bench . -benchmem ./... | tee bench.out
+	$(MAKE) --no-print-directory desktop
+	build/bench-desktop.sh | tee -a bench.out
 
 ## security: long security scans (not part of test).
 security:

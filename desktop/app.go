@@ -32,6 +32,7 @@ type App struct {
 	log       *slog.Logger
 	connector Connector
 
+	opened  chan struct{} // closed once the site is open (or failed)
 	mu      sync.RWMutex
 	site    *Site
 	handler *Handler
@@ -60,28 +61,52 @@ const (
 // error on every screen (Err), and nothing in the data directory is
 // changed. connector may be nil.
 func NewApp(ctx context.Context, cfg Config, connector Connector) *App {
-	a := &App{cfg: cfg, log: cfg.Logger, connector: connector}
+	a := StartApp(ctx, cfg, connector)
+	a.Wait()
+	return a
+}
+
+// StartApp is NewApp that opens the site in the background, so the
+// window starts meanwhile; requests wait until the site is open.
+func StartApp(ctx context.Context, cfg Config, connector Connector) *App {
+	a := &App{cfg: cfg, log: cfg.Logger, connector: connector, opened: make(chan struct{})}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	info, err := Inspect(cfg.Kernel.DataDir)
+	go func() {
+		defer close(a.opened)
+		a.open(ctx)
+	}()
+	return a
+}
+
+// Wait waits until StartApp opened the site (or failed to).
+func (a *App) Wait() { <-a.opened }
+
+func (a *App) open(ctx context.Context) {
+	info, err := Inspect(a.cfg.Kernel.DataDir)
 	if err != nil {
-		a.broken = err
-		return a
+		a.setBroken(err)
+		return
 	}
 	if info == nil {
-		return a // first start: the setup screen
+		return // first start: the setup screen
 	}
-	site, err := OpenSite(ctx, cfg)
+	site, err := OpenSite(ctx, a.cfg)
 	if err != nil {
-		a.broken = err
-		return a
+		a.setBroken(err)
+		return
 	}
 	if err := a.serve(ctx, site); err != nil {
 		site.Close(context.WithoutCancel(ctx))
-		a.broken = err
+		a.setBroken(err)
 	}
-	return a
+}
+
+func (a *App) setBroken(err error) {
+	a.mu.Lock()
+	a.broken = err
+	a.mu.Unlock()
 }
 
 // serve builds the handler over an open site and starts the scheduler
@@ -138,6 +163,7 @@ func (a *App) Handler() *Handler {
 // Setup makes the local site on the first start (CreateSite), or with a
 // server URL pulls a copy through the connector.
 func (a *App) Setup(ctx context.Context, choice SetupChoice) error {
+	a.Wait()
 	a.mu.RLock()
 	open, broken := a.site != nil, a.broken
 	a.mu.RUnlock()
@@ -186,6 +212,7 @@ type SetupChoice struct {
 // Close stops the background work and the site (the private cluster
 // stops unless another process holds it).
 func (a *App) Close(ctx context.Context) {
+	a.Wait()
 	a.mu.Lock()
 	site, stop, done := a.site, a.stopBg, a.bgDone
 	a.site, a.handler, a.stopBg = nil, nil, nil
@@ -198,6 +225,11 @@ func (a *App) Close(ctx context.Context) {
 }
 
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-a.opened:
+	case <-r.Context().Done():
+		return
+	}
 	switch r.URL.Path {
 	case SetupPath:
 		a.serveSetup(w, r)
@@ -296,7 +328,7 @@ func (a *App) serveSetup(w http.ResponseWriter, r *http.Request) {
 
 // Status is what /_desktop/status answers.
 type Status struct {
-	State   string `json:"state"` // setup, ready or error
+	State   string `json:"state"` // opening, setup, ready or error
 	Message string `json:"message,omitempty"`
 	DataDir string `json:"data_dir"`
 	User    string `json:"user,omitempty"`
@@ -312,6 +344,12 @@ func (a *App) Status() Status {
 	st := Status{State: "setup", DataDir: a.cfg.Kernel.DataDir, Sync: "unavailable"}
 	if a.connector != nil {
 		st.Sync = "available"
+	}
+	select {
+	case <-a.opened:
+	default:
+		st.State = "opening"
+		return st
 	}
 	switch {
 	case a.broken != nil:

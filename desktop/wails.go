@@ -73,7 +73,10 @@ func runWindow(opts Options) error {
 	defer lock.Close()
 
 	ctx := context.Background()
-	app := NewApp(ctx, cfg, opts.Connector)
+	app := StartApp(ctx, cfg, opts.Connector)
+	if auto := os.Getenv(envAutoSetup); auto != "" {
+		app.Wait()
+	}
 	if auto := os.Getenv(envAutoSetup); auto != "" && app.Err() == nil && app.Site() == nil {
 		t0 := time.Now()
 		if err := app.Setup(ctx, SetupChoice{Demo: auto == "demo"}); err != nil {
