@@ -1368,33 +1368,116 @@ func (sy *Sync) RecordPush(ctx context.Context, cs *core.Changeset) error {
 	})
 }
 
-// ResolvePushConflict settles a push conflict of one entity: "mine" takes
-// theirs (the server's current revision, nil if it has none) as the base
-// so the next push applies the local change over it; "theirs" drops the
-// local change from the stage.
-func (sy *Sync) ResolvePushConflict(ctx context.Context, stage core.ID, kind string, id core.ID, choice string, theirs *core.ID) error {
+// ResolvePushConflict settles a push conflict of one entity. "mine" takes
+// the server's current revision (p.Theirs) as the base, so the next push
+// applies the local change over it. "theirs" makes the local stage show
+// the server's version: it drops the local change when local live already
+// has that revision, else stores the server's revision (its id kept) as
+// the stage's.
+func (sy *Sync) ResolvePushConflict(ctx context.Context, stage core.ID, p core.ChangesetProblem, choice string) error {
+	if choice != core.ResolveMine && choice != core.ResolveTheirs {
+		return core.Errorf(core.EInvalid, "choose mine or theirs, not %q", choice)
+	}
+	if !isStagedKind(p.Kind) {
+		return core.Errorf(core.EInvalid, "%q is not a staged kind", p.Kind)
+	}
 	return sy.s.inTx(ctx, func(tx *txn) error {
-		switch choice {
-		case core.ResolveMine:
-			return tx.know(ctx, stage, kind, id, theirs)
-		case core.ResolveTheirs:
-			if _, err := sy.s.stageFor(ctx, tx, stage, core.OpEdit); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, stage, kind, id); err != nil {
+		st, err := sy.s.stageFor(ctx, tx, stage, core.OpEdit)
+		if err != nil {
+			return err
+		}
+		if st.ID == core.LiveStageID {
+			return core.Errorf(core.EInvalid, "push conflicts belong to a stage, not live")
+		}
+		if choice == core.ResolveMine {
+			return tx.know(ctx, st.ID, p.Kind, p.EntityID, p.Theirs)
+		}
+		if err := lockEntity(ctx, tx, p.Kind, st.ID, p.EntityID); err != nil {
+			return err
+		}
+		lh, err := liveHead(ctx, tx, p.Kind, p.EntityID, false)
+		if err != nil {
+			return err
+		}
+		sh, err := stageHeadOf(ctx, tx, p.Kind, st.ID, p.EntityID)
+		if err != nil {
+			return err
+		}
+		var live *core.ID
+		if lh != nil {
+			live = &lh.RevisionID
+		}
+		switch {
+		case sameID(live, p.Theirs):
+			if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, st.ID, p.Kind, p.EntityID); err != nil {
 				return fmt.Errorf("drop local change: %w", TranslateError(err))
 			}
-			if kind == core.KindItem {
-				if err := tx.dropGrants(ctx, stage, id); err != nil {
+			if p.Kind == core.KindItem {
+				if err := tx.dropGrants(ctx, st.ID, p.EntityID); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM sync_known WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, stage, kind, id); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM sync_known WHERE stage_id = $1 AND kind = $2 AND entity_id = $3`, st.ID, p.Kind, p.EntityID); err != nil {
 				return TranslateError(err)
 			}
-			return tx.feed(ctx, kind, id.String(), &stage, nil, nil, core.ChangeDelete)
+			return tx.feed(ctx, p.Kind, p.EntityID.String(), &st.ID, live, nil, core.ChangeUpdate)
+		case p.Theirs == nil:
+			// The server's stage does not have it (deleted there): so
+			// neither does the local stage.
+			if _, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, base_revision_id, deleted, changed_at)
+				VALUES ($1, $2, $3, $4, $4, true, now())
+				ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET deleted = true, revision_id = EXCLUDED.revision_id, changed_at = now()`,
+				st.ID, p.Kind, p.EntityID, *live); err != nil {
+				return fmt.Errorf("tombstone %s: %w", p.Kind, TranslateError(err))
+			}
+			if p.Kind == core.KindItem {
+				if err := tx.dropGrants(ctx, st.ID, p.EntityID); err != nil {
+					return err
+				}
+			}
+			if err := tx.know(ctx, st.ID, p.Kind, p.EntityID, nil); err != nil {
+				return err
+			}
+			return tx.feed(ctx, p.Kind, p.EntityID.String(), &st.ID, live, nil, core.ChangeDelete)
 		}
-		return core.Errorf(core.EInvalid, "choose mine or theirs, not %q", choice)
+		if !isJSONObject(p.TheirsDoc) {
+			return core.Errorf(core.EInvalid, "the conflict report lacks the server's document of %s %s", p.Kind, p.EntityID)
+		}
+		var parent *core.ID
+		if sh != nil {
+			parent = &sh.RevisionID
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO revision (id, kind, entity_id, parent_id, stage_id, author_id, created_at, log, doc)
+			VALUES ($1, $2, $3, $4, $5, $6, now(), 'the server''s version', $7) ON CONFLICT (id) DO NOTHING`,
+			*p.Theirs, p.Kind, p.EntityID, parent, st.ID, core.UserFromContext(ctx).ID, []byte(p.TheirsDoc)); err != nil {
+			return fmt.Errorf("store the server's revision: %w", TranslateError(err))
+		}
+		base := live
+		if sh != nil {
+			base = sh.BaseRevisionID
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO head (stage_id, kind, entity_id, revision_id, base_revision_id, changed_at) VALUES ($1, $2, $3, $4, $5, now())
+			ON CONFLICT (stage_id, kind, entity_id) DO UPDATE SET revision_id = EXCLUDED.revision_id, deleted = false, changed_at = now()`,
+			st.ID, p.Kind, p.EntityID, *p.Theirs, base); err != nil {
+			return fmt.Errorf("move stage head: %w", TranslateError(err))
+		}
+		if p.Kind == core.KindItem {
+			r, err := findRevision(ctx, tx, *p.Theirs)
+			if err != nil {
+				return err
+			}
+			it, err := itemFromRevision(r)
+			if err != nil {
+				return err
+			}
+			if err := tx.writeGrants(ctx, st.ID, it); err != nil {
+				return err
+			}
+		}
+		if err := tx.know(ctx, st.ID, p.Kind, p.EntityID, p.Theirs); err != nil {
+			return err
+		}
+		return tx.feed(ctx, p.Kind, p.EntityID.String(), &st.ID, p.Theirs, nil, core.ChangeUpdate)
 	})
 }
 

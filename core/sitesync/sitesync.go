@@ -496,9 +496,10 @@ func (e *Engine) Run(ctx context.Context, every time.Duration) error {
 
 // ResolvePushConflict settles one entity of a refused push: mine keeps
 // the local change and takes the server's current revision as its base
-// (the next push applies it over theirs); theirs drops the local change.
+// (the next push applies it over theirs); theirs makes the local stage
+// show the server's version. ctx carries the local user.
 func (e *Engine) ResolvePushConflict(ctx context.Context, stage core.ID, p core.ChangesetProblem, choice string) error {
-	return e.opts.Store.Sync().ResolvePushConflict(ctx, stage, p.Kind, p.EntityID, choice, p.Theirs)
+	return e.local.ResolvePushConflict(ctx, stage, p, choice)
 }
 
 // ResolvePullConflict settles a pulled change that met a local edit of

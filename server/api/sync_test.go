@@ -279,6 +279,23 @@ func TestSyncPullPushConflicts(t *testing.T) {
 	if got := mustFind(t, sadmin, srv, autumn.ID, two.ID); got.RevisionID != mine.RevisionID {
 		t.Fatalf("server autumn: %+v", got)
 	}
+	// Theirs: someone changed the server's autumn stage; the local stage
+	// takes their revision and the next push has nothing to send.
+	theirs3 := edit(t, sadmin, srv, autumn.ID, two.ID, "Two (their autumn)")
+	edit(t, p.ladmin, p.local, autumn.ID, two.ID, "Two (my autumn)")
+	_, err = p.eng.Push(p.ladmin, autumn.ID)
+	if !errors.As(err, &ce) || len(ce.Report.Problems) != 1 || *ce.Report.Problems[0].Theirs != theirs3.RevisionID {
+		t.Fatalf("push over a changed server stage: %v", err)
+	}
+	if err := p.eng.ResolvePushConflict(p.ladmin, autumn.ID, ce.Report.Problems[0], core.ResolveTheirs); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustFind(t, p.ladmin, p.local, autumn.ID, two.ID); got.RevisionID != theirs3.RevisionID || got.Title != "Two (their autumn)" {
+		t.Fatalf("local autumn after theirs: %+v", got)
+	}
+	if rep, err = p.eng.Push(p.ladmin, autumn.ID); err != nil || !rep.Applied || rep.Skipped != 1 {
+		t.Fatalf("push after theirs: %+v %v", rep, err)
+	}
 	if _, err = p.eng.Push(p.ladmin, spring.ID); err != nil {
 		t.Fatalf("spring: %v", err)
 	}
