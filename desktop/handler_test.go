@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,10 +19,16 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// sharedWasmCache is wazero's compilation cache shared by the tests of
+// this package (and runs): the reference plugins compile once, not per
+// test site.
+var sharedWasmCache = filepath.Join(os.TempDir(), "trovato-desktop-test-wasm")
+
 // testConfig is a desktop config on a fresh test database (no initdb).
 func testConfig(t *testing.T, migrated bool) Config {
 	t.Helper()
 	cfg := kernel.DefaultConfig(t.TempDir())
+	cfg.PluginCacheDir = sharedWasmCache
 	if migrated {
 		cfg.DatabaseURL = pgtest.NewDBURL(t)
 	} else {
@@ -151,7 +159,7 @@ func TestSetupScreen(t *testing.T) {
 
 func TestHandlerActsAsLocalUser(t *testing.T) {
 	t.Parallel()
-	a := MustApp(t, true)
+	a := MustApp(t, false)
 	t.Run("EditorWithoutCookies", func(t *testing.T) {
 		res, body := do(t, a, "GET", "/api/v1/session", "", "", http.Header{"Cookie": {"trovato_session=forged"}})
 		if res.StatusCode != 200 || !strings.Contains(body, `"name":"admin"`) {

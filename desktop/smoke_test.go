@@ -1,0 +1,36 @@
+package desktop
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestEditorSmoke runs a smoke subset of the editor's browser suite
+// (testdata/smoke.mjs, Chromium through playwright-core) against the
+// handler the window gets, served on 127.0.0.1 for the browser only.
+func TestEditorSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser: not with -short")
+	}
+	root := repoRoot(t)
+	needTools(t, "editor smoke", "node", "/usr/bin/chromium",
+		filepath.Join(root, "frontend", "node_modules", "playwright-core"), filepath.Join(root, "frontend", "dist", "index.html"))
+	t.Parallel()
+	a := MustApp(t, false)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "desktop", "testdata", "smoke.mjs"), srv.URL, filepath.Join(root, "artifacts", "desktop"))
+	cmd.Env = os.Environ()
+	out, err := cmd.CombinedOutput()
+	t.Logf("smoke:\n%s", out)
+	if err != nil {
+		t.Fatalf("the editor smoke failed: %v", err)
+	}
+}
