@@ -489,6 +489,39 @@ func TestSyncDroppedConnectionAndQueue(t *testing.T) {
 	if s, _ = p.eng.Status(ctx); s.State != core.SyncIdle || len(s.Queued) != 0 {
 		t.Fatalf("status after the flush: %+v", s)
 	}
+
+	// The desktop's loop: while the server is down it backs off; when it
+	// is back the queued push goes and the server's changes come.
+	p.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+		return true
+	})
+	q2 := mustSyncStage(t, p.ladmin, p.local, "queued-again")
+	again := item(t, p.ladmin, p.local, q2.ID, "Queued again")
+	if _, err := p.eng.Push(p.ladmin, q2.ID); core.ErrorCode(err) != core.EUnavailable {
+		t.Fatalf("push while down: %v", err)
+	}
+	rctx, stop := context.WithCancel(p.ladmin)
+	done := make(chan error, 1)
+	go func() { done <- p.eng.Run(rctx, 20*time.Millisecond) }()
+	time.Sleep(50 * time.Millisecond)
+	late := item(t, p.srv.admin, p.srv.k, core.LiveStageID, "Late")
+	p.setFault(nil)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, perr := p.local.Store.Items().FindItemByID(p.ladmin, core.LiveStageID, late.ID)
+		_, serr := p.srv.k.Store.Items().FindItemByID(p.srv.admin, q2.ID, again.ID)
+		if perr == nil && serr == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Run: pulled %v, pushed %v", perr, serr)
+		}
+	}
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run ended with %v", err)
+	}
 }
 
 func countLive(tb testing.TB, k *kernel.Kernel) int {
