@@ -336,7 +336,7 @@ func (sy *Sync) ApplyChangeset(ctx context.Context, cs *core.Changeset) (*core.C
 		return nil
 	})
 	if errors.Is(err, errRefused) {
-		rep.Applied = false
+		rep.Applied, rep.Created = false, false // rolled back with the rest
 		return rep, nil
 	}
 	if err != nil {
