@@ -1810,6 +1810,9 @@ func (m *PluginManager) decodeTree(r plugin.Result, tap string) (core.Node, bool
 	if r.Err != nil || r.Output == nil {
 		return core.Node{}, false
 	}
+	if n, ok := r.Decoded.(core.Node); ok {
+		return n, true // decoded and checked by the host's TreeValidator
+	}
 	n, err := core.DecodeTree(r.Output, core.TreeOptions{})
 	if err != nil {
 		m.log.Warn(tap+" output dropped", "plugin", r.Plugin, "reason", err.Error())
@@ -2033,6 +2036,9 @@ func (m *PluginManager) pageTap(ctx context.Context, name, tap string, doc any) 
 	if r.Output == nil {
 		return nil, core.Errorf(core.ENotFound, "plugin %s returned no page", name)
 	}
+	if p, ok := r.Decoded.(plugin.PageOutput); ok {
+		return &PluginPage{Title: p.Title, Content: p.Content}, nil
+	}
 	var out struct {
 		Title   string          `json:"title"`
 		Content json.RawMessage `json:"content"`
@@ -2169,7 +2175,10 @@ func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.
 		if r.Err != nil || r.Output == nil {
 			continue
 		}
-		n, err := core.DecodeTree(r.Output, core.TreeOptions{AllowForms: true})
+		n, ok := r.Decoded.(core.Node)
+		if !ok {
+			n, err = core.DecodeTree(r.Output, core.TreeOptions{AllowForms: true})
+		}
 		if err == nil && n.Type != core.ElemForm {
 			err = fmt.Errorf("the altered tree is a %s, not a form", n.Type)
 		}

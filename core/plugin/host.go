@@ -197,6 +197,10 @@ func (h *Host) rebuildLocked() {
 type Result struct {
 	Plugin   string
 	Output   []byte // the output document; nil when the plugin returned nothing or failed
+	// Decoded is what HostConfig.Validate decoded from Output (TreeValidator:
+	// a core.Node, or a PageOutput for page_view and tile_view); nil
+	// without an output or a validator.
+	Decoded  any
 	Err      error  // a *CallError, or nil
 	Duration time.Duration
 }
@@ -235,20 +239,21 @@ func (h *Host) InvokePlugin(ctx context.Context, name, tap string, input []byte)
 func (h *Host) call(ctx context.Context, p *loaded, tap string, input []byte) Result {
 	start := time.Now()
 	out, f := p.sb.invoke(ctx, tap, input)
+	var decoded any
 	if f == nil && out != nil {
-		f = h.checkOutput(p, tap, out)
+		decoded, f = h.checkOutput(tap, out)
 	}
 	if f == nil && tap == "item_access" && out != nil && !(*p.sb.approved.Load())[CapAccessVote] {
 		if v, err := parseVote(out); err == nil && v != VoteNeutral {
 			p.sb.logger.Warn("item_access vote without the access.vote capability counts as neutral", "vote", v)
 		}
-		out = []byte(`{"vote":"neutral"}`)
+		out, decoded = []byte(`{"vote":"neutral"}`), nil
 	}
 	r := Result{Plugin: p.sb.name, Duration: time.Since(start)}
 	p.calls.Add(1)
 	if f == nil {
 		p.consecutive.Store(0)
-		r.Output = out
+		r.Output, r.Decoded = out, decoded
 		return r
 	}
 	ce := f.callError(p.sb.name, tap)
@@ -271,21 +276,23 @@ func (h *Host) call(ctx context.Context, p *loaded, tap string, input []byte) Re
 	return r
 }
 
-func (h *Host) checkOutput(p *loaded, tap string, out []byte) *failure {
+func (h *Host) checkOutput(tap string, out []byte) (any, *failure) {
 	if !validJSON(out) {
-		return fail(ReasonInvalidOutput, "output is not valid JSON")
+		return nil, fail(ReasonInvalidOutput, "output is not valid JSON")
 	}
 	if tap == "item_access" {
 		if _, err := parseVote(out); err != nil {
-			return fail(ReasonInvalidOutput, "%v", err)
+			return nil, fail(ReasonInvalidOutput, "%v", err)
 		}
 	}
-	if h.validate != nil {
-		if err := h.validate(tap, out); err != nil {
-			return fail(ReasonInvalidOutput, "%v", err)
-		}
+	if h.validate == nil {
+		return nil, nil
 	}
-	return nil
+	decoded, err := h.validate(tap, out)
+	if err != nil {
+		return nil, fail(ReasonInvalidOutput, "%v", err)
+	}
+	return decoded, nil
 }
 
 func (h *Host) disableForFailures(p *loaded, ce *CallError, n int64) {

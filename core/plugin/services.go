@@ -166,5 +166,6 @@ func RequestFromContext(ctx context.Context) Request {
 
 // OutputValidator checks a tap's output document (for example the render
 // tree of item_view) before it is used. An error drops that plugin's
-// contribution.
-type OutputValidator func(tap string, out []byte) error
+// contribution. What it decoded, if anything, is the Result's Decoded, so
+// callers need not decode the output again.
+type OutputValidator func(tap string, out []byte) (decoded any, err error)

@@ -23,9 +23,12 @@ func TestTreeValidator(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := v(tc.tap, []byte(tc.out))
+			dec, err := v(tc.tap, []byte(tc.out))
 			if (err == nil) != tc.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if tc.ok && tc.tap != "cron" && dec == nil {
+				t.Fatal("a valid tree was not returned decoded")
 			}
 		})
 	}
