@@ -195,13 +195,13 @@ func (h *Host) rebuildLocked() {
 
 // Result is one plugin's contribution to a tap.
 type Result struct {
-	Plugin   string
-	Output   []byte // the output document; nil when the plugin returned nothing or failed
+	Plugin string
+	Output []byte // the output document; nil when the plugin returned nothing or failed
 	// Decoded is what HostConfig.Validate decoded from Output (TreeValidator:
 	// a core.Node, or a PageOutput for page_view and tile_view); nil
 	// without an output or a validator.
 	Decoded  any
-	Err      error  // a *CallError, or nil
+	Err      error // a *CallError, or nil
 	Duration time.Duration
 }
 
