@@ -4,6 +4,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 type CM = typeof import('./codemirror');
 let cmPromise: Promise<CM> | null = null;
 const loadCM = () => (cmPromise ||= import('./codemirror'));
+/** preloadCM starts loading CodeMirror now (a cold load of an item editor
+ * fetches it beside the app instead of after the item). */
+export const preloadCM = () => { loadCM().catch(() => { cmPromise = null; }); };
 
 interface Props {
   id: string;
