@@ -511,7 +511,15 @@ try {
     await screen('media');
     // Pick it into the article's image field from the editor.
     await page.goto(`${base}/admin/content/${articleID}`);
-    await page.getByRole('button', { name: /Choose from the library/ }).first().click();
+    // Keyboard: Enter opens the dialog, Escape closes it and focus comes back.
+    const choose = page.getByRole('button', { name: /Choose from the library/ }).first();
+    await choose.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('dialog.media-picker').waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('dialog.media-picker').waitFor({ state: 'detached' });
+    if (!(await page.evaluate(() => /Choose from the library/.test(document.activeElement?.textContent || '')))) throw new Error('focus did not return to the button after Escape');
+    await page.keyboard.press('Enter');
     await page.locator('dialog.media-picker').waitFor();
     await page.locator('#picker-q').fill(mediaFile);
     await page.locator('#picker-q').press('Enter');
