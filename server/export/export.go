@@ -398,17 +398,37 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	return rep, nil
 }
 
+// retries is how often a URL answering 503 (a query over its time limit
+// on a busy database) is asked again, after 0.5 s, 1 s, 1.5 s.
+const retries = 3
+
 // render requests one URL from the site handler and turns the answer
 // into a manifest entry.
 func (e *Exporter) render(ctx context.Context, u, base string) (*rendered, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://export.invalid"+u, nil)
-	if err != nil {
-		return nil, err
+	var (
+		req *http.Request
+		rec *httptest.ResponseRecorder
+		err error
+	)
+	for attempt := 0; ; attempt++ {
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, "http://export.invalid"+u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.RequestURI = u
+		req.RemoteAddr = "127.0.0.1:1"
+		rec = httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable || attempt == retries {
+			break
+		}
+		e.deps.take(req.URL.Path)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+		}
 	}
-	req.RequestURI = u
-	req.RemoteAddr = "127.0.0.1:1"
-	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, req)
 	res := rec.Result()
 	body := rec.Body.Bytes()
 	ctype := res.Header.Get("Content-Type")
