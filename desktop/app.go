@@ -185,12 +185,16 @@ func (a *App) Setup(ctx context.Context, choice SetupChoice) error {
 			return core.Errorf(core.EInvalid, "an API token of your account on the server is required")
 		}
 	}
-	site, err := CreateSite(ctx, a.cfg, NewSiteOptions{Demo: choice.Demo, Empty: choice.Server != ""})
+	site, err := CreateSite(ctx, a.cfg, NewSiteOptions{Demo: choice.Demo, Server: choice.Server})
 	if err != nil {
 		return err
 	}
 	if choice.Server != "" {
-		if err := a.connector.Connect(ctx, site, choice.Server, choice.Token); err != nil {
+		err := a.connector.Connect(ctx, site, choice.Server, choice.Token)
+		if err == nil {
+			err = site.CompleteSetup(a.cfg.Kernel.DataDir)
+		}
+		if err != nil {
 			site.Close(context.WithoutCancel(ctx))
 			return err
 		}
@@ -335,6 +339,10 @@ type Status struct {
 	Origin  string `json:"origin,omitempty"`
 	Server  string `json:"server,omitempty"`
 	Sync    string `json:"sync"` // "unavailable" in a build without the sync client
+	// SyncState is the local site's sync with its server (pulling,
+	// offline, failed with the last error, queued stages, conflicts);
+	// nil for a site that never connected.
+	SyncState *core.SyncStatus `json:"sync_state,omitempty"`
 }
 
 // Status reports the app's state.
@@ -359,6 +367,9 @@ func (a *App) Status() Status {
 		if a.site.Info != nil {
 			st.Origin, st.Server = a.site.Info.Origin, a.site.Info.Server
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st.SyncState = syncStatus(ctx, a.site)
+		cancel()
 	}
 	return st
 }

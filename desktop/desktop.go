@@ -15,8 +15,8 @@ import (
 type Options struct {
 	// Icon is the window icon (PNG).
 	Icon []byte
-	// Connector pulls a server's copy on the first start; nil offers
-	// only a new site.
+	// Connector pulls a server's copy on the first start; nil means the
+	// sync client (SyncConnector).
 	Connector Connector
 	// Started is when the process started (for the cold-start figure).
 	Started time.Time

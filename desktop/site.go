@@ -39,13 +39,17 @@ type SiteInfo struct {
 	Created time.Time `json:"created"`
 	// Origin is "new" (made on this computer) or "server" (a copy pulled
 	// from Server), or "adopted" (a data directory made by the trovato
-	// CLI before the app first opened it).
+	// CLI before the app first opened it). "incomplete" marks a first-run
+	// setup that has not finished: the next start offers the setup again
+	// (and reuses the cluster it made).
 	Origin string `json:"origin"`
 	Server string `json:"server,omitempty"`
 	Demo   bool   `json:"demo,omitempty"`
 }
 
 const siteFormat = 1
+
+const originIncomplete = "incomplete"
 
 // Inspect reports the local site in dataDir: nil when there is none yet
 // (the first start), its SiteInfo otherwise. A data directory made by the
@@ -63,6 +67,9 @@ func Inspect(dataDir string) (*SiteInfo, error) {
 		}
 		if info.Format > siteFormat {
 			return nil, core.Errorf(core.EInvalid, "%s was written by a newer Trovato (format %d): update the app", path, info.Format)
+		}
+		if info.Origin == originIncomplete {
+			return nil, nil
 		}
 		return &info, nil
 	case errors.Is(err, fs.ErrNotExist):
@@ -101,10 +108,10 @@ type Site struct {
 type NewSiteOptions struct {
 	// Demo loads the demo content (articles, pages, categories, menus).
 	Demo bool
-	// Empty leaves out the starter structure (the demo's item types,
-	// vocabularies, menus, gathers and alias patterns without content):
-	// for a site about to receive a server's copy.
-	Empty bool
+	// Server is the server a copy is pulled from next: the site gets no
+	// starter structure, and the setup stays incomplete until
+	// CompleteSetup (after the pull).
+	Server string
 }
 
 // starter is the demo without its content: config documents only.
@@ -176,6 +183,11 @@ func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, er
 	if err := os.MkdirAll(cfg.Kernel.DataDir, 0o755); err != nil {
 		return nil, core.Errorf(core.EInvalid, "data directory %s cannot be created (%v): choose another with TROVATO_DATA_DIR", cfg.Kernel.DataDir, err)
 	}
+	if info == nil {
+		if err := writeSiteInfo(cfg.Kernel.DataDir, &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: originIncomplete}); err != nil {
+			return nil, core.Errorf(core.EInvalid, "data directory %s is not writable (%v): choose another with TROVATO_DATA_DIR", cfg.Kernel.DataDir, unwrapErr(err))
+		}
+	}
 	k, err := kernel.New(ctx, cfg.Kernel, kernel.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -194,7 +206,7 @@ func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, er
 		if _, err := demo.Load(actx, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{}); err != nil {
 			return fail(fmt.Errorf("load the demo: %w", err))
 		}
-	case !opts.Empty:
+	case opts.Server == "":
 		if _, err := demo.Load(actx, demo.NewStoreLoader(k.Store, k.Files()), demo.Options{FS: starter()}); err != nil {
 			return fail(fmt.Errorf("load the starter structure: %w", err))
 		}
@@ -203,10 +215,25 @@ func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, er
 		return fail(fmt.Errorf("reference plugins: %w", err))
 	}
 	s.Info = &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: "new", Demo: opts.Demo}
+	if opts.Server != "" {
+		s.Info = &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: "server", Server: opts.Server}
+		return s, nil // CompleteSetup writes desktop.json after the pull
+	}
 	if err := writeSiteInfo(cfg.Kernel.DataDir, s.Info); err != nil {
 		return fail(err)
 	}
 	return s, nil
+}
+
+// CompleteSetup records a site pulled from a server as set up.
+func (s *Site) CompleteSetup(dataDir string) error { return writeSiteInfo(dataDir, s.Info) }
+
+func unwrapErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func userOf(cfg Config) string {

@@ -73,7 +73,11 @@ func runWindow(opts Options) error {
 	defer lock.Close()
 
 	ctx := context.Background()
-	app := StartApp(ctx, cfg, opts.Connector)
+	connector := opts.Connector
+	if connector == nil {
+		connector = &SyncConnector{Logger: log}
+	}
+	app := StartApp(ctx, cfg, connector)
 	if auto := os.Getenv(envAutoSetup); auto != "" {
 		app.Wait()
 	}
