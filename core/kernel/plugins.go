@@ -2153,9 +2153,11 @@ func (m *PluginManager) Cron(ctx context.Context, now time.Time, lastRun *time.T
 // elements (the CSRF token, a destination) are the kernel's: plugins do not
 // see them, a hidden element a plugin adds under one of their names is
 // dropped, and the altered form carries them first, as the kernel made
-// them. The form's action and method stay the kernel's. A failed or
-// invalid output (not a form, or not a valid tree) leaves the form as the
-// previous plugin left it, with a logged reason.
+// them. The form's action and method stay the kernel's, and the kernel's
+// other fields keep their kind and their name to themselves. A failed or
+// invalid output (not a form, not a valid tree, a kernel field changed in
+// kind or named twice) leaves the form as the previous plugin left it,
+// with a logged reason.
 func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.Node, it *core.Item) core.Node {
 	if form.Type != core.ElemForm || !m.ready(ctx, "form_alter") {
 		return form
@@ -2163,6 +2165,8 @@ func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.
 	var kept []core.Node
 	reserved := map[string]bool{}
 	collectHidden(form.Children, &kept, reserved)
+	controls := map[string]core.Node{} // the kernel's named controls
+	collectControls(form.Children, controls, reserved)
 	work := form
 	work.Children = withoutHidden(form.Children, reserved)
 	user := tapUser(core.UserFromContext(ctx))
@@ -2182,6 +2186,9 @@ func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.
 		if err == nil && n.Type != core.ElemForm {
 			err = fmt.Errorf("the altered tree is a %s, not a form", n.Type)
 		}
+		if err == nil {
+			err = checkControls(n.Children, controls)
+		}
 		if err != nil {
 			m.log.Warn("form_alter output dropped", "plugin", name, "form", formID, "reason", err.Error())
 			continue
@@ -2192,6 +2199,51 @@ func (m *PluginManager) FormAlter(ctx context.Context, formID string, form core.
 	}
 	work.Children = append(kept, work.Children...)
 	return work
+}
+
+// collectControls records the kernel form's named controls other than
+// the hidden ones.
+func collectControls(nodes []core.Node, out map[string]core.Node, hidden map[string]bool) {
+	for _, n := range nodes {
+		if n.Name != "" && !hidden[n.Name] && n.Type != core.ElemHidden {
+			out[n.Name] = n
+		}
+		collectControls(n.Children, out, hidden)
+	}
+}
+
+// checkControls refuses a form_alter output that gives a kernel control's
+// name to a second element or to an element of another kind (say, a
+// hidden "name" before the visible one): the kernel reads the first value
+// of a name. A plugin may relabel or remove a kernel control.
+func checkControls(nodes []core.Node, controls map[string]core.Node) error {
+	seen := map[string]bool{}
+	var walk func([]core.Node) error
+	walk = func(nodes []core.Node) error {
+		for _, n := range nodes {
+			if orig, ok := controls[n.Name]; ok && n.Name != "" {
+				if seen[n.Name] {
+					return fmt.Errorf("a second element is named %q, a field of the kernel's form", n.Name)
+				}
+				seen[n.Name] = true
+				if n.Type != orig.Type || n.InputType != orig.InputType {
+					return fmt.Errorf("the kernel's field %q changed from %s to %s", n.Name, describeControl(orig), describeControl(n))
+				}
+			}
+			if err := walk(n.Children); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(nodes)
+}
+
+func describeControl(n core.Node) string {
+	if n.InputType != "" {
+		return n.Type + " (" + n.InputType + ")"
+	}
+	return n.Type
 }
 
 // collectHidden appends every hidden element of a tree to kept and its

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -1163,5 +1164,45 @@ func TestStagedPluginKind(t *testing.T) {
 	var heads int
 	if err := s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM head WHERE kind = 'kt_note'`).Scan(&heads); err != nil || heads != 3 {
 		t.Fatalf("head rows of kt_note = %d, %v; want 3 (live, the stage's tombstone, the stage's creation)", heads, err)
+	}
+	// Publishing the stage moves its changes to live with everything else.
+	rep, err := s.store.Stages().PublishStage(ctx, st.ID, core.PublishOptions{})
+	if err != nil || !rep.Applied {
+		t.Fatalf("publish: %+v, %v", rep, err)
+	}
+	if got, err := call(ctx, "live", map[string]string{"op": "list", "kind": "kt_note"}); err != nil || got != "1 second" {
+		t.Fatalf("live after publish = %q, %v; want only the stage's new document", got, err)
+	}
+}
+
+// TestFormAlterKernelFields: a form_alter output may relabel, add or
+// remove fields, but not give a kernel field's name to a second element or
+// to an element of another kind.
+func TestFormAlterKernelFields(t *testing.T) {
+	kernelForm := []core.Node{
+		{Type: core.ElemInput, Name: "name", Label: "User name"},
+		{Type: core.ElemInput, InputType: "password", Name: "password", Label: "Password"},
+	}
+	controls := map[string]core.Node{}
+	collectControls(kernelForm, controls, map[string]bool{})
+	for name, tc := range map[string]struct {
+		out []core.Node
+		ok  bool
+	}{
+		"Unchanged": {kernelForm, true},
+		"Relabelled": {[]core.Node{{Type: core.ElemInput, Name: "name", Label: "Login"},
+			{Type: core.ElemInput, InputType: "password", Name: "password"}}, true},
+		"AddedAndRemoved": {[]core.Node{{Type: core.ElemInput, Name: "name"},
+			{Type: core.ElemFieldset, Children: []core.Node{{Type: core.ElemCheckbox, Name: "remember"}}}}, true},
+		"HiddenShadow": {append([]core.Node{{Type: core.ElemHidden, Name: "name", Value: "admin"}}, kernelForm...), false},
+		"NestedDuplicate": {append(slices.Clone(kernelForm),
+			core.Node{Type: core.ElemFieldset, Children: []core.Node{{Type: core.ElemInput, Name: "name"}}}), false},
+		"PasswordShown": {[]core.Node{{Type: core.ElemInput, Name: "name"}, {Type: core.ElemInput, Name: "password"}}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := checkControls(tc.out, controls); (err == nil) != tc.ok {
+				t.Fatalf("checkControls = %v, want ok=%v", err, tc.ok)
+			}
+		})
 	}
 }
