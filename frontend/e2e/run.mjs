@@ -518,7 +518,8 @@ try {
     await page.locator('dialog.media-picker').waitFor();
     await page.keyboard.press('Escape');
     await page.locator('dialog.media-picker').waitFor({ state: 'detached' });
-    if (!(await page.evaluate(() => /Choose from the library/.test(document.activeElement?.textContent || '')))) throw new Error('focus did not return to the button after Escape');
+    await page.waitForFunction(() => /^Choose from the library/.test(document.activeElement?.textContent || ''), null, { timeout: 3000 })
+      .catch(() => { throw new Error('focus did not return to the button after Escape'); });
     await page.keyboard.press('Enter');
     await page.locator('dialog.media-picker').waitFor();
     await page.locator('#picker-q').fill(mediaFile);

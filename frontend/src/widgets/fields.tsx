@@ -370,6 +370,7 @@ function FileWidget({ def, id, value, onChange, describedBy, invalid, label }: W
     api.get<api.FileInfo>('/files/' + v.id).then(setInfo, () => setInfo({ id: v.id }));
   }, [v?.id]);
   const [picking, setPicking] = useState(false);
+  const chooseRef = useRef<HTMLButtonElement>(null);
   const use = (fileObj: api.FileInfo) => {
     setInfo(fileObj);
     onChange(image ? { id: fileObj.id, alt: v?.alt ?? '', ...(v?.title ? { title: v.title } : {}) } : { id: fileObj.id });
@@ -399,10 +400,10 @@ function FileWidget({ def, id, value, onChange, describedBy, invalid, label }: W
       <input id={id} type="file" accept={def.allowed_mime?.join(',') || (image ? 'image/*' : undefined)} disabled={busy}
         aria-describedby={[describedBy, error ? id + '-uperr' : ''].filter(Boolean).join(' ') || undefined} aria-invalid={invalid || !!error ? 'true' : undefined}
         onChange={(e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) upload(f); (e.target as HTMLInputElement).value = ''; }} />
-      {' '}<button type="button" class="small choose" onClick={() => setPicking(true)}>Choose from the library<span class="visually-hidden"> for {label}</span></button>
+      {' '}<button type="button" class="small choose" ref={chooseRef} onClick={() => setPicking(true)}>Choose from the library<span class="visually-hidden"> for {label}</span></button>
       {picking && (
         <MediaPicker title={`Choose ${image ? 'an image' : 'a file'} for ${label}`} imagesOnly={image}
-          onClose={() => setPicking(false)}
+          onClose={() => { setPicking(false); setTimeout(() => chooseRef.current?.focus()); }}
           onPick={(f) => {
             setPicking(false);
             setError('');
