@@ -2,6 +2,8 @@ package desktop
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"log/slog"
 
 	"github.com/trovato/trovato/core"
@@ -43,4 +45,75 @@ func syncStatus(ctx context.Context, site *Site) *core.SyncStatus {
 		return nil
 	}
 	return st
+}
+
+// Pull brings the local site up to date with its server (the Sync menu).
+//
+// Errors: EInvalid when the site never connected to a server; what the
+// sync client reports otherwise (the server not answering, a token it
+// refuses), also recorded in the sync state.
+func (a *App) Pull(ctx context.Context) (*sitesync.PullResult, error) {
+	site := a.Site()
+	if site == nil {
+		return nil, core.Errorf(core.EInvalid, "there is no local site yet")
+	}
+	if syncStatus(ctx, site) == nil {
+		return nil, core.Errorf(core.EInvalid, "this site is not connected to a server")
+	}
+	opts := sitesync.Options{Store: site.Kernel.Store, Logger: a.log}
+	if c, ok := a.connector.(*SyncConnector); ok {
+		opts = c.Options
+		opts.Store, opts.Logger = site.Kernel.Store, a.log
+	}
+	e, err := sitesync.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return e.Pull(ctx)
+}
+
+// Title is the window title: the app's name and, for a site connected
+// to a server, the sync state (the always-visible sync indicator).
+func (st Status) Title() string {
+	const name = "Trovato"
+	switch st.State {
+	case "opening":
+		return name + " — opening the local site…"
+	case "error":
+		return name + " — the local site cannot be opened"
+	case "setup":
+		return name + " — new site"
+	}
+	s := st.SyncState
+	if s == nil {
+		return name + " — local site"
+	}
+	var parts []string
+	switch s.State {
+	case core.SyncPulling:
+		parts = append(parts, fmt.Sprintf("pulling %d/%d", s.Done, s.Total))
+	case core.SyncPushing:
+		parts = append(parts, "pushing "+s.Stage)
+	case core.SyncOffline:
+		if s.OfflineSince != nil {
+			parts = append(parts, "offline since "+s.OfflineSince.Local().Format("15:04"))
+		} else {
+			parts = append(parts, "offline")
+		}
+	case core.SyncFailed:
+		parts = append(parts, "sync failed: "+s.LastError)
+	default:
+		if s.LastPull != nil {
+			parts = append(parts, "synced "+s.LastPull.Local().Format("15:04"))
+		} else {
+			parts = append(parts, "not synced yet")
+		}
+	}
+	if n := len(s.Queued); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d stage(s) waiting to push", n))
+	}
+	if s.Conflicts > 0 {
+		parts = append(parts, fmt.Sprintf("%d conflict(s) to resolve", s.Conflicts))
+	}
+	return name + " — " + strings.Join(parts, " · ")
 }

@@ -91,5 +91,64 @@ func TestSetupConnect(t *testing.T) {
 		if info, err := Inspect(a.cfg.Kernel.DataDir); err != nil || info == nil || info.Origin != "server" {
 			t.Errorf("desktop.json after the pull: %+v %v", info, err)
 		}
+		if title := a.Status().Title(); !strings.Contains(title, "synced") {
+			t.Errorf("window title %q does not say the site is synced", title)
+		}
 	})
+	t.Run("PullAgain", func(t *testing.T) {
+		more := &core.Item{Type: "article", Title: "Later on the server", Status: core.StatusPublished}
+		if err := remote.Site().Kernel.Store.Items().CreateItem(actx, core.LiveStageID, more, ""); err != nil {
+			t.Fatal(err)
+		}
+		res, err := a.Pull(ctx)
+		if err != nil || res.Changes == 0 {
+			t.Fatalf("pull: %+v %v", res, err)
+		}
+		lctx, _ := a.Site().Act(ctx)
+		if _, err := a.Site().Kernel.Store.Items().FindItemByID(lctx, core.LiveStageID, more.ID); err != nil {
+			t.Errorf("the later item was not pulled: %v", err)
+		}
+	})
+	t.Run("ErrPullOffline", func(t *testing.T) {
+		srv.Close()
+		if _, err := a.Pull(ctx); err == nil {
+			t.Fatal("a pull from a server that is gone succeeded")
+		}
+		if title := a.Status().Title(); !strings.Contains(title, "offline") && !strings.Contains(title, "failed") {
+			t.Errorf("window title %q does not show the failed sync", title)
+		}
+	})
+}
+
+func TestPullNotConnected(t *testing.T) {
+	t.Parallel()
+	a := MustApp(t, false)
+	if _, err := a.Pull(context.Background()); core.ErrorCode(err) != core.EInvalid {
+		t.Errorf("pull on a local-only site: %v, want EINVALID", err)
+	}
+	if title := a.Status().Title(); title != "Trovato — local site" {
+		t.Errorf("title %q", title)
+	}
+}
+
+func TestStatusTitle(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 5, 1, 9, 30, 0, 0, time.Local)
+	for _, tc := range []struct {
+		name string
+		st   Status
+		want string
+	}{
+		{"Opening", Status{State: "opening"}, "opening"},
+		{"Setup", Status{State: "setup"}, "new site"},
+		{"Error", Status{State: "error"}, "cannot be opened"},
+		{"Synced", Status{State: "ready", SyncState: &core.SyncStatus{State: core.SyncIdle, LastPull: &at}}, "synced 09:30"},
+		{"Pulling", Status{State: "ready", SyncState: &core.SyncStatus{State: core.SyncPulling, Done: 40, Total: 100}}, "pulling 40/100"},
+		{"Offline", Status{State: "ready", SyncState: &core.SyncStatus{State: core.SyncOffline, OfflineSince: &at, Queued: []string{"spring"}}}, "offline since 09:30 · 1 stage(s) waiting to push"},
+		{"Failed", Status{State: "ready", SyncState: &core.SyncStatus{State: core.SyncFailed, LastError: "token refused", Conflicts: 2}}, "sync failed: token refused · 2 conflict(s)"},
+	} {
+		if got := tc.st.Title(); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q in it", tc.name, got, tc.want)
+		}
+	}
 }

@@ -167,6 +167,33 @@ func runWindow(opts Options) error {
 	view.AddText("Back", keys.OptionOrAlt("Left"), js("history.back();"))
 	view.AddText("Forward", keys.OptionOrAlt("Right"), js("history.forward();"))
 	view.AddText("Reload", keys.CmdOrCtrl("r"), js("location.reload();"))
+	syncMenu := appMenu.AddSubmenu("Sync")
+	syncMenu.AddText("Pull from the server", keys.Combo("p", keys.CmdOrCtrlKey, keys.ShiftKey), func(*menu.CallbackData) {
+		go func() {
+			res, err := app.Pull(context.Background())
+			if c := wctx.Load(); c != nil {
+				var msg string
+				if err != nil {
+					msg = "The pull did not finish: " + errText(err)
+				} else {
+					msg = fmt.Sprintf("Pulled %d changes (%d conflicts to resolve).", res.Changes, res.Conflicts)
+				}
+				runtime.WindowSetTitle(*c, app.Status().Title())
+				_, _ = runtime.MessageDialog(*c, runtime.MessageDialogOptions{Type: runtime.InfoDialog, Title: "Sync", Message: msg})
+			}
+		}()
+	})
+	syncMenu.AddText("Sync status", nil, func(*menu.CallbackData) {
+		if c := wctx.Load(); c != nil {
+			st := app.Status()
+			msg := "This site is not connected to a server."
+			if s := st.SyncState; s != nil {
+				msg = fmt.Sprintf("Server: %s\nState: %s\nLast error: %s\nStages waiting to push: %s\nConflicts: %d",
+					s.Remote, s.State, s.LastError, strings.Join(s.Queued, ", "), s.Conflicts)
+			}
+			_, _ = runtime.MessageDialog(*c, runtime.MessageDialogOptions{Type: runtime.InfoDialog, Title: "Sync status", Message: msg})
+		}
+	})
 	help := appMenu.AddSubmenu("Help")
 	help.AddText("About Trovato", nil, func(*menu.CallbackData) {
 		if c := wctx.Load(); c != nil {
@@ -213,6 +240,21 @@ func runWindow(opts Options) error {
 			if ws.Placed && !ws.Maximised {
 				runtime.WindowSetPosition(ctx, ws.X, ws.Y)
 			}
+			// The sync indicator: the window title follows the state.
+			go func() {
+				title := ""
+				for {
+					if t := app.Status().Title(); t != title {
+						title = t
+						runtime.WindowSetTitle(ctx, t)
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(3 * time.Second):
+					}
+				}
+			}()
 		},
 		OnDomReady: func(ctx context.Context) {
 			if script != "" {
