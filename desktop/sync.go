@@ -3,8 +3,8 @@ package desktop
 import (
 	"context"
 	"fmt"
-	"strings"
 	"log/slog"
+	"strings"
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/sitesync"
