@@ -1104,6 +1104,7 @@ func (sy *Sync) applyStagedBatch(ctx context.Context, tx *txn, ents []core.SyncE
 		krevs                   []*core.ID
 		fkinds, fentities, fops []string
 		frevs                   []*core.ID
+		items                   []*core.Item
 	)
 	for i := range ents {
 		k := entityKey{kinds[i], ids[i]}
@@ -1135,17 +1136,14 @@ func (sy *Sync) applyStagedBatch(ctx context.Context, tx *txn, ents []core.SyncE
 		default:
 			r := tx.revs[*srv]
 			hkinds, hids, hrevs = append(hkinds, k.kind), append(hids, k.id), append(hrevs, r.ID)
-			if p := projectors[k.kind]; p != nil {
-				if err := p(ctx, tx, k.id, r); err != nil {
-					return 0, err
-				}
-			}
 			if k.kind == core.KindItem {
 				it, err := itemFromRevision(r)
 				if err != nil {
 					return 0, err
 				}
-				if err := tx.writeGrants(ctx, core.LiveStageID, it); err != nil {
+				items = append(items, it)
+			} else if p := projectors[k.kind]; p != nil {
+				if err := p(ctx, tx, k.id, r); err != nil {
 					return 0, err
 				}
 			}
@@ -1156,6 +1154,9 @@ func (sy *Sync) applyStagedBatch(ctx context.Context, tx *txn, ents []core.SyncE
 			fkinds, fentities, frevs, fops = append(fkinds, k.kind), append(fentities, k.id.String()), append(frevs, &r.ID), append(fops, op)
 		}
 		kkinds, kids, krevs = append(kkinds, k.kind), append(kids, k.id), append(krevs, srv)
+	}
+	if err := tx.projectItems(ctx, items); err != nil {
+		return 0, err
 	}
 	if len(dids) > 0 {
 		if _, err := tx.Exec(ctx, `DELETE FROM head WHERE stage_id = $3 AND (kind, entity_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`,
@@ -1202,6 +1203,72 @@ func (sy *Sync) applyStagedBatch(ctx context.Context, tx *txn, ents []core.SyncE
 		}
 	}
 	return conflicts, nil
+}
+
+// projectItems writes live's projection and grant rows of many items in
+// a few statements: what projectItem and writeGrants do one by one.
+func (tx *txn) projectItems(ctx context.Context, items []*core.Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	n := len(items)
+	var (
+		ids, authors, tgroups, revs    = make([]core.ID, n), make([]core.ID, n), make([]core.ID, n), make([]core.ID, n)
+		types, titles, statuses, langs = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		fields                         = make([]string, n)
+		created, changed               = make([]time.Time, n), make([]time.Time, n)
+		promote, sticky                = make([]bool, n), make([]bool, n)
+		versions                       = make([]int32, n)
+		gitems                         []core.ID
+		grealms, ggids                 []string
+		gview, gupdate, gdelete        []bool
+	)
+	for i, it := range items {
+		ids[i], authors[i], tgroups[i], revs[i] = it.ID, it.AuthorID, it.TGroupID, it.RevisionID
+		types[i], titles[i], statuses[i], langs[i], fields[i] = it.Type, it.Title, it.Status, it.Language, string(it.Fields)
+		created[i], changed[i], promote[i], sticky[i], versions[i] = it.CreatedAt, it.ChangedAt, it.Promote, it.Sticky, int32(it.TypeVersion)
+		grants, err := tx.s.itemGrants(ctx, it, core.LiveStageID)
+		if err != nil {
+			return err
+		}
+		// One row per (realm, gid), merged as writeGrants merges them.
+		at := map[[2]string]int{}
+		for _, g := range grants {
+			if g.Realm == "" || g.GID == "" {
+				continue
+			}
+			if j, ok := at[[2]string{g.Realm, g.GID}]; ok {
+				gview[j], gupdate[j], gdelete[j] = gview[j] || g.View, gupdate[j] || g.Update, gdelete[j] || g.Delete
+				continue
+			}
+			at[[2]string{g.Realm, g.GID}] = len(gitems)
+			gitems, grealms, ggids = append(gitems, it.ID), append(grealms, g.Realm), append(ggids, g.GID)
+			gview, gupdate, gdelete = append(gview, g.View), append(gupdate, g.Update), append(gdelete, g.Delete)
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO item (id, type, title, status, author_id, created_at, changed_at, promote, sticky, language, tgroup_id, fields, revision_id, type_version)
+		SELECT id, type, title, status, author_id, created_at, changed_at, promote, sticky, language, tgroup_id, fields::jsonb, revision_id, type_version
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::timestamptz[], $7::timestamptz[], $8::bool[], $9::bool[],
+			$10::text[], $11::uuid[], $12::text[], $13::uuid[], $14::int[])
+			AS x(id, type, title, status, author_id, created_at, changed_at, promote, sticky, language, tgroup_id, fields, revision_id, type_version)
+		ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, title = EXCLUDED.title, status = EXCLUDED.status, author_id = EXCLUDED.author_id,
+			created_at = EXCLUDED.created_at, changed_at = EXCLUDED.changed_at, promote = EXCLUDED.promote, sticky = EXCLUDED.sticky,
+			language = EXCLUDED.language, tgroup_id = EXCLUDED.tgroup_id, fields = EXCLUDED.fields, revision_id = EXCLUDED.revision_id,
+			type_version = EXCLUDED.type_version`,
+		ids, types, titles, statuses, authors, created, changed, promote, sticky, langs, tgroups, fields, revs, versions); err != nil {
+		return fmt.Errorf("project pulled items: %w", TranslateError(err))
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM item_grant WHERE stage_id = $1 AND item_id = ANY($2)`, core.LiveStageID, ids); err != nil {
+		return fmt.Errorf("write grants: %w", TranslateError(err))
+	}
+	if len(gitems) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO item_grant (stage_id, item_id, realm, gid, grant_view, grant_update, grant_delete)
+			SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::bool[], $6::bool[], $7::bool[])`,
+			core.LiveStageID, gitems, grealms, ggids, gview, gupdate, gdelete); err != nil {
+			return fmt.Errorf("write grants: %w", TranslateError(err))
+		}
+	}
+	return nil
 }
 
 // moveLive points local live at rev (nil: deletes the entity) and records

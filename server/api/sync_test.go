@@ -594,6 +594,10 @@ func TestSyncResumeAndDiskFull(t *testing.T) {
 	if n := countLive(t, p.local); n != 9 {
 		t.Fatalf("live items: %d", n)
 	}
+	// Listings see them: every pulled item has its grant rows.
+	if list, total, err := p.local.Store.Items().FindItems(core.NewContextWithUser(ctx, core.Anonymous), core.ItemFilter{Limit: 100}); err != nil || total != 9 || len(list) != 9 {
+		t.Fatalf("anonymous listing of pulled items: %d of %d, %v", len(list), total, err)
+	}
 	if f, err := p.local.Files().FindFileByID(ctx, file.ID); err != nil || f.Hash != file.Hash {
 		t.Fatalf("file: %v %v", f, err)
 	}
