@@ -16,6 +16,7 @@ import (
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/demo"
 	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/core/postgres"
 )
 
 // Config is what the desktop app needs to find and open its local site.
@@ -262,4 +263,31 @@ func (s *Site) Close(ctx context.Context) {
 		s.Kernel.Close(ctx)
 		s.Kernel = nil
 	}
+}
+
+// DatabaseURL returns the URL of the site's database.
+func (s *Site) DatabaseURL() string {
+	if s.Kernel.Cluster != nil {
+		return s.Kernel.Cluster.URL(postgres.ClusterDatabase)
+	}
+	return s.Kernel.Config.DatabaseURL
+}
+
+// Backup writes a backup archive of the site to file (as `trovato backup
+// FILE` does; `trovato restore FILE` restores it), through a temporary
+// file renamed into place.
+func (s *Site) Backup(ctx context.Context, file string) (*postgres.BackupManifest, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
+	if err != nil {
+		return nil, core.Errorf(core.EInvalid, "cannot write %s: %v", file, unwrapErr(err))
+	}
+	defer os.Remove(tmp.Name())
+	m, err := postgres.Backup(ctx, s.DatabaseURL(), tmp)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = core.Errorf(core.EInvalid, "cannot write %s: %v", file, unwrapErr(cerr))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, os.Rename(tmp.Name(), file)
 }

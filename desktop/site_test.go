@@ -17,6 +17,7 @@ import (
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/core/postgres"
 )
 
 // privateDir is a data directory the private cluster can use (running as
@@ -64,6 +65,20 @@ func TestSiteLifecycle(t *testing.T) {
 	if err := site.Kernel.Store.Items().CreateItem(actx, core.LiveStageID, it, ""); err != nil {
 		t.Fatal(err)
 	}
+	backup := filepath.Join(t.TempDir(), "site.tar")
+	if m, err := site.Backup(ctx, backup); err != nil || m.DumpBytes == 0 {
+		t.Fatalf("backup of the local site: %+v %v", m, err)
+	}
+	f, err := os.Open(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked, err := postgres.CheckBackup(ctx, backup, f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("the backup does not check: %v", err)
+	}
+	checked.Close()
 	pidFile := filepath.Join(cfg.Kernel.DataDir, "pg", "data", "postmaster.pid")
 	site.Close(ctx)
 	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {

@@ -153,6 +153,27 @@ func runWindow(opts Options) error {
 	file.AddText("New item", keys.CmdOrCtrl("n"), nav("/admin/content"))
 	file.AddText("Stages", nil, nav("/admin/stages"))
 	file.AddSeparator()
+	file.AddText("Back up the site…", keys.Combo("b", keys.CmdOrCtrlKey, keys.ShiftKey), func(*menu.CallbackData) {
+		c := wctx.Load()
+		site := app.Site()
+		if c == nil || site == nil {
+			return
+		}
+		name, err := runtime.SaveFileDialog(*c, runtime.SaveDialogOptions{
+			Title: "Back up the site", DefaultFilename: "trovato-" + time.Now().Format("2006-01-02") + ".tar",
+			Filters: []runtime.FileFilter{{DisplayName: "Trovato backups (*.tar)", Pattern: "*.tar"}},
+		})
+		if err != nil || name == "" {
+			return
+		}
+		go func() {
+			msg := "Backed up to " + name + ". Restore it with: trovato restore " + name
+			if _, err := site.Backup(context.Background(), name); err != nil {
+				msg = "The backup failed: " + errText(err)
+			}
+			_, _ = runtime.MessageDialog(*c, runtime.MessageDialogOptions{Type: runtime.InfoDialog, Title: "Backup", Message: msg})
+		}()
+	})
 	file.AddText("Open the data folder", nil, func(*menu.CallbackData) {
 		if c := wctx.Load(); c != nil {
 			runtime.BrowserOpenURL(*c, "file://"+cfg.Kernel.DataDir)
