@@ -63,8 +63,9 @@ type Options struct {
 	Sessions core.SessionStore
 	Limiter  core.RateLimiter
 	Cache    core.Cache
-	// Theme is the site theme; nil means the default theme. It extends
-	// the default theme file by file.
+	// Theme is the site theme to start with; nil means the default
+	// theme. It extends the default theme file by file. LoadTheme and
+	// FollowThemes switch to the theme enabled in the database.
 	Theme fs.FS
 	// RateLimits override DefaultRateLimits per class; a Limit of 0
 	// turns a class's limit off.
@@ -104,7 +105,7 @@ type Options struct {
 type Server struct {
 	k        *kernel.Kernel
 	log      *slog.Logger
-	r        *render.Renderer
+	r        *themeSlot // the current theme's renderer (themes.go)
 	sessions core.SessionStore
 	limiter  core.RateLimiter
 	cache    core.Cache
@@ -207,11 +208,12 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 	} else {
 		base = render.DefaultTheme()
 	}
-	r, err := render.New(theme, render.Options{Base: base, Logger: s.log.With("component", "render")})
+	r, err := render.New(theme, render.Options{Base: base, Logger: s.log.With("component", "render"), Name: themeName(opts.Theme)})
 	if err != nil {
 		return nil, fmt.Errorf("load theme: %w", err)
 	}
-	s.r = r
+	s.r = &themeSlot{}
+	s.r.p.Store(r)
 	for prefix, h := range opts.Mounts {
 		if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") || len(prefix) < 3 || h == nil {
 			return nil, core.Errorf(core.EInvalid, "mount %q: a prefix like /api/v1/ and a handler are required", prefix)
@@ -229,8 +231,9 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Renderer returns the server's renderer.
-func (s *Server) Renderer() *render.Renderer { return s.r }
+// Renderer returns the server's current renderer: a theme change
+// (SetRenderer, LoadTheme, FollowThemes) replaces it.
+func (s *Server) Renderer() *render.Renderer { return s.r.load() }
 
 func (s *Server) routes() {
 	m := http.NewServeMux()

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/trovato/trovato/core"
@@ -35,6 +36,13 @@ type Options struct {
 	// filtered_html (keyed by a hash of the text, so never stale):
 	// 0 means DefaultFormatCacheBytes, negative disables it.
 	FormatCacheBytes int
+	// Name and Regions describe the theme (Renderer.Theme): default
+	// DefaultThemeName and DefaultRegions. NewTheme sets both from the
+	// theme's manifest.
+	Name    string
+	Regions []string
+
+	layers []fs.FS // NewTheme's base chain, replacing Base
 }
 
 // Renderer renders trees and pages with one theme. It is safe for
@@ -50,6 +58,7 @@ type Renderer struct {
 	filtered *bluemonday.Policy
 	full     *bluemonday.Policy
 	memo     *formatMemo
+	info     ThemeInfo
 }
 
 // treeOptions is what RenderNode accepts: the kernel composes trees from
@@ -83,9 +92,19 @@ func New(theme fs.FS, opts Options) (*Renderer, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	layers := []fs.FS{theme}
-	if opts.Base != nil {
-		layers = append(layers, opts.Base)
+	layers := opts.layers
+	if layers == nil {
+		layers = []fs.FS{theme}
+		if opts.Base != nil {
+			layers = append(layers, opts.Base)
+		}
+	}
+	r.info = ThemeInfo{Name: opts.Name, Regions: opts.Regions, Built: time.Now()}
+	if r.info.Name == "" {
+		r.info.Name = DefaultThemeName
+	}
+	if len(r.info.Regions) == 0 {
+		r.info.Regions = DefaultRegions
 	}
 	var err error
 	if r.assets, err = loadAssets(layers, r.prefix); err != nil {

@@ -31,8 +31,9 @@ func init() {
 
 func (a *app) serveCmd() *cobra.Command {
 	var (
-		addr    string
-		proxies []string
+		addr       string
+		proxies    []string
+		watchTheme string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -47,10 +48,12 @@ directory, else (redis-server not installed) in this process only.`,
 			if err != nil {
 				return err
 			}
+			a.watchTheme = watchTheme
 			return a.serve(cmd.Context(), addr, nets, nil)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen on HOST:PORT")
+	cmd.Flags().StringVar(&watchTheme, "watch-theme", "", "development: serve the theme in this folder on this node, reloaded on every change (docs/site.md#themes)")
 	cmd.Flags().DurationVar(&a.invalidateEvery, "invalidate-every", time.Second, "how often to read the change feed and invalidate cached pages edited by other processes")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a load balancer in front (repeatable): its X-Forwarded-For and X-Forwarded-Proto are believed")
 	return cmd
@@ -183,6 +186,9 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 	site = srv
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := serveThemes(sctx, srv, a.watchTheme, log); err != nil {
+		return err
+	}
 	go server.RunScheduler(sctx, k, log.With("component", "scheduler"), 10*time.Second)
 	// Search vectors are computed after commit, on any node, woken by
 	// PostgreSQL's notification of each write.

@@ -33,6 +33,7 @@ func (a *app) tileCmd() *cobra.Command {
 				return err
 			}
 			// Every tile must refer to stored gathers and menus before any is stored.
+			regions := map[string]string{}
 			for _, d := range docs {
 				if d.Kind != "tile" {
 					return core.Errorf(core.EInvalid, "%s: %s/%s is not a tile document", args[0], d.Kind, d.Name)
@@ -44,6 +45,10 @@ func (a *app) tileCmd() *cobra.Command {
 				if err := k.Store.CheckTile(ctx, t); err != nil {
 					return fmt.Errorf("%s: tile %s: %w", args[0], d.Name, err)
 				}
+				regions[d.Name] = t.Region
+			}
+			if err := a.warnTileRegions(ctx, k, regions); err != nil {
+				return err
 			}
 			for _, d := range docs {
 				doc, err := k.Store.Config().PutConfig(ctx, d.Kind, d.Name, d.Body, 0)

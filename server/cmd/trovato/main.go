@@ -59,6 +59,8 @@ type app struct {
 	// invalidateEvery is how often serve polls the change feed for cache
 	// invalidation.
 	invalidateEvery time.Duration
+	// watchTheme is serve's --watch-theme folder (cmd_theme.go).
+	watchTheme string
 
 	cfg kernel.Config
 	k   *kernel.Kernel
