@@ -300,16 +300,15 @@ func (sy *Sync) ApplyChangeset(ctx context.Context, cs *core.Changeset) (*core.C
 		if err := sy.pushFiles(ctx, tx, u, cs.Files); err != nil {
 			return err
 		}
-		for _, e := range cs.Entries {
-			if err := lockEntity(ctx, tx, e.Kind, st.ID, e.EntityID); err != nil {
-				return err
-			}
+		heads, err := lockHeads(ctx, tx, st.ID, cs.Entries)
+		if err != nil {
+			return err
 		}
 		// First every head, then validation, so entries may refer to each
 		// other in any order.
 		var applied []core.ChangesetEntry
 		for _, e := range cs.Entries {
-			done, p, err := sy.pushEntry(ctx, tx, u, st.ID, e)
+			done, p, err := sy.pushEntry(ctx, tx, u, st.ID, e, heads[headKey{st.ID, e.Kind, e.EntityID}], heads[headKey{core.LiveStageID, e.Kind, e.EntityID}])
 			if err != nil {
 				return err
 			}
@@ -477,18 +476,45 @@ func stageHeadOf(ctx context.Context, q querier, kind string, stage, id core.ID)
 
 // pushEntry moves the stage's head of one entry. done: the stage has it
 // already (a retried push). A conflict comes back as a problem.
-func (sy *Sync) pushEntry(ctx context.Context, tx *txn, u *core.User, stage core.ID, e core.ChangesetEntry) (bool, *core.ChangesetProblem, error) {
-	sh, err := stageHeadOf(ctx, tx, e.Kind, stage, e.EntityID)
-	if err != nil {
-		return false, nil, err
+// headKey names one head.
+type headKey struct {
+	stage core.ID
+	kind  string
+	id    core.ID
+}
+
+// lockHeads locks the heads of a changeset's entities in the stage and in
+// live (in one order, so concurrent pushes cannot deadlock) and returns
+// them.
+func lockHeads(ctx context.Context, tx *txn, stage core.ID, entries []core.ChangesetEntry) (map[headKey]*head, error) {
+	kinds := make([]string, len(entries))
+	ids := make([]core.ID, len(entries))
+	for i, e := range entries {
+		kinds[i], ids[i] = e.Kind, e.EntityID
 	}
+	rows, err := tx.Query(ctx, `SELECT stage_id, kind, entity_id, revision_id, base_revision_id, deleted FROM head
+		WHERE stage_id IN ($3, $4) AND (kind, entity_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))
+		ORDER BY stage_id, kind, entity_id FOR UPDATE`, kinds, ids, stage, core.LiveStageID)
+	if err != nil {
+		return nil, fmt.Errorf("lock heads: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	out := map[headKey]*head{}
+	for rows.Next() {
+		h := &head{}
+		if err := rows.Scan(&h.StageID, &h.Kind, &h.EntityID, &h.RevisionID, &h.BaseRevisionID, &h.Deleted); err != nil {
+			return nil, fmt.Errorf("lock heads: %w", err)
+		}
+		out[headKey{h.StageID, h.Kind, h.EntityID}] = h
+	}
+	return out, rows.Err()
+}
+
+func (sy *Sync) pushEntry(ctx context.Context, tx *txn, u *core.User, stage core.ID, e core.ChangesetEntry, sh, lh *head) (bool, *core.ChangesetProblem, error) {
 	if sh != nil && sh.RevisionID == e.Revision.ID && sh.Deleted == (e.Action == core.ChangeDelete) {
 		return true, nil, nil
 	}
-	lh, err := liveHead(ctx, tx, e.Kind, e.EntityID, false)
-	if err != nil {
-		return false, nil, err
-	}
+	var err error
 	// What the server's stage shows now.
 	var current *core.ID
 	switch {
@@ -1377,24 +1403,39 @@ func (sy *Sync) BuildChangeset(ctx context.Context, stage core.ID) (*core.Change
 	if st.State != core.StageOpen {
 		return nil, core.Errorf(core.EInvalid, "stage %q is %s; only open stages are pushed", st.Name, st.State)
 	}
-	heads, err := stageHeads(ctx, sy.s.pool, st.ID, false)
-	if err != nil {
-		return nil, err
-	}
 	cs := &core.Changeset{Stage: core.ChangesetStage{ID: st.ID, Name: st.Name, Label: st.Label}, Entries: []core.ChangesetEntry{}, Files: []core.File{}}
-	for _, h := range heads {
-		r, err := findRevision(ctx, sy.s.pool, h.RevisionID)
-		if err != nil {
-			return nil, err
+	hrows, err := sy.s.pool.Query(ctx, `SELECT h.kind, h.entity_id, h.base_revision_id, h.deleted, k.entity_id IS NOT NULL, k.revision_id,
+			r.id, r.parent_id, r.created_at, r.log, r.type_version, r.doc
+		FROM head h JOIN revision r ON r.id = h.revision_id
+		LEFT JOIN sync_known k ON k.stage_id = h.stage_id AND k.kind = h.kind AND k.entity_id = h.entity_id
+		WHERE h.stage_id = $1 ORDER BY h.kind, h.entity_id`, st.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read stage %s: %w", st.Name, TranslateError(err))
+	}
+	for hrows.Next() {
+		var (
+			h       head
+			isKnown bool
+			known   *core.ID
+			rv      core.ChangesetRevision
+			doc     []byte
+		)
+		if err := hrows.Scan(&h.Kind, &h.EntityID, &h.BaseRevisionID, &h.Deleted, &isKnown, &known,
+			&rv.ID, &rv.ParentID, &rv.CreatedAt, &rv.Log, &rv.TypeVersion, &doc); err != nil {
+			hrows.Close()
+			return nil, fmt.Errorf("read stage %s: %w", st.Name, err)
 		}
+		rv.Doc = doc
+		action := (&stageHead{head: h}).action()
 		base := h.BaseRevisionID
-		if known, ok, err := knownRevision(ctx, sy.s.pool, st.ID, h.Kind, h.EntityID); err != nil {
-			return nil, err
-		} else if ok {
+		if isKnown {
 			base = known
 		}
-		cs.Entries = append(cs.Entries, core.ChangesetEntry{Kind: h.Kind, EntityID: h.EntityID, Action: h.action(), BaseRevision: base,
-			Revision: core.ChangesetRevision{ID: r.ID, ParentID: r.ParentID, CreatedAt: r.CreatedAt, Log: r.Log, TypeVersion: r.TypeVersion, Doc: r.Doc}})
+		cs.Entries = append(cs.Entries, core.ChangesetEntry{Kind: h.Kind, EntityID: h.EntityID, Action: action, BaseRevision: base, Revision: rv})
+	}
+	hrows.Close()
+	if err := hrows.Err(); err != nil {
+		return nil, fmt.Errorf("read stage %s: %w", st.Name, TranslateError(err))
 	}
 	rows, err := sy.s.pool.Query(ctx, `SELECT f.id, encode(f.hash, 'hex'), f.size, f.mime, f.name, f.owner_id, f.created_at FROM file f
 		WHERE NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.stage_id = $1 AND k.kind = 'file' AND k.entity_id = f.id) ORDER BY f.id`, core.LiveStageID)
