@@ -31,7 +31,7 @@ test:
 bench:
 	build/deps.sh bench
 	$(MAKE) --no-print-directory plugins frontend
-	$(GO) run ./build/testenv -- $(GO) test -run '^$$' -bench . -benchmem ./... | tee bench.out
+	$(GO) run ./build/testenv -- $(GO) test -run '^$$' -bench . -benchmem -timeout 90m ./... | tee bench.out
 	$(MAKE) --no-print-directory desktop
 	build/bench-desktop.sh | tee -a bench.out
 
