@@ -18,6 +18,7 @@ import (
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/core/memory"
 	"github.com/trovato/trovato/server"
 )
 
@@ -209,5 +210,55 @@ func TestPluginFormsAndTiles(t *testing.T) {
 	}
 	if _, body := b.get("/user/login"); strings.Contains(body, `name="nickname"`) {
 		t.Fatal("a disabled plugin's field is on the form")
+	}
+}
+
+// TestPluginGatherExtendListing: a gather page cached before a
+// gather_extend plugin is enabled is built again with the plugin's filter
+// (the listing depends on the plugin set), and again without it once the
+// plugin is disabled.
+func TestPluginGatherExtendListing(t *testing.T) {
+	t.Parallel()
+	manifest, wasm := mustSiteGuest(t)
+	s := newSite(t, server.Options{})
+	tc := memory.NewTagCache(100)
+	srv, err := server.New(s.k, server.Options{PageCache: tc, Sessions: s.srv.Sessions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.srv = srv
+	s.k.Store.OnCommit(func(changes []core.Change) { // as trovato serve does
+		for _, c := range changes {
+			_ = tc.BumpTags(s.admin, core.TagsForChange(c)...)
+		}
+	})
+	s.put("gather", "front", `{"kind":"gather","name":"front","label":"Front page","types":["article"],
+		"filters":[{"field":"status","op":"eq","value":"published"},{"field":"promote","op":"eq","value":"true"}],
+		"displays":[{"name":"page","type":"page","path":"/front"},{"name":"rss","type":"feed","format":"rss","path":"/front/rss.xml"}]}`)
+	s.newItem(core.LiveStageID, &core.Item{Type: "article", Title: "Plugin hides me", Promote: true, Fields: json.RawMessage(`{}`)})
+	for _, path := range []string{"/front", "/front/rss.xml"} {
+		_, body := s.get(path, nil)
+		wantContains(t, body, "Plugin hides me", "Hello &lt;World&gt;")
+		if res, _ := s.get(path, nil); res.Header.Get(server.CacheHeader) != "hit" {
+			t.Fatalf("%s is not cached", path)
+		}
+	}
+	if _, err := s.k.Plugins.InstallBytes(s.admin, "siteguest/plugin.toml", manifest, wasm); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.k.Plugins.Enable(s.admin, "siteguest", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/front", "/front/rss.xml"} {
+		_, body := s.get(path, nil)
+		wantLacks(t, body, "Plugin hides me")
+		wantContains(t, body, "Hello &lt;World&gt;")
+	}
+	if err := s.k.Plugins.Disable(s.admin, "siteguest"); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/front", "/front/rss.xml"} {
+		_, body := s.get(path, nil)
+		wantContains(t, body, "Plugin hides me")
 	}
 }

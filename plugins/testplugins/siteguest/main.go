@@ -8,6 +8,8 @@
 //     and the user name "robot" (an error on a path no element has).
 //   - On the comment form it adds an "agree" checkbox and refuses a
 //     comment without it.
+//   - gather_extend hides items titled "Plugin hides me" from the gather
+//     "front".
 //   - tile_info lists the tile "hello"; tile_view renders it with a title
 //     holding control characters and an h1 heading, and echoes the tile's
 //     config key "greeting".
@@ -22,6 +24,12 @@ func main() {}
 func init() {
 	sdk.Handle("form_alter", formAlter)
 	sdk.Handle("form_validate", formValidate)
+	sdk.Handle("gather_extend", func(in sdk.Value, w *sdk.Writer) error {
+		if in.Get("gather").String() == "front" {
+			w.Raw([]byte(`{"filters":[{"field":"title","op":"ne","value":"Plugin hides me"}]}`))
+		}
+		return nil
+	})
 	sdk.Handle("tile_info", func(_ sdk.Value, w *sdk.Writer) error {
 		w.Raw([]byte(`{"tiles":[{"name":"hello","label":"Hello","island":false}]}`))
 		return nil
