@@ -36,10 +36,24 @@ type SyncPlugin struct {
 	Approved []string `json:"approved"`
 }
 
+// SyncTheme is an installed theme as a pull copies it; its files are
+// fetched by hash.
+type SyncTheme struct {
+	Name     string            `json:"name"`
+	Label    string            `json:"label"`
+	Version  string            `json:"version"`
+	Base     string            `json:"base"`
+	Regions  []string          `json:"regions"`
+	Manifest string            `json:"manifest"`
+	Files    map[string]string `json:"files"` // path -> SHA-256 (hex)
+	Enabled  bool              `json:"enabled"`
+}
+
 // SyncEntity is the current state of one thing the change feed named: a
 // live revision of a staged kind (keeping its id), a config document, a
 // file, a user, a role or a plugin. Deleted means it is gone (or the
-// token's user may not see it).
+// token's user may not see it). Themes come whole (manifest and file
+// hashes).
 type SyncEntity struct {
 	Kind     string          `json:"kind"`
 	ID       string          `json:"id"` // entity id, KIND/NAME for config, name for roles and plugins
@@ -50,6 +64,7 @@ type SyncEntity struct {
 	User     *SyncUser       `json:"user,omitempty"`
 	Role     *Role           `json:"role,omitempty"`
 	Plugin   *SyncPlugin     `json:"plugin,omitempty"`
+	Theme    *SyncTheme      `json:"theme,omitempty"`
 }
 
 // SyncBatch is one page of a pull: the entities changed in whole

@@ -193,6 +193,16 @@ func (sy *Sync) resolve(ctx context.Context, u *core.User, c core.Change, live m
 		} else {
 			e.Plugin = &core.SyncPlugin{Name: p.Name, Version: p.Version, Manifest: p.Manifest, WasmHash: p.WasmHash, Enabled: p.Enabled, Approved: nonNil(p.Approved)}
 		}
+	case c.Kind == core.KindTheme:
+		t, err := sy.s.Themes().FindTheme(ctx, c.EntityID)
+		if core.ErrorCode(err) == core.ENotFound {
+			e.Deleted = true
+		} else if err != nil {
+			return e, false, err
+		} else {
+			e.Theme = &core.SyncTheme{Name: t.Name, Label: t.Label, Version: t.Version, Base: t.Base, Regions: nonNil(t.Regions),
+				Manifest: t.Manifest, Files: t.Files, Enabled: t.Enabled}
+		}
 	default:
 		return e, false, nil
 	}
@@ -826,7 +836,7 @@ func (sy *Sync) ApplyBatch(ctx context.Context, from core.FeedCursor, b *core.Sy
 			func(e core.SyncEntity) bool { return e.Kind == core.KindRole },
 			func(e core.SyncEntity) bool { return e.Kind == core.KindUser },
 			func(e core.SyncEntity) bool {
-				return e.Kind == core.KindConfig || e.Kind == core.KindFile || e.Kind == core.KindPlugin
+				return e.Kind == core.KindConfig || e.Kind == core.KindFile || e.Kind == core.KindPlugin || e.Kind == core.KindTheme
 			},
 		} {
 			for _, e := range b.Entities {
@@ -889,6 +899,8 @@ func (sy *Sync) applyEntity(ctx context.Context, tx *txn, e core.SyncEntity) (bo
 		return false, tx.feed(ctx, core.KindFile, f.ID.String(), nil, nil, nil, core.ChangeCreate)
 	case e.Kind == core.KindPlugin:
 		return false, applyPlugin(ctx, tx, e)
+	case e.Kind == core.KindTheme:
+		return false, applyTheme(ctx, tx, e)
 	}
 	return false, nil
 }
@@ -997,6 +1009,42 @@ func applyPlugin(ctx context.Context, tx *txn, e core.SyncEntity) error {
 		return TranslateError(err)
 	}
 	return tx.feed(ctx, core.KindPlugin, p.Name, nil, nil, nil, core.ChangeUpdate)
+}
+
+func applyTheme(ctx context.Context, tx *txn, e core.SyncEntity) error {
+	if e.Deleted || e.Theme == nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM theme WHERE name = $1`, e.ID); err != nil {
+			return TranslateError(err)
+		}
+		return tx.feed(ctx, core.KindTheme, e.ID, nil, nil, nil, core.ChangeDelete)
+	}
+	t := e.Theme
+	if t.Enabled {
+		// At most one theme is enabled: the server's enabling of this one
+		// disabled the one before.
+		if _, err := tx.Exec(ctx, `UPDATE theme SET enabled = false WHERE enabled AND name <> $1`, t.Name); err != nil {
+			return TranslateError(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO theme (name, label, version, base, regions, manifest_yaml, enabled, changed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (name) DO UPDATE SET label = EXCLUDED.label, version = EXCLUDED.version, base = EXCLUDED.base, regions = EXCLUDED.regions,
+			manifest_yaml = EXCLUDED.manifest_yaml, enabled = EXCLUDED.enabled, changed_at = now(), changed_by = EXCLUDED.changed_by`,
+		t.Name, t.Label, t.Version, t.Base, nonNil(t.Regions), t.Manifest, t.Enabled, core.SystemUserID); err != nil {
+		return fmt.Errorf("store theme %s: %w", t.Name, TranslateError(err))
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM theme_file WHERE theme = $1`, t.Name); err != nil {
+		return TranslateError(err)
+	}
+	for path, hash := range t.Files {
+		sum, err := hex.DecodeString(hash)
+		if err != nil || len(sum) != 32 {
+			return core.Errorf(core.EInvalid, "theme %s: file %s has a bad hash", t.Name, path)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO theme_file (theme, path, hash) VALUES ($1, $2, $3)`, t.Name, path, sum); err != nil {
+			return fmt.Errorf("store theme %s file %s: %w", t.Name, path, TranslateError(err))
+		}
+	}
+	return tx.feed(ctx, core.KindTheme, t.Name, nil, nil, nil, core.ChangeUpdate)
 }
 
 // know records the server revision last seen of an entity in a stage.

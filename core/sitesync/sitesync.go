@@ -291,16 +291,22 @@ func (e *Engine) pull(ctx context.Context) (*PullResult, error) {
 // fetchBlobs stores the bytes of every file and plugin of a batch that
 // the local site lacks, checking each hash.
 func (e *Engine) fetchBlobs(ctx context.Context, c *client, ents []core.SyncEntity) error {
+	type blob struct{ hash, what string }
+	var want []blob
 	for _, ent := range ents {
-		var hash, what string
 		switch {
 		case ent.File != nil:
-			hash, what = ent.File.Hash, fmt.Sprintf("file %s (%s)", ent.File.ID, ent.File.Name)
+			want = append(want, blob{ent.File.Hash, fmt.Sprintf("file %s (%s)", ent.File.ID, ent.File.Name)})
 		case ent.Plugin != nil:
-			hash, what = ent.Plugin.WasmHash, "plugin "+ent.Plugin.Name
-		default:
-			continue
+			want = append(want, blob{ent.Plugin.WasmHash, "plugin " + ent.Plugin.Name})
+		case ent.Theme != nil:
+			for path, hash := range ent.Theme.Files {
+				want = append(want, blob{hash, "theme " + ent.Theme.Name + " file " + path})
+			}
 		}
+	}
+	for _, bl := range want {
+		hash, what := bl.hash, bl.what
 		ok, err := e.local.HasBlob(ctx, hash)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)

@@ -643,3 +643,57 @@ func TestSyncScenarios(t *testing.T) {
 			body: `{"stage":{"id":"{sid}","name":"pushed"},"entries":[]}`},
 	})
 }
+
+func TestSyncThemes(t *testing.T) {
+	ctx := context.Background()
+	p := mustSyncPair(t, sitesync.Options{})
+	ts := p.srv.k.Store.Themes()
+	for _, name := range []string{"acme", "beta"} {
+		files := map[string][]byte{
+			"theme.yaml":              []byte("name: " + name + "\nlabel: " + name + "\nregions: [header, content]\n"),
+			"assets/" + name + ".css": []byte("body{color:#" + name[:3] + "}\n"),
+		}
+		if _, err := ts.InstallTheme(p.srv.admin, postgres.ThemeInstall{Name: name, Label: name, Regions: []string{"header", "content"}, Files: files}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ts.EnableTheme(p.srv.admin, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.eng.Pull(ctx); err != nil {
+		t.Fatal(err)
+	}
+	local := p.local.Store.Themes()
+	if th, err := local.EnabledTheme(ctx); err != nil || th == nil || th.Name != "acme" {
+		t.Fatalf("enabled theme after the pull: %+v %v", th, err)
+	}
+	files, err := local.ReadThemeFiles(ctx, "beta")
+	if err != nil || string(files["assets/beta.css"]) != "body{color:#bet}\n" || len(files) != 2 {
+		t.Fatalf("beta's files: %q %v", files, err)
+	}
+	// Enabling another theme on the server disables the first here too.
+	if err := ts.EnableTheme(p.srv.admin, "beta"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.eng.Pull(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if th, err := local.EnabledTheme(ctx); err != nil || th == nil || th.Name != "beta" {
+		t.Fatalf("enabled theme after the second pull: %+v %v", th, err)
+	}
+	if err := ts.EnableTheme(p.srv.admin, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.UninstallTheme(p.srv.admin, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.eng.Pull(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if th, err := local.EnabledTheme(ctx); core.ErrorCode(err) != core.ENotFound {
+		t.Fatalf("the default theme is enabled on the server, here: %+v %v", th, err)
+	}
+	if _, err := local.FindTheme(ctx, "acme"); core.ErrorCode(err) != core.ENotFound {
+		t.Fatalf("uninstalled on the server, still here: %v", err)
+	}
+}
