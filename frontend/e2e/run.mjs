@@ -75,6 +75,21 @@ async function screen(name) {
   await page.waitForLoadState('networkidle').catch(() => {});
   await shot(name);
   await axe(name);
+  await fits(name);
+}
+
+// At 1024×768 the header is one line and nothing scrolls sideways.
+async function fits(name) {
+  const r = await page.evaluate(() => {
+    const top = document.querySelector('header.top');
+    const kids = top ? [...top.children].filter((e) => e.getBoundingClientRect().height > 0) : [];
+    // Wrapped when a child starts below another one's bottom.
+    const rs = kids.map((e) => e.getBoundingClientRect());
+    const wrapped = rs.some((a) => rs.some((b) => a.top >= b.bottom - 1));
+    return { lines: wrapped ? 2 : 1, width: document.documentElement.scrollWidth, view: window.innerWidth };
+  });
+  if (r.lines > 1) throw new Error(`${name}: the header wraps onto ${r.lines} lines at ${r.view} px`);
+  if (r.width > r.view) throw new Error(`${name}: the page is ${r.width} px wide at ${r.view} px`);
 }
 
 async function announced(re, timeout = 10000) {
@@ -117,7 +132,7 @@ page.on('response', (r) => {
   const expected = (r.status() === 404 && u.pathname === '/api/v1/render') || r.status() === 409 ||
     (r.status() === 401 && (u.pathname === '/api/v1/session' || u.pathname === '/user/login')) ||
     (r.status() === 403 && u.pathname.startsWith('/api/v1/')) ||
-    (r.status() === 404 && /\/draft$/.test(u.pathname)) || (r.status() === 422 || r.status() === 400) && r.request().method() !== 'GET' ||
+    (r.status() === 404 && /\/draft$/.test(u.pathname)) || (r.status() === 404 && /^\/api\/v1\/comments\//.test(u.pathname)) || (r.status() === 422 || r.status() === 400) && r.request().method() !== 'GET' ||
     (r.status() === 413 && u.pathname === '/api/v1/files' && r.request().method() === 'POST');
   if (r.status() >= 400 && !expected) problems.push(`HTTP ${r.status()} ${r.request().method()} ${u.pathname}${u.search}`);
 });
@@ -355,7 +370,8 @@ try {
   });
 
   await step('releases and rollback', async () => {
-    await page.getByRole('link', { name: 'Releases', exact: true }).click();
+    await page.getByRole('link', { name: 'Stages', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Publishing' }).getByRole('link', { name: 'Releases' }).click();
     await page.locator('table.list tbody tr').first().waitFor();
     await screen('releases');
     page.once('dialog', (d) => d.accept());
@@ -368,7 +384,8 @@ try {
   });
 
   await step('menus: keyboard reorder', async () => {
-    await page.getByRole('link', { name: 'Menus', exact: true }).click();
+    await page.getByRole('link', { name: 'Structure', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Structure' }).getByRole('link', { name: 'Menus' }).click();
     await page.locator('.menu-row').first().waitFor();
     await screen('menus');
     const rows = page.locator('.menu-row');
@@ -384,10 +401,56 @@ try {
     if (!saved.join(' ').includes('saved in')) throw new Error('menu not saved: ' + saved.join(' '));
   });
 
+  await step('menus: add, edit and delete a link', async () => {
+    const title = `E2E link ${stamp}`;
+    const menu = new URL(page.url()).pathname.split('/')[3] || (await api('/menus')).body.items[0].name;
+    await page.getByRole('button', { name: 'Add a link' }).click();
+    await page.locator('#ml-title').fill(title);
+    // An item, found by its title in the combobox.
+    await page.locator('#ml-item').fill(articleTitle.split(' ').slice(-1)[0]);
+    await page.locator('#ml-item-options li[role=option]').first().waitFor();
+    await page.locator('#ml-item').press('ArrowDown');
+    await page.locator('#ml-item').press('Enter');
+    await page.locator('#ml-parent').selectOption({ index: 1 });
+    const parent = await page.locator('#ml-parent').inputValue();
+    await page.locator('#ml-weight').fill('5');
+    await screen('menu-link-form');
+    await page.getByRole('button', { name: 'Add link' }).click();
+    await announced(/Link E2E link .* added/);
+    const links = async () => (await api(`/menu-links?menu=${menu}&limit=200`)).body.items.map((l) => ({ ...l.doc, id: l.id }));
+    let l = (await links()).find((x) => x.title === title);
+    if (!l || l.path !== `/item/${articleID}` || l.parent_id !== parent || l.weight !== 5) throw new Error('the API has ' + JSON.stringify(l));
+    // The site shows it (live is the current stage here).
+    const anon = await browser.newContext();
+    const p2 = await anon.newPage();
+    await p2.goto(`${base}/`);
+    const html = await p2.content();
+    await anon.close();
+    if (!html.includes(title)) throw new Error('the site does not show the new link');
+    // Edit: a path the server refuses is named at the field, then a good one.
+    await page.getByRole('button', { name: `Edit ${title}` }).click();
+    await page.getByRole('radio', { name: 'A path or URL' }).check();
+    await page.locator('#ml-path').fill('no slash here');
+    await page.locator('#ml-parent').selectOption('');
+    await page.getByRole('button', { name: 'Save link' }).click();
+    await page.locator('#ml-path-err').waitFor();
+    const refused = await page.locator('#ml-path-err').innerText();
+    await page.locator('#ml-path').fill(`/e2e-link/${stamp}`);
+    await page.getByRole('button', { name: 'Save link' }).click();
+    await announced(/Link E2E link .* saved/);
+    l = (await links()).find((x) => x.title === title);
+    if (!l || l.path !== `/e2e-link/${stamp}` || l.parent_id) throw new Error('the edit was not stored: ' + JSON.stringify(l));
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: `Delete ${title}` }).click();
+    await announced(/Link E2E link .* deleted/);
+    if ((await links()).some((x) => x.title === title)) throw new Error('the link was not deleted');
+    return refused;
+  });
+
   await step('categories: edit, reorder with the keyboard', async () => {
-    await page.getByRole('link', { name: 'Categories', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Structure' }).getByRole('link', { name: 'Categories' }).click();
     await page.getByRole('heading', { name: 'Categories', level: 1 }).waitFor();
-    await page.locator('ul.tabs a').first().click();
+    await page.getByRole('navigation', { name: 'Vocabularies' }).getByRole('link').first().click();
     await page.locator('.term-row').first().waitFor();
     await screen('categories');
     const names = () => page.locator('.term-row .term-name').allTextContents();
@@ -538,7 +601,8 @@ try {
   });
 
   await step('aliases: add, edit, delete', async () => {
-    await page.getByRole('link', { name: 'Aliases', exact: true }).click();
+    await page.getByRole('link', { name: 'Structure', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Structure' }).getByRole('link', { name: 'Aliases' }).click();
     await page.getByRole('heading', { name: 'Path aliases' }).waitFor();
     const alias = `/e2e/${stamp}`;
     await page.getByLabel('Alias', { exact: true }).fill(alias);
@@ -563,6 +627,51 @@ try {
     await page.getByRole('button', { name: `Delete ${alias}-renamed` }).click();
     await announced(/deleted/);
     await page.locator('td code', { hasText: alias + '-renamed' }).waitFor({ state: 'detached' });
+  });
+
+  await step('comments: a visitor comments, the comment is edited, approved, unpublished, deleted', async () => {
+    const g = await api('/roles/anonymous/permissions/comments.anonymous', { method: 'PUT', body: '{}' });
+    if (g.status >= 300) throw new Error('grant: ' + JSON.stringify(g.body));
+    const visitor = `Visitor ${stamp}`;
+    const text = `A first visit, ${stamp}.`;
+    const anon = await browser.newContext();
+    const p2 = await anon.newPage();
+    await p2.goto(`${base}/item/${articleID}`);
+    await p2.getByLabel('Your name').fill(visitor);
+    await p2.getByLabel('Your comment').fill(text);
+    await Promise.all([p2.waitForNavigation(), p2.getByRole('button', { name: 'Post comment' }).click()]);
+    // Pending: not on the page yet.
+    if ((await p2.content()).includes(text)) throw new Error('a visitor\'s comment shows before review');
+    await page.getByRole('link', { name: 'Comments', exact: true }).click();
+    await page.getByRole('heading', { name: 'Comments waiting for review' }).waitFor();
+    const row = page.locator('li.comment', { hasText: text });
+    await row.waitFor();
+    await screen('comments');
+    await row.getByRole('button', { name: `Edit the comment by ${visitor}` }).click();
+    await page.waitForFunction(() => document.activeElement?.tagName === 'TEXTAREA', null, { timeout: 3000 }).catch(() => { throw new Error('the edit form did not take focus'); });
+    await page.keyboard.press('End');
+    await page.keyboard.type(' (edited)');
+    await page.getByRole('button', { name: 'Save comment' }).click();
+    await announced(new RegExp(`Comment by ${visitor} saved`));
+    await page.locator('li.comment', { hasText: text + ' (edited)' }).waitFor();
+    await page.locator('li.comment', { hasText: text }).getByRole('button', { name: `Approve the comment by ${visitor}` }).click();
+    await announced(/approved: it shows on the site/);
+    await page.locator('li.comment', { hasText: text }).waitFor({ state: 'detached' });
+    await p2.goto(`${base}/item/${articleID}`);
+    if (!(await p2.content()).includes(text + ' (edited)')) throw new Error('the site does not show the approved comment');
+    await anon.close();
+    await page.getByLabel('Show').selectOption('published');
+    await page.getByRole('heading', { name: 'Published comments' }).waitFor();
+    await page.locator('li.comment', { hasText: text }).getByRole('button', { name: `Unpublish the comment by ${visitor}` }).click();
+    await announced(/unpublished: it waits for review again/);
+    const id = (await api('/comments?status=pending&limit=50')).body.items.find((c) => c.body.includes(text))?.id;
+    if (!id) throw new Error('the comment is not back in the queue');
+    await page.getByLabel('Show').selectOption('pending');
+    page.once('dialog', (d) => d.accept());
+    await page.locator('li.comment', { hasText: text }).getByRole('button', { name: `Delete the comment by ${visitor}` }).click();
+    await announced(new RegExp(`Comment by ${visitor} deleted`));
+    const gone = await api('/comments/' + id);
+    if (gone.status !== 404) throw new Error('the comment is still there: ' + gone.status);
   });
 
   await step('stage scheduling: publish-at set and cleared', async () => {

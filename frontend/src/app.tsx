@@ -14,6 +14,7 @@ import { Categories } from './screens/categories';
 import { AuditLog, Permissions, Plugins, Tokens, Users } from './screens/admin';
 import { Aliases } from './screens/aliases';
 import { MediaLibrary } from './screens/media';
+import { Comments } from './screens/comments';
 import { TypeEditor, TypesList } from './screens/types';
 import { GatherEditor, GathersList, TileEditor, TilesList } from './screens/gathers';
 
@@ -115,14 +116,14 @@ export function App() {
   );
 }
 
+// Six sections keep the header on one line from 1024 px up; Structure
+// holds types, gathers, tiles, menus, categories and aliases (its tabs),
+// Stages holds the releases.
 const NAV: [string, string][] = [
   ['/content', 'Content'],
   ['/media', 'Media'],
+  ['/comments', 'Comments'],
   ['/stages', 'Stages'],
-  ['/releases', 'Releases'],
-  ['/menus', 'Menus'],
-  ['/categories', 'Categories'],
-  ['/aliases', 'Aliases'],
   ['/types', 'Structure'],
   ['/users', 'Admin'],
 ];
@@ -153,6 +154,7 @@ function Shell() {
   else if (path === '/categories') screen = <Categories />;
   else if ((m = match('/categories/:vocab', path))) screen = <Categories key={m.vocab} vocab={m.vocab} />;
   else if (path === '/media') screen = <MediaLibrary />;
+  else if (path === '/comments') screen = <Comments />;
   else if (path === '/aliases') screen = <Aliases />;
   else if (path === '/types') screen = <TypesList />;
   else if (path === '/types/new') screen = <TypeEditor key="new" />;
@@ -172,7 +174,8 @@ function Shell() {
 
   let section = '/' + (path.split('/')[1] || 'content');
   if (['/permissions', '/tokens', '/audit', '/plugins'].includes(section)) section = '/users';
-  if (['/gathers', '/tiles'].includes(section)) section = '/types';
+  if (['/gathers', '/tiles', '/menus', '/categories', '/aliases'].includes(section)) section = '/types';
+  if (section === '/releases') section = '/stages';
   return (
     <div class="shell">
       <a class="skip" href="#main">Skip to content</a>
@@ -209,9 +212,9 @@ function StageSwitcher() {
         {!live && !app.stages.some((s) => s.name === app.stage) && <option value={app.stage}>{app.stage}</option>}
       </select>
       <a class="button small" href="/" target="_blank" rel="noopener" title={`Opens the site as ${stageLabel(app.stages, app.stage)} shows it`}>
-        Preview site<span class="visually-hidden"> in {stageLabel(app.stages, app.stage)} (opens a new tab)</span>
+        Preview<span class="visually-hidden"> site in {stageLabel(app.stages, app.stage)} (opens a new tab)</span>
       </a>
-      {!live && <a class="button small" {...linkProps('/stages/' + encodeURIComponent(app.stage))}>Review &amp; publish</a>}
+      {!live && <a class="button small" {...linkProps('/stages/' + encodeURIComponent(app.stage))}>Review<span class="visually-hidden"> &amp; publish</span></a>}
     </div>
   );
 }

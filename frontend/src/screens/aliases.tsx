@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
 import { announce } from '../announce';
 import { stageLabel, stageParam, useApp } from '../state';
+import { StructureNav } from './types';
 
 export interface Alias { id: string; alias: string; path: string; language?: string; revision_id?: string }
 
@@ -47,6 +48,7 @@ export function Aliases() {
   return (
     <section>
       <h1>Path aliases</h1>
+      <StructureNav current="/aliases" />
       <p>An alias gives a page a readable address: visitors who ask for the alias see the page at its system path. Changes go into {where}.</p>
       {error && <p class="error" role="alert">{error}</p>}
       {rows === null && <p role="status">Loading…</p>}

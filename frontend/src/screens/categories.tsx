@@ -10,6 +10,7 @@ import { linkProps } from '../router';
 import { stageLabel, stageParam, useApp } from '../state';
 import { forgetTerms, treeOrder } from '../widgets/fields';
 import { fieldErrors } from './aliases';
+import { StructureNav } from './types';
 
 interface Row { term: api.Term; depth: number }
 
@@ -162,6 +163,7 @@ export function Categories({ vocab }: { vocab?: string }) {
   return (
     <section class="categories">
       <h1>Categories{vocab ? `: ${vocabs.find((v) => v.name === vocab)?.label || vocab}` : ''}</h1>
+      <StructureNav current="/categories" />
       <nav aria-label="Vocabularies"><ul class="tabs">
         {vocabs.map((v) => <li><a {...linkProps('/categories/' + v.name)} aria-current={v.name === vocab ? 'page' : undefined}>{v.label || v.name}</a></li>)}
       </ul></nav>

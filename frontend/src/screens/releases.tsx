@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
 import { announce } from '../announce';
 import { fmtDate } from '../util';
+import { StagesNav } from './stages';
 
 export function Releases() {
   const [rows, setRows] = useState<api.Release[] | null>(null);
@@ -28,6 +29,7 @@ export function Releases() {
   return (
     <section>
       <h1>Releases</h1>
+      <StagesNav current="/releases" />
       {error && <p class="error" role="alert">{error}</p>}
       {rows === null && <p role="status">Loading…</p>}
       {rows && rows.length === 0 && !error && <p>Nothing has been published yet.</p>}

@@ -37,6 +37,7 @@ export function StagesList() {
   return (
     <section>
       <h1>Stages</h1>
+      <StagesNav current="/stages" />
       <p>A stage collects changes over the live site. Edit in a stage, preview the whole site as it will be, then publish it in one step.</p>
       {app.stages.length === 0 ? <p>No open stages.</p> : (
         <table class="list">
@@ -290,5 +291,16 @@ function Schedule({ name }: { name: string }) {
         {current && <button type="button" disabled={busy} onClick={() => { setAt(''); save(null); }}>Clear schedule</button>}
       </div>
     </form>
+  );
+}
+
+/** StagesNav: the stages and the releases they made. */
+export function StagesNav({ current }: { current: string }) {
+  return (
+    <nav aria-label="Publishing"><ul class="tabs">
+      {[['/stages', 'Stages'], ['/releases', 'Releases']].map(([to, label]) => (
+        <li><a {...linkProps(to)} aria-current={to === current ? 'page' : undefined}>{label}</a></li>
+      ))}
+    </ul></nav>
   );
 }

@@ -9,6 +9,7 @@ import { announce } from '../announce';
 import { linkProps, navigate, setLeaveGuard } from '../router';
 import { useApp } from '../state';
 import { fieldLabel } from '../util';
+import { Field } from '../widgets/fields';
 
 const FIELD_TYPES: [string, string][] = [
   ['text', 'Text (one line)'], ['long_text', 'Long text'], ['integer', 'Integer'], ['decimal', 'Decimal'],
@@ -60,7 +61,7 @@ export function TypesList() {
 export function StructureNav({ current }: { current: string }) {
   return (
     <nav aria-label="Structure"><ul class="tabs">
-      {[['/types', 'Content types'], ['/gathers', 'Gathers'], ['/tiles', 'Tiles']].map(([to, label]) => (
+      {[['/types', 'Content types'], ['/gathers', 'Gathers'], ['/tiles', 'Tiles'], ['/menus', 'Menus'], ['/categories', 'Categories'], ['/aliases', 'Aliases']].map(([to, label]) => (
         <li><a {...linkProps(to)} aria-current={to === current ? 'page' : undefined}>{label}</a></li>
       ))}
     </ul></nav>
@@ -72,6 +73,7 @@ function clean(t: TypeDoc): TypeDoc {
   const fields = t.fields.map((f) => {
     const out: FieldDoc = { ...f };
     for (const k of ALL_OPTIONS) if (!(OPTIONS[f.type] || []).includes(k)) delete out[k];
+    out.default = cleanDefault(out.default);
     for (const k of Object.keys(out)) {
       const v = out[k];
       if (v === '' || v === null || v === undefined || (Array.isArray(v) && v.length === 0) || (k === 'required' && v === false)) delete out[k];
@@ -89,6 +91,13 @@ function clean(t: TypeDoc): TypeDoc {
   for (const k of ['description', 'title_label']) if (!out[k]) delete out[k];
   delete out.version;
   return out;
+}
+
+/** cleanDefault drops what the default widgets hold when nothing is given (empty text, a link without URL, empty list entries). */
+function cleanDefault(v: any): any {
+  const empty = (x: any) => x === null || x === undefined || x === '' || (typeof x === 'object' && !Array.isArray(x) && 'url' in x && !x.url);
+  if (Array.isArray(v)) { const l = v.filter((x) => !empty(x)); return l.length ? l : undefined; }
+  return empty(v) ? undefined : v;
 }
 
 export function TypeEditor({ name }: { name?: string }) {
@@ -298,11 +307,12 @@ function FieldEditor({ index, f, count, vocabs, types, errors, onChange, onMove,
         {input('label', 'Label')}
         {input('name', 'Machine name', {}, f.name, (s) => s)}
         <div class="field"><label for={`${id}-type`}>Type</label>
-          <select id={`${id}-type`} value={f.type} onChange={(e) => onChange({ ...f, type: (e.target as HTMLSelectElement).value })}>
+          <select id={`${id}-type`} value={f.type} onChange={(e) => onChange({ ...f, type: (e.target as HTMLSelectElement).value, default: undefined })}>
             {FIELD_TYPES.map(([t, l]) => <option value={t}>{l}</option>)}
           </select></div>
       </div>
       {input('description', 'Help text')}
+      <DefaultValue id={id} f={f} errors={errOf('default')} onChange={(v) => onChange({ ...f, default: v })} />
       <div class="pair">
         <label class="check"><input type="checkbox" checked={!!f.required} onChange={(e) => onChange({ ...f, required: (e.target as HTMLInputElement).checked })} /> Required</label>
         <div class="field"><label for={`${id}-card`}>Values</label>
@@ -353,4 +363,29 @@ function FieldEditor({ index, f, count, vocabs, types, errors, onChange, onMove,
       )}
     </fieldset>
   );
+}
+
+/** DefaultValue edits a field's default (the value a new item starts with,
+ * and that an item saved without one gets) with the field's own widget. */
+function DefaultValue({ id, f, errors, onChange }: { id: string; f: FieldDoc; errors: string[]; onChange: (v: any) => void }) {
+  const help = 'New items start with it; an item saved without a value gets it.';
+  if (f.type === 'file' || f.type === 'image') return null;
+  if (f.type === 'term_ref' && !f.vocabulary) return <p class="help">Choose a vocabulary to give this field a default.</p>;
+  if (f.type === 'boolean' && !(f.cardinality && f.cardinality !== 1)) {
+    const errId = errors.length ? `${id}-default-err` : undefined;
+    return (
+      <div class={'field' + (errors.length ? ' has-error' : '')}><label for={`${id}-default`}>Default value</label>
+        <p class="help" id={`${id}-default-help`}>{help}</p>
+        <select id={`${id}-default`} value={f.default === true ? 'true' : f.default === false ? 'false' : ''} aria-invalid={errors.length ? 'true' : undefined}
+          aria-describedby={[`${id}-default-help`, errId].filter(Boolean).join(' ')}
+          onChange={(e) => { const v = (e.target as HTMLSelectElement).value; onChange(v === '' ? undefined : v === 'true'); }}>
+          <option value="">(none)</option><option value="true">Yes</option><option value="false">No</option>
+        </select>
+        {errId && <p class="field-errors" id={errId}>{errors.join('; ')}</p>}
+      </div>
+    );
+  }
+  // Long text defaults are edited as one line of text (no Markdown editor in this form).
+  const def = { ...f, name: 'default', label: 'Default value', description: help, required: false, type: f.type === 'long_text' ? 'text' : f.type } as unknown as api.FieldDef;
+  return <Field def={def} value={f.default ?? null} onChange={onChange} errors={errors} idPrefix={id} />;
 }

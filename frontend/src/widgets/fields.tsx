@@ -280,9 +280,9 @@ function ItemRef({ def, id, value, onChange, describedBy, invalid, label }: Widg
   const listId = id + '-options';
   return (
     <div class="combo">
-      <input id={id} type="text" role="combobox" aria-autocomplete="list" aria-expanded={open} aria-controls={listId}
+      <input id={id} type="text" role="combobox" aria-autocomplete="list" aria-expanded={open} aria-controls={open ? listId : undefined}
         aria-label={isMultiple(def) ? label : undefined}
-        aria-activedescendant={active >= 0 ? `${listId}-${active}` : undefined} aria-describedby={describedBy} aria-invalid={invalid ? 'true' : undefined}
+        aria-activedescendant={open && active >= 0 ? `${listId}-${active}` : undefined} aria-describedby={describedBy} aria-invalid={invalid ? 'true' : undefined}
         value={text} placeholder="Type to search content" autoComplete="off"
         onInput={(e) => search((e.target as HTMLInputElement).value)}
         onBlur={() => setTimeout(() => setOpen(false), 150)}
