@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/trovato/trovato/core"
-	"github.com/trovato/trovato/core/kernel"
 	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/render"
 )
@@ -236,11 +235,6 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 		}
 		return t.Label, []core.Node{{Type: core.ElemText, Format: format, Text: c.Text.Body, IDPrefix: tileIDPrefix(t.Name)}}, true, nil
 	case c.Plugin != nil:
-		pm := s.k.Plugins
-		if pm == nil {
-			return "", nil, false, nil
-		}
-		s.depend(ctx, st, core.ListTag(core.KindPlugin))
 		ss, err := s.settings(ctx, st)
 		if err != nil {
 			return "", nil, false, err
@@ -249,13 +243,11 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 		if len(current) > 0 {
 			path = current[0]
 		}
-		out, err := pm.TileView(s.pluginContext(ctx, st, nil), c.Plugin.Plugin, kernel.TileViewInput{
-			Tile: c.Plugin.Tile, Region: t.Region, Path: path, Config: c.Plugin.Config, Language: ss.Language})
-		if err != nil || out == nil {
-			s.log.Warn("tile left out: the plugin's tile_view failed", "tile", t.Name, "plugin", c.Plugin.Plugin, "reason", core.ErrorMessage(err))
+		title, body, ok := s.pluginTile(ctx, st, t, path, ss.Language) // server/plugins.go
+		if !ok {
 			return "", nil, false, nil
 		}
-		return out.Title, []core.Node{out.Content}, true, nil
+		return title, []core.Node{body}, true, nil
 	}
 	return "", nil, false, nil
 }
