@@ -644,9 +644,18 @@ func TestSyncScenarios(t *testing.T) {
 	})
 }
 
-func TestSyncThemes(t *testing.T) {
+func TestSyncThemesAndPlugins(t *testing.T) {
 	ctx := context.Background()
 	p := mustSyncPair(t, sitesync.Options{})
+	// A plugin: its manifest and module (any bytes: nothing loads it here).
+	module := []byte("\x00asm\x01\x00\x00\x00 sync test module")
+	hash, _, err := p.srv.k.Store.Blobs().PutBlob(ctx, bytes.NewReader(module), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.srv.k.Store.Plugins().InstallPlugin(p.srv.admin, "hello", "1.2.3", "name = \"hello\"\n", hash, nil); err != nil {
+		t.Fatal(err)
+	}
 	ts := p.srv.k.Store.Themes()
 	for _, name := range []string{"acme", "beta"} {
 		files := map[string][]byte{
@@ -662,6 +671,19 @@ func TestSyncThemes(t *testing.T) {
 	}
 	if _, err := p.eng.Pull(ctx); err != nil {
 		t.Fatal(err)
+	}
+	pl, err := p.local.Store.Plugins().FindPlugin(ctx, "hello")
+	if err != nil || pl.Version != "1.2.3" || pl.WasmHash != hash || pl.Manifest != "name = \"hello\"\n" {
+		t.Fatalf("pulled plugin: %+v %v", pl, err)
+	}
+	if rc, _, err := p.local.Store.Blobs().OpenBlob(ctx, hash); err != nil {
+		t.Fatalf("plugin module: %v", err)
+	} else {
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(b, module) {
+			t.Fatalf("plugin module bytes differ")
+		}
 	}
 	local := p.local.Store.Themes()
 	if th, err := local.EnabledTheme(ctx); err != nil || th == nil || th.Name != "acme" {
