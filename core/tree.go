@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -493,7 +492,7 @@ func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) 
 		default:
 			v.fail(path.f("format"), "unknown format %q (use plain, markdown or filtered_html)", treeClip(n.Format))
 		}
-		if n.IDPrefix != "" && !reIDPrefix.MatchString(n.IDPrefix) {
+		if n.IDPrefix != "" && !ValidIDPrefix(n.IDPrefix) {
 			v.fail(path.f("id_prefix"), "must be a lowercase letter, then up to 31 lowercase letters, digits or '-'")
 		}
 	case ElemLink:
@@ -542,7 +541,7 @@ func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) 
 			v.fail(path.f("text"), "is required")
 		}
 		v.str(path.f("text"), n.Text, MaxTreeTextBytes, true)
-		if n.Language != "" && !reLanguage.MatchString(n.Language) {
+		if n.Language != "" && !validLanguage(n.Language) {
 			v.fail(path.f("language"), "must be a short language name such as go or shell")
 		}
 	case ElemTime:
@@ -554,7 +553,7 @@ func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) 
 		}
 		v.str(path.f("text"), n.Text, MaxTreeStringBytes, false)
 	case ElemIsland:
-		if !reIslandName.MatchString(n.Name) {
+		if !validIslandName(n.Name) {
 			v.fail(path.f("name"), "must be lowercase letters, digits, '-' or '_'")
 		}
 		v.url(path.f("href"), n.Href, true, false)
@@ -606,7 +605,7 @@ func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) 
 			v.fail(path.f("text"), "is required")
 		}
 		v.str(path.f("text"), n.Text, MaxTreeStringBytes, false)
-		if n.Name != "" && !reControlName.MatchString(n.Name) {
+		if n.Name != "" && !validControlName(n.Name) {
 			v.fail(path.f("name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 		}
 		v.str(path.f("value"), n.Value, MaxTreeStringBytes, false)
@@ -618,7 +617,7 @@ func (v *treeValidator) node(n *Node, path *treePath, depth int, phrasing bool) 
 		v.str(path.f("label"), n.Label, MaxTreeStringBytes, false)
 		v.str(path.f("description"), n.Description, MaxTreeStringBytes, false)
 	case ElemHidden:
-		if !reControlName.MatchString(n.Name) {
+		if !validControlName(n.Name) {
 			v.fail(path.f("name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 		}
 		v.str(path.f("value"), n.Value, MaxTreeStringBytes, false)
@@ -658,7 +657,7 @@ func (v *treeValidator) textOrChildren(n *Node, path *treePath) {
 }
 
 func (v *treeValidator) control(n *Node, path *treePath) {
-	if !reControlName.MatchString(n.Name) {
+	if !validControlName(n.Name) {
 		v.fail(path.f("name"), "must be letters, digits, '_', '-', '.', '[' or ']'")
 	}
 	if n.Label == "" {
@@ -769,22 +768,6 @@ func (v *treeValidator) url(path fieldPath, u string, required, image bool) {
 	}
 }
 
-var (
-	reScheme      = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.\-]*):`)
-	reDataImage   = regexp.MustCompile(`^data:image/(png|jpeg|gif|webp|avif);base64,[A-Za-z0-9+/]+={0,2}$`)
-	reLanguage    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_+#.\-]{0,31}$`)
-	reIslandName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_\-]{0,63}$`)
-	reControlName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-\[\]]{0,127}$`)
-	reID          = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_:.\-]{0,127}$`)
-	reClassToken  = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
-	reLang        = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
-	reDataAttr    = regexp.MustCompile(`^data-[a-z][a-z0-9\-]{0,62}$`)
-	reAriaAttr    = regexp.MustCompile(`^aria-[a-z]{2,32}$`)
-	reRole        = regexp.MustCompile(`^[a-z\-]{1,32}( [a-z\-]{1,32}){0,3}$`)
-	reIDPrefix    = regexp.MustCompile(`^[a-z][a-z0-9\-]{0,31}$`)
-	reSuggestion  = regexp.MustCompile(`^[a-z0-9_]+(-[a-z0-9_]+)*(--[a-z0-9_]+(-[a-z0-9_]+)*)+$`)
-)
-
 // URL schemes a render tree may use; any other scheme is refused.
 // Scheme-less (relative) URLs are always accepted.
 var allowedSchemes = []string{"http", "https", "mailto", "tel"}
@@ -816,13 +799,13 @@ func CheckURL(u string, image bool) error {
 			return Errorf(EInvalid, "URL contains a control character")
 		}
 	}
-	m := reScheme.FindStringSubmatch(u)
-	if m == nil {
+	scheme, ok := urlScheme(u)
+	if !ok {
 		return nil
 	}
-	scheme := strings.ToLower(m[1])
+	scheme = strings.ToLower(scheme)
 	if scheme == "data" && image {
-		if reDataImage.MatchString(u) {
+		if validDataImage(u) {
 			return nil
 		}
 		return Errorf(EInvalid, "data URLs must be base64 png, jpeg, gif, webp or avif images")
@@ -865,7 +848,7 @@ func CheckAttr(typ, name, value string) string {
 	switch {
 	case plainAttrs[name]:
 	case name == "rel" && typ == ElemLink:
-	case reDataAttr.MatchString(name), reAriaAttr.MatchString(name):
+	case validDataAttr(name), validAriaAttr(name):
 	default:
 		return "attribute is not allowed (use id, class, lang, dir, title, role, translate, aria-*, data-*, or rel on links)"
 	}
@@ -877,7 +860,7 @@ func CheckAttr(typ, name, value string) string {
 	}
 	switch name {
 	case "id":
-		if !reID.MatchString(value) {
+		if !validTreeID(value) {
 			return "must start with a letter and hold only letters, digits, '_', ':', '.' or '-'"
 		}
 	case "class":
@@ -886,7 +869,7 @@ func CheckAttr(typ, name, value string) string {
 			if count++; count > 32 {
 				break
 			}
-			if !reClassToken.MatchString(t) {
+			if !ValidClassName(t) {
 				return fmt.Sprintf("class name %q must hold only letters, digits, '_' or '-'", treeClip(t))
 			}
 		}
@@ -894,7 +877,7 @@ func CheckAttr(typ, name, value string) string {
 			return "must hold 1 to 32 class names"
 		}
 	case "lang":
-		if !reLang.MatchString(value) {
+		if !ValidLangTag(value) {
 			return "must be a language tag such as en or pt-BR"
 		}
 	case "dir":
@@ -906,7 +889,7 @@ func CheckAttr(typ, name, value string) string {
 			return "must be yes or no"
 		}
 	case "role":
-		if !reRole.MatchString(value) {
+		if !validRole(value) {
 			return "must be one or more ARIA role names"
 		}
 	case "rel":
@@ -942,10 +925,8 @@ func (v *treeValidator) attrs(n *Node, path *treePath) {
 	}
 }
 
-var reSimpleKey = regexp.MustCompile(`^[A-Za-z0-9_:\-]{1,64}$`)
-
 func treeQuoteKey(k string) string {
-	if reSimpleKey.MatchString(k) {
+	if validSimpleKey(k) {
 		return k
 	}
 	return strconv.Quote(treeClip(k))
@@ -957,7 +938,7 @@ func (v *treeValidator) suggestions(n *Node, path *treePath) {
 		return
 	}
 	for i, s := range n.Suggestions {
-		if len(s) > 128 || !reSuggestion.MatchString(s) {
+		if len(s) > 128 || !validSuggestion(s) {
 			v.fail((v.path(path, "suggestions", i)).f(""), "must look like item--article or item--article--teaser")
 		}
 	}

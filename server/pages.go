@@ -83,7 +83,13 @@ func termPath(id core.ID) string { return "/term/" + id.String() }
 // sendPage renders p and sends it. Pages are the same bytes for every
 // visitor; only the cache policy differs: previews are never stored,
 // pages read as a signed-in user stay private.
+//
+// The pages sent here hold trees the site built itself (item fields are
+// validated in itemContent, as a whole) and plugin trees the plugin host
+// validated when it decoded them, so the renderer does not validate them
+// a second time (render.Page.Validated).
 func (s *Server) sendPage(w http.ResponseWriter, r *http.Request, st *reqState, status int, p render.Page, lastMod time.Time) error {
+	p.Validated = true
 	var buf bytes.Buffer
 	if err := s.r.RenderPage(r.Context(), &buf, p); err != nil {
 		return err

@@ -69,6 +69,7 @@ func ParsePoolConfig(databaseURL string) (*pgxpool.Config, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "trovato"
 	}
+	cfg.AfterConnect = afterConnect // ids in binary (idcodec.go)
 	return cfg, nil
 }
 

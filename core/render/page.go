@@ -55,6 +55,11 @@ type Page struct {
 	Scripts []string
 	// Preview, when set, shows the stage preview banner.
 	Preview *Preview
+	// Validated says every region node was built by the kernel or
+	// validated by it already (plugin output is, when the plugin host
+	// decodes it): RenderPage then does not validate the trees again.
+	// The attribute and URL allow-lists apply while rendering either way.
+	Validated bool
 }
 
 // FeedLink is one <link rel="alternate"> to a feed.
@@ -72,22 +77,22 @@ type Preview struct {
 }
 
 var (
-	reLangTag   = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
 	reLocalPath = regexp.MustCompile(`^/[^/\\]`)
 	reAssetPath = regexp.MustCompile(`^/[A-Za-z0-9_\-][A-Za-z0-9._~/\-]*$`)
 	feedTypes   = map[string]bool{"application/rss+xml": true, "application/atom+xml": true, "application/feed+json": true}
 )
 
 // RenderPage writes a whole page through the first page template found
-// among p.Suggestions and page.html. A region node that does not
-// validate (forms and full_html admitted) is dropped whole and the reason
-// logged; so are bad URLs in the head. Nothing is written on error.
+// among p.Suggestions and page.html. Unless p.Validated, a region node
+// that does not validate (forms and full_html admitted) is dropped whole
+// and the reason logged; bad URLs in the head are always dropped. Nothing
+// is written on error.
 func (r *Renderer) RenderPage(ctx context.Context, w io.Writer, p Page) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	v := &PageView{Page: p, r: r, regions: make(map[string]template.HTML, len(p.Regions))}
-	if !reLangTag.MatchString(v.Lang) {
+	if !core.ValidLangTag(v.Lang) {
 		v.Lang = "en"
 	}
 	if v.Dir != "rtl" {
@@ -99,6 +104,12 @@ func (r *Renderer) RenderPage(ctx context.Context, w io.Writer, p Page) error {
 		}
 		var b bytes.Buffer
 		for i, n := range core.SortedNodes(nodes) {
+			if p.Validated {
+				if err := r.writeNode(&b, &n); err != nil {
+					return fmt.Errorf("region %s: %w", name, err)
+				}
+				continue
+			}
 			if err := core.ValidateTree(n, treeOptions); err != nil {
 				r.log.Warn("render tree dropped", "region", name, "index", i, "type", n.Type, "reason", err)
 				continue
@@ -161,7 +172,7 @@ func (v *PageView) HeadTitle() string {
 func (v *PageView) BodyClass() string {
 	var out []string
 	for _, c := range v.BodyClasses {
-		if reClass.MatchString(c) {
+		if core.ValidClassName(c) {
 			out = append(out, c)
 		}
 	}

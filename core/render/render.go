@@ -243,12 +243,10 @@ func (e Element) Attributes(classes ...string) template.HTMLAttr {
 	return attributes(e.Type, e.Attrs, classes)
 }
 
-var reClass = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
-
 func attributes(typ string, attrs map[string]string, classes []string) template.HTMLAttr {
 	var class []string
 	for _, c := range classes {
-		if reClass.MatchString(c) {
+		if core.ValidClassName(c) {
 			class = append(class, c)
 		}
 	}
