@@ -32,13 +32,28 @@ func isStagedKind(kind string) bool { return kind == core.KindItem || kindSpecs[
 // ---- server side: pull ----
 
 // ReadBatch reads up to limit feed rows after cur and returns the current
-// state of every entity they name. Items the user may not view come as
+// state of every entity they name; EFORBIDDEN unless the user may create
+// stages or administer content. Items the user may not view come as
 // deletions. The first batch (cur 0) also carries the whole user directory
 // and every role, which the first migration made without feed rows.
 func (sy *Sync) ReadBatch(ctx context.Context, cur core.FeedCursor, limit int) (*core.SyncBatch, error) {
 	u := core.UserFromContext(ctx)
 	if u.IsAnonymous() {
 		return nil, core.Errorf(core.EUnauthorized, "sign in to pull")
+	}
+	// A pull copies the user directory and unpublished content: it is for
+	// editors.
+	for i, perm := range []string{core.PermCreateStage, core.PermAdministerContent} {
+		ok, err := sy.s.authz.HasPermission(ctx, u, perm)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		if i == 1 {
+			return nil, core.Errorf(core.EForbidden, "pulling a site needs the permission %q or %q", core.PermCreateStage, core.PermAdministerContent)
+		}
 	}
 	changes, next, err := sy.s.Feed().ReadChanges(ctx, cur, limit)
 	if err != nil && limit < maxFeedRead {

@@ -626,6 +626,7 @@ func TestSyncScenarios(t *testing.T) {
 					t.Fatalf("the user directory leaks: %s", trunc(body))
 				}
 			}},
+		{name: "ChangesNotAnEditor", method: "GET", path: "/sync/changes", user: "al", status: 403, code: core.EForbidden},
 		{name: "ChangesBadCursor", method: "GET", path: "/sync/changes?cursor=x", user: "token", status: 400, code: core.EInvalid, invalid: true},
 		{name: "Blob", method: "GET", path: "/sync/blobs/{hash}", user: "token", status: 200},
 		{name: "BlobMissing", method: "GET", path: "/sync/blobs/{newhash}", user: "token", status: 404},
