@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -200,6 +201,14 @@ func TestPluginFormsAndTiles(t *testing.T) {
 	}
 	if p := content.Children[1].Children[0]; p.Text != "Greeting: hi <b>" {
 		t.Fatalf("tile text = %q", p.Text)
+	}
+	// Placed by a tile document, on a page.
+	s.put("tile", "greeting", `{"kind":"tile","name":"greeting","label":"Greeting","region":"sidebar",
+		"content":{"plugin":{"plugin":"siteguest","tile":"hello","config":{"greeting":"from the page"}}}}`)
+	_, page := s.get("/item/"+item.ID.String(), nil)
+	wantContains(t, page, "Hello from the plugin", "Greeting: from the page")
+	if !regexp.MustCompile(`<h3[^>]*>Loud heading</h3>`).MatchString(page) {
+		t.Fatalf("the plugin's heading is not an h3 on the page:\n%s", page)
 	}
 	tile.Content.Plugin.Tile = "nope"
 	if _, _, ok := s.srv.PluginTile(context.Background(), tile, "/"); ok {
