@@ -47,6 +47,8 @@ type App struct {
 	// Report, when set, receives what a test script posts to
 	// /_desktop/report (TROVATO_DESKTOP_TEST_SCRIPT).
 	Report func(body []byte)
+
+	pushed pushConflicts // refused pushes' reports, per stage (syncapi.go)
 }
 
 // Paths of the app's own screens.
@@ -253,6 +255,8 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.page(w, http.StatusServiceUnavailable, pageData{Title: "The local site cannot be opened", Error: errText(broken), DataDir: a.cfg.Kernel.DataDir})
 	case h == nil:
 		http.Redirect(w, r, SetupPath, http.StatusSeeOther)
+	case isSyncRoute(r.URL.Path):
+		a.serveSync(w, r, h)
 	default:
 		if a.OnReady != nil && r.URL.Path == "/api/v1/session" {
 			rec := &statusOf{ResponseWriter: w}

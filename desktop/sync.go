@@ -60,12 +60,7 @@ func (a *App) Pull(ctx context.Context) (*sitesync.PullResult, error) {
 	if syncStatus(ctx, site) == nil {
 		return nil, core.Errorf(core.EInvalid, "this site is not connected to a server")
 	}
-	opts := sitesync.Options{Store: site.Kernel.Store, Logger: a.log}
-	if c, ok := a.connector.(*SyncConnector); ok {
-		opts = c.Options
-		opts.Store, opts.Logger = site.Kernel.Store, a.log
-	}
-	e, err := sitesync.New(opts)
+	e, err := a.engine(site)
 	if err != nil {
 		return nil, err
 	}
