@@ -15,6 +15,7 @@ import { AuditLog, Permissions, Plugins, Tokens, Users } from './screens/admin';
 import { Aliases } from './screens/aliases';
 import { MediaLibrary } from './screens/media';
 import { Comments } from './screens/comments';
+import { Sync } from './screens/sync';
 import { TypeEditor, TypesList } from './screens/types';
 import { GatherEditor, GathersList, TileEditor, TilesList } from './screens/gathers';
 
@@ -170,6 +171,7 @@ function Shell() {
   else if (path === '/tokens') screen = <Tokens />;
   else if (path === '/audit') screen = <AuditLog />;
   else if (path === '/plugins') screen = <Plugins />;
+  else if (path === '/sync') screen = <Sync />;
   else screen = <NotFound />;
 
   let section = '/' + (path.split('/')[1] || 'content');
@@ -190,6 +192,7 @@ function Shell() {
         </nav>
         <StageSwitcher />
         <div class="who">
+          <a {...linkProps('/sync')} aria-current={section === '/sync' ? 'page' : undefined}>Sync</a>
           <span class="user-name">{app.user?.name}</span>
           <button type="button" class="link" onClick={() => app.signOut()}>Sign out</button>
         </div>
