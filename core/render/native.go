@@ -264,9 +264,10 @@ func nativeList(r *Renderer, w *bytes.Buffer, n *core.Node) error {
 	w.WriteString("<" + tag)
 	attrs(w, n)
 	w.WriteString(">")
-	for _, item := range core.SortedNodes(n.Items) {
+	items := core.SortedNodes(n.Items)
+	for i := range items {
 		w.WriteString("<li>")
-		if err := r.writeNode(w, &item); err != nil {
+		if err := r.writeNode(w, &items[i]); err != nil {
 			return err
 		}
 		w.WriteString("</li>")

@@ -98,27 +98,33 @@ func (r *Renderer) RenderPage(ctx context.Context, w io.Writer, p Page) error {
 	if v.Dir != "rtl" {
 		v.Dir = "ltr"
 	}
+	// Every region is written to one buffer and sliced from one string.
+	var b bytes.Buffer
+	b.Grow(16 << 10)
+	spans := make(map[string][2]int, len(p.Regions))
 	for name, nodes := range p.Regions {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var b bytes.Buffer
-		for i, n := range core.SortedNodes(nodes) {
-			if p.Validated {
-				if err := r.writeNode(&b, &n); err != nil {
-					return fmt.Errorf("region %s: %w", name, err)
+		start := b.Len()
+		sorted := core.SortedNodes(nodes)
+		for i := range sorted {
+			n := &sorted[i]
+			if !p.Validated {
+				if err := core.ValidateTree(*n, treeOptions); err != nil {
+					r.log.Warn("render tree dropped", "region", name, "index", i, "type", n.Type, "reason", err)
+					continue
 				}
-				continue
 			}
-			if err := core.ValidateTree(n, treeOptions); err != nil {
-				r.log.Warn("render tree dropped", "region", name, "index", i, "type", n.Type, "reason", err)
-				continue
-			}
-			if err := r.writeNode(&b, &n); err != nil {
+			if err := r.writeNode(&b, n); err != nil {
 				return fmt.Errorf("region %s: %w", name, err)
 			}
 		}
-		v.regions[name] = template.HTML(b.String())
+		spans[name] = [2]int{start, b.Len()}
+	}
+	regions := b.String()
+	for name, sp := range spans {
+		v.regions[name] = template.HTML(regions[sp[0]:sp[1]])
 	}
 	name := "page.html"
 	for _, s := range p.Suggestions {
@@ -127,15 +133,28 @@ func (r *Renderer) RenderPage(ctx context.Context, w io.Writer, p Page) error {
 			break
 		}
 	}
-	var buf bytes.Buffer
+	// A bytes.Buffer is written to directly (and cut back on error);
+	// any other writer gets the page in one Write.
+	buf, direct := w.(*bytes.Buffer)
+	if !direct {
+		buf = &bytes.Buffer{}
+	}
+	start := buf.Len()
+	buf.Grow(len(regions) + 4<<10)
+	var err error
 	if name == "page.html" && r.native[nativePageKey] {
-		if err := nativePage(v, &buf); err != nil {
-			return fmt.Errorf("render page: %w", err)
-		}
-	} else if err := r.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+		err = nativePage(v, buf)
+	} else {
+		err = r.tmpl.ExecuteTemplate(buf, name, v)
+	}
+	if err != nil {
+		buf.Truncate(start)
 		return fmt.Errorf("render page: %w", err)
 	}
-	_, err := w.Write(buf.Bytes())
+	if direct {
+		return nil
+	}
+	_, err = w.Write(buf.Bytes())
 	return err
 }
 

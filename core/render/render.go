@@ -173,8 +173,11 @@ func (r *Renderer) writeNode(w *bytes.Buffer, n *core.Node) error {
 
 // writeNodes renders nodes in weight order.
 func (r *Renderer) writeNodes(w *bytes.Buffer, nodes []core.Node) error {
-	for _, c := range core.SortedNodes(nodes) {
-		if err := r.writeNode(w, &c); err != nil {
+	// By index: a pointer to a range variable would copy every node to
+	// the heap.
+	sorted := core.SortedNodes(nodes)
+	for i := range sorted {
+		if err := r.writeNode(w, &sorted[i]); err != nil {
 			return err
 		}
 	}
