@@ -188,6 +188,54 @@ func TestSyncScreenAPI(t *testing.T) {
 	})
 }
 
+// conflictingStage makes a server site with a published page, a local
+// site pulled from it (served by a test server until the test ends), and
+// a local stage that retitles the page while the server retitles it in
+// live: pushing the stage conflicts. It returns the server's app, the
+// local app and the page's id.
+func conflictingStage(t *testing.T, stage string) (*App, *App, core.ID) {
+	t.Helper()
+	ctx := context.Background()
+	remote := MustApp(t, false)
+	ractx, err := remote.Site().Act(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := &core.Item{Type: "page", Title: "Opening hours", Status: core.StatusPublished}
+	ritems := remote.Site().Kernel.Store.Items()
+	if err := ritems.CreateItem(ractx, core.LiveStageID, it, ""); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := remote.Site().Kernel.Accounts.CreateToken(ractx, "desktop", syncPerms, nil, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(remote)
+	t.Cleanup(srv.Close)
+	a := NewApp(ctx, testConfig(t, false), &SyncConnector{Options: sitesync.Options{Retries: sitesync.NoRetries, Timeout: 10 * time.Second}})
+	t.Cleanup(func() { a.Close(context.Background()) })
+	form := url.Values{"choice": {"connect"}, "server": {srv.URL}, "token": {token}}
+	if res, body := do(t, a, "POST", SetupPath, form.Encode(), "application/x-www-form-urlencoded", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("connect: %d %s", res.StatusCode, body)
+	}
+	lactx, err := a.Site().Act(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &core.Stage{Name: stage, Label: "New hours"}
+	if err := a.Site().Kernel.Store.Stages().CreateStage(lactx, st); err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs := "Opening hours (summer)", "Opening hours (closed Mondays)"
+	if _, err := a.Site().Kernel.Store.Items().UpdateItem(lactx, st.ID, it.ID, core.ItemUpdate{Title: &mine}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ritems.UpdateItem(ractx, core.LiveStageID, it.ID, core.ItemUpdate{Title: &theirs}); err != nil {
+		t.Fatal(err)
+	}
+	return remote, a, it.ID
+}
+
 func conflicts(t *testing.T, a *App) SyncConflicts {
 	t.Helper()
 	res, body := do(t, a, "GET", SyncConflictsPath, "", "", nil)

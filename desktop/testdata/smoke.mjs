@@ -3,8 +3,11 @@
 // 127.0.0.1 for Chromium): no sign-in (the handler acts as the local
 // user), the content list, an article written in the editor and saved,
 // the stage switcher, the article on the site, and no console errors or
-// CSP violations. Uses playwright-core from frontend/node_modules.
-//   node desktop/testdata/smoke.mjs http://127.0.0.1:PORT ARTIFACTS_DIR
+// CSP violations. With a third argument, the site is connected to a server
+// and that local stage conflicts with it: the Sync screen pushes it, shows
+// the conflicts side by side, keeps mine for each and pushes again. Uses
+// playwright-core from frontend/node_modules.
+//   node desktop/testdata/smoke.mjs http://127.0.0.1:PORT ARTIFACTS_DIR [STAGE]
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +18,7 @@ const require = createRequire(join(here, '..', '..', 'frontend', 'package.json')
 const { chromium } = require('playwright-core');
 const base = process.argv[2].replace(/\/$/, '');
 const artifacts = process.argv[3];
+const syncStage = process.argv[4] || '';
 mkdirSync(artifacts, { recursive: true });
 
 const browser = await chromium.launch({
@@ -84,6 +88,31 @@ try {
     await page.getByRole('heading', { name: title }).waitFor();
     await page.screenshot({ path: join(artifacts, 'smoke-site.png') });
   });
+  if (syncStage) {
+    await step('the Sync screen shows the state and a refused push side by side', async () => {
+      await page.goto(base + '/admin/sync');
+      await page.getByRole('heading', { name: 'Sync', level: 1 }).waitFor();
+      await page.locator('[data-sync-state]').waitFor();
+      await page.getByLabel('Stage', { exact: true }).last().selectOption(syncStage);
+      await page.getByRole('button', { name: 'Push stage' }).click();
+      const region = page.getByRole('region', { name: `Push conflicts of stage ${syncStage}` });
+      await region.locator('table.diff').first().waitFor();
+      const text = await region.innerText();
+      if (!/On the server \(theirs\)/.test(text) || !/On this computer \(mine\)/.test(text)) throw new Error('no side-by-side diff: ' + text.slice(0, 300));
+      await page.screenshot({ path: join(artifacts, 'smoke-sync-conflicts.png'), fullPage: true });
+      return (await region.locator('article.conflict').count()) + ' conflicts';
+    });
+    await step('keep mine for each conflict, then the push is applied', async () => {
+      const region = page.getByRole('region', { name: `Push conflicts of stage ${syncStage}` });
+      while (await region.count()) {
+        await region.getByRole('button', { name: /^Keep mine/ }).first().click();
+        await page.waitForTimeout(200);
+      }
+      await page.getByRole('button', { name: 'Push stage' }).click();
+      await page.getByText(`Pushed stage ${syncStage}`).first().waitFor();
+      await page.screenshot({ path: join(artifacts, 'smoke-sync-pushed.png'), fullPage: true });
+    });
+  }
   await step('no console errors or CSP violations', async () => {
     if (problems.length) throw new Error(problems.join('; '));
   });
