@@ -336,25 +336,6 @@ func validToken(t string) bool {
 	return true
 }
 
-// currentEpoch reports whether a signed-in session's epoch is still the
-// user's; a session from before "log out everywhere" or a new password
-// is deleted. The store failing is logged and leaves the request
-// anonymous.
-func (s *Server) currentEpoch(r *http.Request, sess *core.Session) bool {
-	epoch, err := s.k.Accounts.SessionEpoch(r.Context(), sess.UserID)
-	switch {
-	case err == nil && epoch == sess.Epoch:
-		return true
-	case err != nil && core.ErrorCode(err) != core.ENotFound:
-		s.log.Warn("read the session epoch; serving the request anonymously", "err", err)
-		return false
-	}
-	if err := s.sessions.DeleteSession(r.Context(), sess.ID); err != nil {
-		s.log.Warn("delete an ended session", "err", err)
-	}
-	return false
-}
-
 // signInMenu is the user menu's sign-in link, back to path afterwards.
 func signInMenu(path string) core.Node {
 	href := "/user/login"

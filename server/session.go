@@ -45,19 +45,20 @@ func (s *Server) loadSession(r *http.Request, st *reqState) {
 		}
 		return
 	}
-	if sess.UserID != core.NilID && sess.Epoch > 0 && !s.currentEpoch(r, sess) {
+	u, ok, err := s.k.SessionUsers.Resolve(ctx, sess)
+	if err != nil {
+		s.log.Warn("load the session's user; serving the request anonymously", "err", err)
 		return
 	}
-	st.sess = sess
-	if sess.UserID != core.NilID {
-		u, err := s.k.Store.Users().FindUserByID(ctx, sess.UserID)
-		switch {
-		case err == nil && u.Status == core.UserActive:
-			st.user = u
-		case err != nil && core.ErrorCode(err) != core.ENotFound:
-			s.log.Warn("load session user", "err", err)
+	if !ok {
+		// Ended by "log out everywhere" or a new password, or its user
+		// was deleted: the session goes.
+		if err := s.sessions.DeleteSession(ctx, sess.ID); err != nil {
+			s.log.Warn("delete an ended session", "err", err)
 		}
+		return
 	}
+	st.sess, st.user = sess, u
 	if sess.PreviewStageID != core.NilID && sess.PreviewStageID != core.LiveStageID {
 		uctx := core.NewContextWithUser(ctx, st.user)
 		stage, err := s.k.Store.Stages().FindStage(uctx, sess.PreviewStageID.String())

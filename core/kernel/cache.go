@@ -2,8 +2,14 @@ package kernel
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"slices"
+	"strings"
+	"sync"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/trovato/trovato/core"
 )
@@ -20,6 +26,9 @@ type Invalidator struct {
 	Log      *slog.Logger
 	// Applied, when set, is told how many changes each poll applied.
 	Applied func(n int)
+	// Changed, when set, is told about the changes of each poll once
+	// their tags are bumped (SessionUsers.Apply).
+	Changed func([]core.Change)
 }
 
 // Run polls until ctx ends. It starts at the feed's head: caches built
@@ -79,10 +88,237 @@ func (inv *Invalidator) Poll(ctx context.Context, cur core.FeedCursor) (core.Fee
 		if err := inv.Cache.BumpTags(ctx, tags...); err != nil {
 			return cur, total, err
 		}
+		if inv.Changed != nil && len(changes) > 0 {
+			inv.Changed(changes)
+		}
 		total += len(changes)
 		if next == cur || len(changes) < 1000 {
 			return next, total, nil
 		}
 		cur = next
+	}
+}
+
+// SessionUsers resolves a session's user and session epoch for every
+// signed-in request from a per-process cache, so a cached page costs a
+// signed-in visitor no database round trip. Entries are evicted at once
+// by this process's own commits (OnCommit), by other nodes' commits
+// through the tag cache's Redis invalidation channel (Follow), and by
+// writers without Redis (the CLI) through the change feed within one poll
+// of the Invalidator (Apply). Until Follow is subscribed (or EnableLocal
+// is called by a process that is the only node) nothing is cached and
+// every lookup reads PostgreSQL.
+type SessionUsers struct {
+	users interface {
+		FindUserByID(ctx context.Context, id core.ID) (*core.User, error)
+	}
+	epochs interface {
+		SessionEpoch(ctx context.Context, id core.ID) (int64, error)
+	}
+	max int
+
+	mu  sync.Mutex
+	m   map[core.ID]sessionUser
+	on  bool
+	gen uint64 // bumped by every eviction: a read that raced one is not kept
+}
+
+type sessionUser struct {
+	user  *core.User
+	epoch int64
+}
+
+// NewSessionUsers returns an empty cache of at most max users over the
+// user store and the session epochs.
+func NewSessionUsers(users interface {
+	FindUserByID(ctx context.Context, id core.ID) (*core.User, error)
+}, epochs interface {
+	SessionEpoch(ctx context.Context, id core.ID) (int64, error)
+}, max int) *SessionUsers {
+	if max <= 0 {
+		max = 10000
+	}
+	return &SessionUsers{users: users, epochs: epochs, max: max, m: map[core.ID]sessionUser{}}
+}
+
+// Lookup returns (a copy of) the user and its current session epoch.
+//
+// Errors: ENotFound when the user no longer exists; others from the store.
+func (c *SessionUsers) Lookup(ctx context.Context, id core.ID) (*core.User, int64, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	on, gen := c.on, c.gen
+	c.mu.Unlock()
+	if ok && on {
+		u := *e.user
+		u.Roles = slices.Clip(u.Roles) // an append by the caller copies
+		return &u, e.epoch, nil
+	}
+	u, err := c.users.FindUserByID(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	epoch, err := c.epochs.SessionEpoch(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.mu.Lock()
+	if c.on && c.gen == gen {
+		if len(c.m) >= c.max {
+			for k := range c.m { // drop an arbitrary entry
+				delete(c.m, k)
+				break
+			}
+		}
+		keep := *u
+		keep.Roles = slices.Clone(u.Roles)
+		c.m[id] = sessionUser{user: &keep, epoch: epoch}
+	}
+	c.mu.Unlock()
+	return u, epoch, nil
+}
+
+// Resolve checks a session against its user: it returns the user (nil
+// for an anonymous session, or a user who is no longer active) and
+// whether the session is still valid. A session made under an earlier
+// session epoch ("log out everywhere", a new password) or of a deleted
+// user is not; sessions without an epoch (0) are not checked.
+func (c *SessionUsers) Resolve(ctx context.Context, sess *core.Session) (*core.User, bool, error) {
+	if sess.UserID == core.NilID {
+		return nil, true, nil
+	}
+	u, epoch, err := c.Lookup(ctx, sess.UserID)
+	switch {
+	case core.ErrorCode(err) == core.ENotFound:
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	case sess.Epoch != 0 && sess.Epoch != epoch:
+		return nil, false, nil
+	case u.Status != core.UserActive:
+		return nil, true, nil
+	}
+	return u, true, nil
+}
+
+// Apply evicts what committed changes touch: a user change its user, a
+// role change every user (role names and grants are part of each entry).
+func (c *SessionUsers) Apply(changes []core.Change) {
+	for _, ch := range changes {
+		switch ch.Kind {
+		case core.KindUser:
+			if id, err := core.ParseID(ch.EntityID); err == nil {
+				c.evict(&id)
+			} else {
+				c.evict(nil)
+			}
+		case core.KindRole:
+			c.evict(nil)
+		}
+	}
+}
+
+// evictTags evicts what bumped cache tags name (core.TagsForChange).
+func (c *SessionUsers) evictTags(tags []string) {
+	for _, tag := range tags {
+		kind, id, _ := strings.Cut(tag, ":")
+		switch {
+		case kind == core.KindRole:
+			c.evict(nil)
+		case kind == core.KindUser && id != "*":
+			if uid, err := core.ParseID(id); err == nil {
+				c.evict(&uid)
+			} else {
+				c.evict(nil)
+			}
+		}
+	}
+}
+
+// evict drops one user (nil: everyone).
+func (c *SessionUsers) evict(id *core.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if id == nil {
+		clear(c.m)
+		return
+	}
+	delete(c.m, *id)
+}
+
+// setOn turns caching on or off; turning it either way empties the cache.
+func (c *SessionUsers) setOn(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.on = on
+	c.gen++
+	clear(c.m)
+}
+
+// Caching reports whether lookups are served from the cache (Follow is
+// subscribed, or EnableLocal was called).
+func (c *SessionUsers) Caching() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.on
+}
+
+// EnableLocal turns caching on for a process that is the only node (no
+// Redis): its own commits evict through OnCommit, the CLI's through the
+// change feed (wire Invalidator.Changed to Apply).
+func (c *SessionUsers) EnableLocal() { c.setOn(true) }
+
+// InvalidationChannel is the Redis channel core/redis's TagCache announces
+// bumped tags on, under a key prefix.
+func InvalidationChannel(prefix string) string { return prefix + "invalidate" }
+
+// Follow caches while subscribed to the tag cache's invalidation channel
+// on Redis (every node's commits bump their tags there, the Invalidator
+// bumps the CLI's), evicting the users the bumped tags name. Losing the
+// subscription turns caching off until it is back. It returns when ctx
+// ends.
+func (c *SessionUsers) Follow(ctx context.Context, client goredis.UniversalClient, prefix string, log *slog.Logger) {
+	defer c.setOn(false)
+	for ctx.Err() == nil {
+		sub := client.Subscribe(ctx, InvalidationChannel(prefix))
+		if _, err := sub.Receive(ctx); err != nil {
+			_ = sub.Close()
+			c.setOn(false)
+			if ctx.Err() == nil && log != nil {
+				log.Warn("session user cache: subscribe failed; reading users from PostgreSQL", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		c.setOn(true) // whatever was cached before may have missed a message
+		c.drain(ctx, sub.Channel(goredis.WithChannelHealthCheckInterval(5*time.Second)))
+		_ = sub.Close()
+		c.setOn(false)
+	}
+}
+
+// drain applies invalidation messages until ctx ends or the subscription
+// is lost (the channel closes).
+func (c *SessionUsers) drain(ctx context.Context, ch <-chan *goredis.Message) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg, ok := <-ch:
+			if !ok {
+				return
+			}
+			var tags []string
+			if json.Unmarshal([]byte(msg.Payload), &tags) == nil {
+				c.evictTags(tags)
+			} else {
+				c.evict(nil)
+			}
+		}
 	}
 }

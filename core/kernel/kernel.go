@@ -35,6 +35,9 @@ type Kernel struct {
 	Plugins *PluginManager
 	// Accounts signs people and programs in and writes the audit log.
 	Accounts *postgres.Accounts
+	// SessionUsers resolves signed-in sessions to their users (cached
+	// once serve wires its invalidation).
+	SessionUsers *SessionUsers
 }
 
 // New opens (and, without DATABASE_URL, starts) the database, applies
@@ -81,6 +84,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Kernel, error) {
 		k.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	k.SessionUsers = NewSessionUsers(k.Store.Users(), k.Accounts, 10000)
+	k.Store.OnCommit(k.SessionUsers.Apply)
 	if k.Plugins, err = NewPluginManager(ctx, k.Store, PluginOptions{Logger: log, CacheDir: cfg.PluginCacheDir}); err != nil {
 		k.Close(context.WithoutCancel(ctx))
 		return nil, err

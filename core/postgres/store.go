@@ -29,9 +29,9 @@ type Store struct {
 	hooks    core.ItemHooks
 	gext     core.GatherExtender // see SetGatherExtender
 	now      func() time.Time
-	// afterCommit, when set, is told about every committed change (the
-	// writing node bumps cache tags right after commit).
-	afterCommit func([]core.Change)
+	// afterCommit are told about every committed change (the writing
+	// node bumps cache tags and evicts cached users right after commit).
+	afterCommit []func([]core.Change)
 }
 
 // StoreConfig configures a Store.
@@ -74,8 +74,9 @@ func (s *Store) Authorizer() *core.Authorizer { return s.authz }
 // Permissions returns the permission registry.
 func (s *Store) Permissions() *core.Permissions { return s.perms }
 
-// OnCommit registers fn to be told about changes right after they commit.
-func (s *Store) OnCommit(fn func([]core.Change)) { s.afterCommit = fn }
+// OnCommit registers fn, after those registered before, to be told about
+// changes right after they commit. Call it while setting up.
+func (s *Store) OnCommit(fn func([]core.Change)) { s.afterCommit = append(s.afterCommit, fn) }
 
 // txn is one write transaction; it collects the feed rows it appends.
 type txn struct {
@@ -107,8 +108,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *txn) error) error {
 	if err := ptx.Commit(ctx); err != nil {
 		return TranslateError(err)
 	}
-	if s.afterCommit != nil && len(tx.changes) > 0 {
-		s.afterCommit(tx.changes)
+	if len(tx.changes) > 0 {
+		for _, fn := range s.afterCommit {
+			fn(tx.changes)
+		}
 	}
 	return nil
 }

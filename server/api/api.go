@@ -302,15 +302,21 @@ func (a *API) authenticate(ctx context.Context, r *http.Request) (*auth, error) 
 		}
 		return au, nil
 	}
-	au.sess = sess
-	if sess.UserID != core.NilID {
-		u, err := a.store.Users().FindUserByID(ctx, sess.UserID)
-		switch {
-		case err == nil && u.Status == core.UserActive:
-			au.user = u
-		case err != nil && core.ErrorCode(err) != core.ENotFound:
-			return nil, err
+	// The same check as the site's: a session from before "log out
+	// everywhere" or a new password has ended.
+	u, ok, err := a.k.SessionUsers.Resolve(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if err := a.sessions.DeleteSession(ctx, sess.ID); err != nil {
+			a.log.Warn("delete an ended session", "err", err)
 		}
+		return au, nil
+	}
+	au.sess = sess
+	if u != nil {
+		au.user = u
 	}
 	return au, nil
 }

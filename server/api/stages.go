@@ -306,7 +306,15 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request) error {
 		return core.InvalidFields("The path is not valid.", []core.FieldError{{Path: "path", Message: "must be a site path starting with /"}})
 	}
 	u := authOf(r).user
-	sess := &core.Session{UserID: u.ID, PreviewStageID: st.ID}
+	// The preview session carries the caller's session epoch, so the site
+	// checks it like any other ("log out everywhere" ends it too).
+	var epoch int64
+	if !u.IsAnonymous() {
+		if _, epoch, err = a.k.SessionUsers.Lookup(r.Context(), u.ID); err != nil {
+			return err
+		}
+	}
+	sess := &core.Session{UserID: u.ID, PreviewStageID: st.ID, Epoch: epoch}
 	if err := a.sessions.SaveSession(r.Context(), sess); err != nil {
 		return err
 	}

@@ -26,17 +26,14 @@ func init() {
 		func(a *app) *cobra.Command { return a.auditCmd() })
 }
 
-// accounts opens the kernel and its account service, acting as --as.
+// accounts opens the kernel and its account service (with the configured
+// mailer and lockouts, as serve has it), acting as --as.
 func (a *app) accounts(ctx context.Context) (context.Context, *kernel.Kernel, *postgres.Accounts, error) {
 	actx, k, err := a.acting(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ac, err := postgres.NewAccounts(k.Store, postgres.AccountsConfig{Logger: k.Log.With("component", "accounts")})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return actx, k, ac, nil
+	return actx, k, k.Accounts, nil
 }
 
 // accountCmd holds the commands that belong under `trovato user` (where
@@ -118,7 +115,26 @@ func (a *app) userAccountCmds() []*cobra.Command {
 			return a.show(map[string]any{"user": u.Name, "session_epoch": epoch}, fmt.Sprintf("every session of %s ends", u.Name))
 		},
 	}
-	return []*cobra.Command{setPassword, loginLink, logoutEverywhere}
+	sendReset := &cobra.Command{
+		Use:   "send-reset NAME|EMAIL",
+		Short: "Mail a user a password-reset link (through the configured SMTP relay, or to mail_dir)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, k, ac, err := a.accounts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if !core.UserFromContext(ctx).HasRole(core.RoleAdministrator) {
+				return core.Errorf(core.EForbidden, "only an administrator can send reset mail from the command line")
+			}
+			if err := ac.RequestReset(ctx, args[0], ""); err != nil {
+				return err
+			}
+			k.Accounts.Wait() // the mail is sent in the background
+			return a.show(map[string]any{"sent_to": args[0]}, fmt.Sprintf("a reset link was mailed to %s's address, if such a user exists", args[0]))
+		},
+	}
+	return []*cobra.Command{setPassword, loginLink, logoutEverywhere, sendReset}
 }
 
 // readPassword reads the first line of --password-file or of standard

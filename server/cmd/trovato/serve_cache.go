@@ -92,8 +92,21 @@ func caching(ctx context.Context, k *kernel.Kernel, c goredis.UniversalClient, p
 		}
 	})
 	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 2)
-	inv := &kernel.Invalidator{Feed: k.Store.Feed(), Cache: tc, Interval: interval, Log: log.With("component", "invalidator")}
+	done := make(chan struct{}, 3)
+	inv := &kernel.Invalidator{Feed: k.Store.Feed(), Cache: tc, Interval: interval, Log: log.With("component", "invalidator"),
+		Changed: k.SessionUsers.Apply}
+	// Signed-in users are cached while their invalidation reaches this
+	// node: Redis pub/sub from every node, or (one node, no Redis) its
+	// own commits and the feed.
+	if c != nil {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			k.SessionUsers.Follow(rctx, c, prefix, log.With("component", "session-users"))
+		}()
+	} else {
+		k.SessionUsers.EnableLocal()
+		done <- struct{}{}
+	}
 	go func() {
 		defer func() { done <- struct{}{} }()
 		if err := inv.Run(rctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -118,6 +131,7 @@ func caching(ctx context.Context, k *kernel.Kernel, c goredis.UniversalClient, p
 	log.Info("node registered", "node", node.ID, "redis_id", rid, "invalidate_every", interval)
 	return func() {
 		cancel()
+		<-done
 		<-done
 		<-done
 		uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
