@@ -556,48 +556,58 @@ func (is *Items) lockForWrite(ctx context.Context, tx *txn, stage, id core.ID, o
 
 // UpdateItem implements core.ItemService.
 func (is *Items) UpdateItem(ctx context.Context, stage, id core.ID, upd core.ItemUpdate) (*core.Item, error) {
-	u := core.UserFromContext(ctx)
 	var out *core.Item
 	err := is.s.inTx(ctx, func(tx *txn) error {
-		st, cur, it, err := is.lockForWrite(ctx, tx, stage, id, core.OpUpdate)
-		if err != nil {
-			return err
-		}
-		if upd.IfRevision != nil && *upd.IfRevision != cur.ID {
-			return core.Errorf(core.EConflict, "item %s changed since revision %s; the current revision is %s", id, *upd.IfRevision, cur.ID)
-		}
-		if err := applyItemUpdate(it, upd); err != nil {
-			return err
-		}
-		if is.s.hooks != nil {
-			if err := is.s.hooks.PresaveItem(ctx, st.ID, it, false); err != nil {
-				return err
-			}
-		}
-		if upd.AuthorID != nil && *upd.AuthorID != cur.AuthorID {
-			if err := is.s.authz.Require(ctx, u, core.PermAdministerContent); err != nil {
-				return core.Errorf(core.EForbidden, "only content administrators may change an item's author")
-			}
-		}
-		version, err := is.s.validateItem(ctx, tx, st.ID, it)
-		if err != nil {
-			return err
-		}
-		r, err := tx.putStaged(ctx, stagedWrite{Kind: core.KindItem, Stage: st.ID, EntityID: id, Parent: &cur.ID, Doc: docOf(it), TypeVersion: version, Log: upd.Log})
-		if err != nil {
-			return err
-		}
-		it.RevisionID, it.TypeVersion, it.ChangedAt = r.ID, version, r.CreatedAt
-		out = it
-		if err := tx.autoAlias(ctx, st.ID, it); err != nil {
-			return err
-		}
-		return tx.writeGrants(ctx, st.ID, it)
+		var err error
+		out, err = is.updateItemTx(ctx, tx, stage, id, upd)
+		return err
 	})
 	if err == nil && is.s.hooks != nil {
 		is.s.hooks.ItemSaved(ctx, stage, out, false)
 	}
 	return out, err
+}
+
+// updateItemTx writes an item's new revision inside tx (UpdateItem,
+// ChangeItems); the caller runs the saved hook after the commit.
+func (is *Items) updateItemTx(ctx context.Context, tx *txn, stage, id core.ID, upd core.ItemUpdate) (*core.Item, error) {
+	u := core.UserFromContext(ctx)
+	st, cur, it, err := is.lockForWrite(ctx, tx, stage, id, core.OpUpdate)
+	if err != nil {
+		return nil, err
+	}
+	if upd.IfRevision != nil && *upd.IfRevision != cur.ID {
+		return nil, core.Errorf(core.EConflict, "item %s changed since revision %s; the current revision is %s", id, *upd.IfRevision, cur.ID)
+	}
+	if err := applyItemUpdate(it, upd); err != nil {
+		return nil, err
+	}
+	if is.s.hooks != nil {
+		if err := is.s.hooks.PresaveItem(ctx, st.ID, it, false); err != nil {
+			return nil, err
+		}
+	}
+	if upd.AuthorID != nil && *upd.AuthorID != cur.AuthorID {
+		if err := is.s.authz.Require(ctx, u, core.PermAdministerContent); err != nil {
+			return nil, core.Errorf(core.EForbidden, "only content administrators may change an item's author")
+		}
+	}
+	version, err := is.s.validateItem(ctx, tx, st.ID, it)
+	if err != nil {
+		return nil, err
+	}
+	r, err := tx.putStaged(ctx, stagedWrite{Kind: core.KindItem, Stage: st.ID, EntityID: id, Parent: &cur.ID, Doc: docOf(it), TypeVersion: version, Log: upd.Log})
+	if err != nil {
+		return nil, err
+	}
+	it.RevisionID, it.TypeVersion, it.ChangedAt = r.ID, version, r.CreatedAt
+	if err := tx.autoAlias(ctx, st.ID, it); err != nil {
+		return nil, err
+	}
+	if err := tx.writeGrants(ctx, st.ID, it); err != nil {
+		return nil, err
+	}
+	return it, nil
 }
 
 func applyItemUpdate(it *core.Item, upd core.ItemUpdate) error {
@@ -647,20 +657,27 @@ func applyItemUpdate(it *core.Item, upd core.ItemUpdate) error {
 func (is *Items) DeleteItem(ctx context.Context, stage, id core.ID) error {
 	var deleted *core.Item
 	err := is.s.inTx(ctx, func(tx *txn) error {
-		st, _, it, err := is.lockForWrite(ctx, tx, stage, id, core.OpDelete)
-		if err != nil {
-			return err
-		}
-		if err := tx.dropGrants(ctx, st.ID, id); err != nil {
-			return err
-		}
-		deleted = it
-		return tx.deleteStaged(ctx, core.KindItem, st.ID, id)
+		var err error
+		deleted, err = is.deleteItemTx(ctx, tx, stage, id)
+		return err
 	})
 	if err == nil && is.s.hooks != nil {
 		is.s.hooks.ItemDeleted(ctx, stage, deleted)
 	}
 	return err
+}
+
+// deleteItemTx deletes (or, in a named stage, tombstones) an item inside
+// tx and returns it as it was; the caller runs the deleted hook.
+func (is *Items) deleteItemTx(ctx context.Context, tx *txn, stage, id core.ID) (*core.Item, error) {
+	st, _, it, err := is.lockForWrite(ctx, tx, stage, id, core.OpDelete)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.dropGrants(ctx, st.ID, id); err != nil {
+		return nil, err
+	}
+	return it, tx.deleteStaged(ctx, core.KindItem, st.ID, id)
 }
 
 // FindRevisions implements core.ItemService.

@@ -47,6 +47,7 @@ func (a *API) register() {
 	a.handle("PUT", "/items/{id}/draft", a.putDraft)
 	a.handle("DELETE", "/items/{id}/draft", a.deleteDraft)
 	a.handle("POST", "/items/{id}/draft/save", a.promoteDraft)
+	a.bulkRoutes()
 	a.handle("GET", "/revisions/{id}", a.getRevision)
 	a.handle("GET", "/revisions/{id}/diff", a.diffRevision)
 	a.handle("POST", "/revisions/{id}/restore", a.restoreRevision)
