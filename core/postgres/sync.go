@@ -374,6 +374,9 @@ func checkChangeset(cs *core.Changeset) error {
 	var problems []core.FieldError
 	if cs.Stage.ID == core.NilID {
 		problems = append(problems, core.FieldError{Path: "stage.id", Message: "is required"})
+	} else if cs.Stage.ID == core.LiveStageID {
+		// Live changes by publishing a stage, never by a push.
+		problems = append(problems, core.FieldError{Path: "stage.id", Message: "must not be the live stage's; push a stage and publish it"})
 	}
 	if cs.Stage.Name == core.StageLive || !reStageName(cs.Stage.Name) {
 		problems = append(problems, core.FieldError{Path: "stage.name", Message: "must be 1 to 64 of a-z, 0-9, - and _ (and not live)"})
