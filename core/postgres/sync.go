@@ -694,6 +694,9 @@ func (sy *Sync) validatePushed(ctx context.Context, tx *txn, stage core.ID, e co
 	}
 	if before == nil {
 		err = sy.s.authz.Authorize(ctx, u, core.OpCreate, it)
+	} else if it.Type != before.Type {
+		// The update is authorized on the item as it was: its type stays.
+		err = core.Errorf(core.EInvalid, "an item's type cannot change (%s to %s)", before.Type, it.Type)
 	} else {
 		err = sy.s.authz.Authorize(ctx, u, core.OpUpdate, before)
 	}

@@ -1,12 +1,18 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
+	"github.com/trovato/trovato/server/api"
 )
 
 // A changeset names its stage by id; the live stage's id must not let a
@@ -36,5 +42,70 @@ func TestSyncPushIntoLiveRefused(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400", res.StatusCode)
+	}
+}
+
+// An author who may edit their own articles and create nothing else may
+// not turn an article into another type through a push: the editor's
+// update never changes an item's type either.
+func TestSyncPushTypeChangeRefused(t *testing.T) {
+	e := mustEnv(t, 1<<20)
+	admin := e.admin
+	if _, err := e.k.Store.ApplyType(admin, json.RawMessage(`{"kind":"item_type","name":"page","label":"Page","fields":[]}`), false); err != nil {
+		t.Fatal(err)
+	}
+	perms := []string{core.PermAccessContent, core.PermCreateStage, core.PermEditAnyStage, core.PermViewAnyStage,
+		core.ItemPerm("article", "create"), core.ItemPerm("article", "edit_own")}
+	if err := e.k.Store.Users().CreateRole(admin, &core.Role{Name: "writer", Label: "Writer", Permissions: perms}); err != nil {
+		t.Fatal(err)
+	}
+	al := e.users["al"]
+	if err := e.k.Store.Users().AddUserRole(admin, al.ID, "writer"); err != nil {
+		t.Fatal(err)
+	}
+	alctx, err := e.k.AsUser(context.Background(), "al")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := postgres.NewAccounts(e.k.Store, postgres.AccountsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := accounts.CreateToken(alctx, "desktop", perms, nil, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := item(t, alctx, e.k, core.LiveStageID, "Mine")
+	st := mustSyncStage(t, alctx, e.k, "retype")
+	edit(t, alctx, e.k, st.ID, mine.ID, "Now a page")
+	cs, err := e.k.Store.Sync().BuildChangeset(alctx, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Entries) != 1 {
+		t.Fatalf("changeset has %d entries, want 1", len(cs.Entries))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(cs.Entries[0].Revision.Doc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["type"] != "article" {
+		t.Fatalf("revision doc type %v, want article", doc["type"])
+	}
+	cs.Stage = core.ChangesetStage{ID: core.NewID(), Name: "retype-push", Label: "Retype"}
+	doc["type"] = "page"
+	cs.Entries[0].Revision.Doc, _ = json.Marshal(doc)
+	cs.Entries[0].Revision.ID = core.NewID()
+	body, _ := json.Marshal(cs)
+	req := httptest.NewRequest("POST", api.Prefix+"/stages/"+cs.Stage.ID.String()+"/changeset", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code == http.StatusOK {
+		t.Fatalf("a push changing an article into a page was applied: %s", rec.Body)
+	}
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "type") {
+		t.Fatalf("status %d %s, want 400 naming the type", rec.Code, rec.Body)
 	}
 }
