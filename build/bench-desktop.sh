@@ -5,6 +5,8 @@
 # the editor in the window got its session from /api/v1: PostgreSQL
 # started, plugins loaded, the editor's page and scripts loaded). Each
 # run is a fresh process whose private PostgreSQL starts from cold.
+# The first-run line is followed by its phases (the reference plugins
+# compile beside initdb, so the phases overlap).
 # `make bench` runs it after building the app (make desktop).
 #   build/bench-desktop.sh            # 1 first run, 5 cold starts
 #   RUNS=10 build/bench-desktop.sh
@@ -58,6 +60,9 @@ echo
 echo "desktop (Xvfb, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 printf '%-52s %10s %10s\n' "case" "ms" "target"
 printf '%-52s %10s %10s\n' "first-run setup incl. initdb" "$setup" "5000"
+sed -n 's/.*setup phase \(.*\): \([0-9]*\) ms.*/\1|\2/p' "$work/first.log" | while IFS='|' read -r name ms; do
+	printf '%-52s %10s %10s\n' "  $name" "$ms" "-"
+done
 printf '%-52s %10s %10s\n' "first run: process start to editable window" "$first" "-"
 printf '%-52s %10s %10s\n' "cold start to editable window, median of $RUNS" "$median" "2000"
 printf '%-52s %10s %10s\n' "cold start to editable window, best / worst" "$best / $worst" "-"

@@ -22,7 +22,7 @@ import (
 
 // privateDir is a data directory the private cluster can use (running as
 // root, PostgreSQL runs as the postgres user, which must reach it).
-func privateDir(t *testing.T) string {
+func privateDir(t testing.TB) string {
 	t.Helper()
 	tmp := t.TempDir()
 	for _, d := range []string{filepath.Dir(tmp), tmp} {

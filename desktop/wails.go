@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -87,6 +86,11 @@ func runWindow(opts Options) error {
 			return fmt.Errorf("first-run setup: %w", err)
 		}
 		fmt.Printf("trovato-desktop: first-run setup took %d ms\n", time.Since(t0).Milliseconds())
+		if site := app.Site(); site != nil {
+			for _, p := range site.Phases {
+				fmt.Printf("trovato-desktop:   setup phase %s: %d ms\n", p.Name, p.Took.Milliseconds())
+			}
+		}
 	}
 	defer app.Close(context.Background())
 
@@ -155,8 +159,7 @@ func runWindow(opts Options) error {
 	file.AddSeparator()
 	file.AddText("Back up the site…", keys.Combo("b", keys.CmdOrCtrlKey, keys.ShiftKey), func(*menu.CallbackData) {
 		c := wctx.Load()
-		site := app.Site()
-		if c == nil || site == nil {
+		if c == nil || app.Site() == nil {
 			return
 		}
 		name, err := runtime.SaveFileDialog(*c, runtime.SaveDialogOptions{
@@ -167,10 +170,7 @@ func runWindow(opts Options) error {
 			return
 		}
 		go func() {
-			msg := "Backed up to " + name + ". Restore it with: trovato restore " + name
-			if _, err := site.Backup(context.Background(), name); err != nil {
-				msg = "The backup failed: " + errText(err)
-			}
+			msg := app.BackupTo(context.Background(), name)
 			_, _ = runtime.MessageDialog(*c, runtime.MessageDialogOptions{Type: runtime.InfoDialog, Title: "Backup", Message: msg})
 		}()
 	})
@@ -342,20 +342,6 @@ func settings() (Config, error) {
 		return Config{}, err
 	}
 	return Config{Kernel: kc, User: os.Getenv("TROVATO_DESKTOP_USER")}, nil
-}
-
-// lockInstance takes desktop.lock in the data directory; nil (and no
-// error) when another app holds it. The lock goes with the process.
-func lockInstance(dataDir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dataDir, "desktop.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("data directory %s is not writable (%v): choose another with TROVATO_DATA_DIR", dataDir, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, nil
-	}
-	return f, nil
 }
 
 // notifyFirstInstance asks the running app (through Wails' single-instance

@@ -166,7 +166,7 @@ func TestWindow(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 
 	var reports []windowReport
-	seen := 0
+	seen, secondTried := 0, false
 	var exitErr error
 	done := false
 	for !done {
@@ -193,6 +193,10 @@ func TestWindow(t *testing.T) {
 			switch r.Step {
 			case "editor":
 				screenshot(t, disp, "1-editor.png")
+				if !secondTried {
+					secondTried = true
+					secondInstance(t, bin, disp, dataDir)
+				}
 			case "preview":
 				if r.HasTitle {
 					screenshot(t, disp, "2-stage-preview.png")
@@ -203,6 +207,9 @@ func TestWindow(t *testing.T) {
 	}
 	if exitErr != nil {
 		t.Fatalf("the app ended with %v:\n%s", exitErr, out.String())
+	}
+	if !secondTried {
+		t.Error("the editor never reported: no second app was started")
 	}
 	t.Logf("app output:\n%s", out.String())
 
@@ -265,5 +272,20 @@ func TestWindow(t *testing.T) {
 	}
 	if _, err := site.Kernel.Store.Items().FindItemByID(actx, core.LiveStageID, id); core.ErrorCode(err) != core.ENotFound {
 		t.Errorf("the staged item is live: %v", err)
+	}
+}
+
+// secondInstance starts the app again on the data directory of the one
+// running: it must say so and exit at once, without opening a window or
+// touching the site.
+func secondInstance(t *testing.T, bin, disp, dataDir string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = appEnv("DISPLAY="+disp, "DBUS_SESSION_BUS_ADDRESS=disabled:", "TROVATO_DATA_DIR="+dataDir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "already running for "+dataDir) {
+		t.Errorf("a second app beside the first: %v\n%s", err, out)
 	}
 }
