@@ -86,6 +86,10 @@ func NewHandler(ctx context.Context, s *Site, opts HandlerOptions) (*Handler, er
 	if err != nil {
 		return nil, err
 	}
+	// Previews render with the enabled theme and follow theme changes.
+	if err := srv.FollowThemes(ctx, 0); err != nil {
+		return nil, err
+	}
 	site, h.site = srv, srv
 	return h, nil
 }

@@ -133,6 +133,12 @@ type rendered struct {
 // bumped since the last export, the URLs new since, and deletions.
 func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	start := time.Now()
+	if srv, ok := e.h.(*server.Server); ok {
+		// Pages are rendered with the enabled theme, as the site does.
+		if err := srv.LoadTheme(ctx); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
