@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/trovato/trovato/core"
@@ -26,6 +27,7 @@ var _ Connector = (*SyncConnector)(nil)
 func (c *SyncConnector) Connect(ctx context.Context, site *Site, serverURL, token string) error {
 	opts := c.Options
 	opts.Store, opts.Logger = site.Kernel.Store, c.Logger
+	opts.TokenFile = filepath.Join(site.Kernel.Config.DataDir, sitesync.TokenFileName)
 	e, err := sitesync.New(opts)
 	if err != nil {
 		return err

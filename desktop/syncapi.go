@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -83,6 +84,7 @@ func (a *App) engine(site *Site) (*sitesync.Engine, error) {
 		opts = c.Options
 	}
 	opts.Store, opts.Logger = site.Kernel.Store, a.log
+	opts.TokenFile = filepath.Join(site.Kernel.Config.DataDir, sitesync.TokenFileName)
 	return sitesync.New(opts)
 }
 

@@ -28,6 +28,9 @@ import (
 type Options struct {
 	// Store is the local site's store.
 	Store *postgres.Store
+	// TokenFile holds the server's API token (mode 0600), normally
+	// TokenFileName in the local site's data directory. Required.
+	TokenFile string
 	// Blobs receives pulled file and plugin bytes; nil means the store's.
 	Blobs core.BlobStore
 	// HTTPClient; nil builds one with Timeout.
@@ -61,6 +64,9 @@ type Engine struct {
 func New(opts Options) (*Engine, error) {
 	if opts.Store == nil {
 		return nil, errors.New("sitesync: a local store is required")
+	}
+	if opts.TokenFile == "" {
+		return nil, errors.New("sitesync: a token file is required (TokenFileName in the data directory)")
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
@@ -136,7 +142,10 @@ func (e *Engine) Connect(ctx context.Context, serverURL, token string) (*core.Sy
 	if err != nil {
 		return nil, err
 	}
-	if err := e.local.Connect(ctx, strings.TrimRight(serverURL, "/"), token); err != nil {
+	if err := writeToken(e.opts.TokenFile, token); err != nil {
+		return nil, err
+	}
+	if err := e.local.Connect(ctx, strings.TrimRight(serverURL, "/")); err != nil {
 		return nil, err
 	}
 	return info, nil
@@ -163,7 +172,11 @@ func (e *Engine) remote(ctx context.Context) (*postgres.Remote, *client, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	c := e.client(r.URL, r.Token)
+	tok, err := e.token(ctx, r.LegacyToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := e.client(r.URL, tok)
 	if _, err := e.info(ctx, c); err != nil {
 		return nil, nil, err
 	}
@@ -512,4 +525,11 @@ func (e *Engine) ResolvePushConflict(ctx context.Context, stage core.ID, p core.
 // live: theirs takes the server's revision, mine keeps the local one.
 func (e *Engine) ResolvePullConflict(ctx context.Context, kind string, id core.ID, choice string) error {
 	return e.local.ResolvePullConflict(ctx, kind, id, choice)
+}
+
+// ResolveDocConflict settles a pull conflict of a config document (id
+// KIND/NAME), role, plugin or theme (id its name): theirs applies the
+// server's copy, mine keeps the local one.
+func (e *Engine) ResolveDocConflict(ctx context.Context, kind, id, choice string) error {
+	return e.local.ResolveDocConflict(ctx, kind, id, choice)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
 )
 
 // Sync routes (docs/sync.md): a desktop pulls a site through the change
@@ -127,11 +128,25 @@ func (a *API) syncPutBlob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) syncStatus(w http.ResponseWriter, r *http.Request) error {
-	st, err := a.store.Sync().Status(r.Context())
+	sy := a.store.Sync()
+	st, err := sy.Status(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	// The state, plus the pull conflicts themselves (fields added to
+	// core.SyncStatus's, which stays as it was).
+	out := struct {
+		*core.SyncStatus
+		LiveConflicts []postgres.PullConflict `json:"live_conflicts"`
+		DocConflicts  []postgres.DocConflict  `json:"doc_conflicts"`
+	}{SyncStatus: st}
+	if out.LiveConflicts, err = sy.FindPullConflicts(r.Context()); err != nil {
+		return err
+	}
+	if out.DocConflicts, err = sy.FindDocConflicts(r.Context()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/trovato/trovato/core"
@@ -26,7 +27,7 @@ func (p *syncPair) newLocalSite(b *testing.B, opts sitesync.Options) (*kernel.Ke
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts.Store = k.Store
+	opts.Store, opts.TokenFile = k.Store, filepath.Join(cfg.DataDir, sitesync.TokenFileName)
 	eng, err := sitesync.New(opts)
 	if err != nil {
 		b.Fatal(err)

@@ -9,6 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -40,6 +43,8 @@ type syncPair struct {
 	local  *kernel.Kernel
 	ladmin context.Context
 	eng    *sitesync.Engine
+	// tokenFile is where the engine keeps the API token.
+	tokenFile string
 	// fault, when set, may answer a request itself (return true).
 	fault atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
 }
@@ -72,6 +77,10 @@ func mustSyncPair(tb testing.TB, opts sitesync.Options) *syncPair {
 		tb.Fatal(err)
 	}
 	opts.Store = p.local.Store
+	if opts.TokenFile == "" {
+		opts.TokenFile = filepath.Join(cfg.DataDir, sitesync.TokenFileName)
+	}
+	p.tokenFile = opts.TokenFile
 	if opts.Backoff == 0 {
 		opts.Backoff = 5 * time.Millisecond
 	}
@@ -573,12 +582,12 @@ func TestSyncResumeAndDiskFull(t *testing.T) {
 
 	// Space again; an interrupted pull (cancelled after one batch) then
 	// resumes where it stopped.
-	eng, err := sitesync.New(sitesync.Options{Store: p.local.Store, BatchSize: 1, Backoff: time.Millisecond})
+	eng, err := sitesync.New(sitesync.Options{Store: p.local.Store, TokenFile: p.tokenFile, BatchSize: 1, Backoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	eng2, _ := sitesync.New(sitesync.Options{Store: p.local.Store, BatchSize: 1, Progress: func(core.SyncStatus) { cancel() }})
+	eng2, _ := sitesync.New(sitesync.Options{Store: p.local.Store, TokenFile: p.tokenFile, BatchSize: 1, Progress: func(core.SyncStatus) { cancel() }})
 	res, err := eng2.Pull(cctx)
 	if !errors.Is(err, context.Canceled) || res.Batches != 1 {
 		t.Fatalf("interrupted pull: %+v %v", res, err)
@@ -718,5 +727,294 @@ func TestSyncThemesAndPlugins(t *testing.T) {
 	}
 	if _, err := local.FindTheme(ctx, "acme"); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("uninstalled on the server, still here: %v", err)
+	}
+}
+
+// docConflicts reads the pull conflicts of config, roles, plugins and
+// themes as GET /sync/status shows them to the app.
+func docConflicts(tb testing.TB, p *syncPair) map[string]postgres.DocConflict {
+	tb.Helper()
+	out := map[string]postgres.DocConflict{}
+	cs, err := p.local.Store.Sync().FindDocConflicts(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, c := range cs {
+		out[c.Kind+" "+c.ID] = c
+	}
+	return out
+}
+
+func mustPull(tb testing.TB, p *syncPair) *sitesync.PullResult {
+	tb.Helper()
+	res, err := p.eng.Pull(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res
+}
+
+// TestSyncPulledDocConflicts: a pull never overwrites a local change of a
+// config document, role, plugin or theme; it records a conflict that
+// theirs or mine settles. Unchanged local copies follow the server.
+func TestSyncPulledDocConflicts(t *testing.T) {
+	ctx := context.Background()
+	p := mustSyncPair(t, sitesync.Options{})
+	srv, sadmin, ladmin := p.srv.k.Store, p.srv.admin, p.ladmin
+	local := p.local.Store
+	putSite := func(ctx context.Context, s *postgres.Store, name string) {
+		t.Helper()
+		d, err := s.Config().FindConfig(ctx, "site", "site")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(d.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		body["site_name"] = name
+		b, _ := json.Marshal(body)
+		if _, err := s.Config().PutConfig(ctx, "site", "site", b, d.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	siteName := func(s *postgres.Store) string {
+		d, err := s.Config().FindConfig(ctx, "site", "site")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Name string `json:"site_name"`
+		}
+		_ = json.Unmarshal(d.Body, &body)
+		return body.Name
+	}
+	perms := func(s *postgres.Store) []string {
+		r, err := s.Users().FindRoleByName(ctx, "reviewer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Permissions
+	}
+	module := []byte("\x00asm\x01\x00\x00\x00 doc conflict module")
+	hash, _, err := srv.Blobs().PutBlob(ctx, bytes.NewReader(module), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theme := func(css string) postgres.ThemeInstall {
+		return postgres.ThemeInstall{Name: "acme", Label: "Acme", Regions: []string{"header", "content"}, Files: map[string][]byte{
+			"theme.yaml": []byte("name: acme\nlabel: Acme\nregions: [header, content]\n"), "assets/acme.css": []byte(css)}}
+	}
+
+	// The server's state arrives; unchanged local copies follow it.
+	putSite(sadmin, srv, "Server one")
+	if err := srv.Users().CreateRole(sadmin, &core.Role{Name: "reviewer", Label: "Reviewer", Permissions: []string{core.PermAccessContent}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Plugins().InstallPlugin(sadmin, "hello", "1.0.0", "name = \"hello\"\n", hash, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Themes().InstallTheme(sadmin, theme("a{}")); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Themes().EnableTheme(sadmin, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustPull(t, p); res.Conflicts != 0 {
+		t.Fatalf("first pull: %d conflicts", res.Conflicts)
+	}
+	putSite(sadmin, srv, "Server two")
+	mustPull(t, p)
+	if got := siteName(local); got != "Server two" {
+		t.Fatalf("an unchanged local config did not follow the server: %q", got)
+	}
+
+	// Both sides change each of them.
+	putSite(ladmin, local, "Local")
+	putSite(sadmin, srv, "Server three")
+	if err := local.Users().GrantPermission(ladmin, "reviewer", core.PermCreateStage); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Users().GrantPermission(sadmin, "reviewer", core.PermUploadFiles); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Plugins().SetPluginEnabled(ladmin, "hello", true, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Plugins().InstallPlugin(sadmin, "hello", "1.1.0", "name = \"hello\"\n", hash, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Themes().InstallTheme(ladmin, theme("a{color:red}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Themes().InstallTheme(sadmin, theme("a{color:blue}")); err != nil {
+		t.Fatal(err)
+	}
+	res := mustPull(t, p)
+	if res.Conflicts != 4 {
+		t.Fatalf("pull conflicts: %d, want 4 (%v)", res.Conflicts, docConflicts(t, p))
+	}
+	cs := docConflicts(t, p)
+	for _, key := range []string{"config site/site", "role reviewer", "plugin hello", "theme acme"} {
+		if _, ok := cs[key]; !ok {
+			t.Errorf("no conflict for %s: %v", key, cs)
+		}
+	}
+	// Nothing local was overwritten.
+	if got := siteName(local); got != "Local" {
+		t.Errorf("local site name overwritten: %q", got)
+	}
+	if got := perms(local); !slices.Contains(got, core.PermCreateStage) || slices.Contains(got, core.PermUploadFiles) {
+		t.Errorf("local role overwritten: %v", got)
+	}
+	if pl, err := local.Plugins().FindPlugin(ctx, "hello"); err != nil || pl.Version != "1.0.0" || !pl.Enabled {
+		t.Errorf("local plugin overwritten: %+v %v", pl, err)
+	}
+	if files, err := local.Themes().ReadThemeFiles(ctx, "acme"); err != nil || string(files["assets/acme.css"]) != "a{color:red}" {
+		t.Errorf("local theme overwritten: %q %v", files["assets/acme.css"], err)
+	}
+
+	// The app sees them on GET /sync/status: the route reads the sync
+	// tables of the site it serves (here the server's, given the rows).
+	for _, c := range cs {
+		b, _ := json.Marshal(c.Server)
+		if _, err := p.srv.k.Pool.Exec(ctx, `INSERT INTO sync_doc_conflict (kind, id, server) VALUES ($1, $2, $3)`, c.Kind, c.ID, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp := p.srv.do("GET", "/sync/status", "", nil, "admin", false)
+	var st struct {
+		Conflicts     int                    `json:"conflicts"`
+		LiveConflicts []any                  `json:"live_conflicts"`
+		DocConflicts  []postgres.DocConflict `json:"doc_conflicts"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK || len(st.DocConflicts) != 4 || st.LiveConflicts == nil {
+		t.Fatalf("GET /sync/status: %d %+v %v", resp.StatusCode, st, err)
+	}
+	resp.Body.Close()
+
+	// A second server change of a conflicted one replaces the stored one.
+	putSite(sadmin, srv, "Server four")
+	if res := mustPull(t, p); res.Conflicts != 0 {
+		t.Fatalf("a conflict counted twice: %d", res.Conflicts)
+	}
+	if c := docConflicts(t, p)["config site/site"]; !strings.Contains(string(c.Server.Config.Body), "Server four") {
+		t.Fatalf("stored server copy: %s", c.Server.Config.Body)
+	}
+
+	for _, c := range []struct{ kind, id, choice string }{
+		{"config", "site/site", core.ResolveTheirs}, {"role", "reviewer", core.ResolveMine},
+		{"plugin", "hello", core.ResolveTheirs}, {"theme", "acme", core.ResolveMine},
+	} {
+		if err := p.eng.ResolveDocConflict(ladmin, c.kind, c.id, c.choice); err != nil {
+			t.Fatalf("resolve %s %s: %v", c.kind, c.id, err)
+		}
+	}
+	if err := p.eng.ResolveDocConflict(ladmin, "role", "reviewer", core.ResolveMine); core.ErrorCode(err) != core.ENotFound {
+		t.Fatalf("resolving twice: %v", err)
+	}
+	if got := siteName(local); got != "Server four" {
+		t.Errorf("theirs: site name %q", got)
+	}
+	if pl, err := local.Plugins().FindPlugin(ctx, "hello"); err != nil || pl.Version != "1.1.0" {
+		t.Errorf("theirs: plugin %+v %v", pl, err)
+	}
+	if got := perms(local); !slices.Contains(got, core.PermCreateStage) {
+		t.Errorf("mine: role %v", got)
+	}
+	if files, _ := local.Themes().ReadThemeFiles(ctx, "acme"); string(files["assets/acme.css"]) != "a{color:red}" {
+		t.Errorf("mine: theme %q", files["assets/acme.css"])
+	}
+	if st, _ := p.eng.Status(ctx); st.Conflicts != 0 {
+		t.Fatalf("conflicts left: %d", st.Conflicts)
+	}
+
+	// Taken theirs: the server's next change applies. Kept mine: the
+	// server's next change is a conflict again.
+	putSite(sadmin, srv, "Server five")
+	if err := srv.Users().GrantPermission(sadmin, "reviewer", core.PermAdministerMenus); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustPull(t, p); res.Conflicts != 1 {
+		t.Fatalf("after resolving: %d conflicts (%v)", res.Conflicts, docConflicts(t, p))
+	}
+	if _, ok := docConflicts(t, p)["role reviewer"]; !ok || siteName(local) != "Server five" {
+		t.Fatalf("after resolving: %v, site %q", docConflicts(t, p), siteName(local))
+	}
+
+	// The same change on both sides is no conflict.
+	if _, err := local.Plugins().SetPluginEnabled(ladmin, "hello", true, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Plugins().SetPluginEnabled(sadmin, "hello", true, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustPull(t, p); res.Conflicts != 0 {
+		t.Fatalf("the same change on both sides: %d conflicts", res.Conflicts)
+	}
+	// A deletion on the server meets a local change.
+	if err := srv.Themes().EnableTheme(sadmin, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Themes().UninstallTheme(sadmin, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	mustPull(t, p)
+	if c, ok := docConflicts(t, p)["theme acme"]; !ok || !c.Server.Deleted {
+		t.Fatalf("server deletion of a locally changed theme: %+v", c)
+	}
+	if _, err := local.Themes().FindTheme(ctx, "acme"); err != nil {
+		t.Fatalf("the local theme was deleted: %v", err)
+	}
+	if err := p.eng.ResolveDocConflict(ladmin, "theme", "acme", core.ResolveTheirs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Themes().FindTheme(ctx, "acme"); core.ErrorCode(err) != core.ENotFound {
+		t.Fatalf("theirs of a deletion: %v", err)
+	}
+}
+
+// TestSyncTokenFile: the API token lives in a 0600 file, never in the
+// database; a token an older version stored there moves to the file.
+func TestSyncTokenFile(t *testing.T) {
+	ctx := context.Background()
+	p := mustSyncPair(t, sitesync.Options{})
+	fi, err := os.Stat(p.tokenFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", fi, err)
+	}
+	if b, _ := os.ReadFile(p.tokenFile); strings.TrimSpace(string(b)) != p.token {
+		t.Fatalf("token file holds %q", b)
+	}
+	var stored string
+	if err := p.local.Pool.QueryRow(ctx, `SELECT token FROM sync_remote`).Scan(&stored); err != nil || stored != "" {
+		t.Fatalf("token in the database: %q %v", stored, err)
+	}
+	mustPull(t, p)
+
+	// Readable by others: refused with what to do.
+	if err := os.Chmod(p.tokenFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.eng.Pull(ctx); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("world-readable token file: %v", err)
+	}
+	// Missing, with a token left in the database by an older version:
+	// moved to the file, blanked in the database.
+	if err := os.Remove(p.tokenFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.eng.Pull(ctx); err == nil || !strings.Contains(err.Error(), "sync connect") {
+		t.Fatalf("missing token file: %v", err)
+	}
+	if _, err := p.local.Pool.Exec(ctx, `UPDATE sync_remote SET token = $1`, p.token); err != nil {
+		t.Fatal(err)
+	}
+	mustPull(t, p)
+	if err := p.local.Pool.QueryRow(ctx, `SELECT token FROM sync_remote`).Scan(&stored); err != nil || stored != "" {
+		t.Fatalf("legacy token left in the database: %q %v", stored, err)
+	}
+	if fi, err := os.Stat(p.tokenFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("legacy token not moved to its file: %v %v", fi, err)
 	}
 }

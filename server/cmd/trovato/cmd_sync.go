@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/sitesync"
 )
 
@@ -25,7 +27,7 @@ func (a *app) syncCmd() *cobra.Command {
 		if err != nil {
 			return nil, err
 		}
-		opts := sitesync.Options{Store: k.Store, Timeout: timeout, Logger: a.logger()}
+		opts := sitesync.Options{Store: k.Store, TokenFile: filepath.Join(k.Config.DataDir, sitesync.TokenFileName), Timeout: timeout, Logger: a.logger()}
 		if progress && !a.jsonOut {
 			opts.Progress = func(st core.SyncStatus) {
 				if st.State == core.SyncPulling {
@@ -167,11 +169,26 @@ func (a *app) syncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			docs, err := k.Store.Sync().FindDocConflicts(cmd.Context())
+			if err != nil {
+				return err
+			}
 			var rows [][]string
 			for _, c := range cs {
 				rows = append(rows, []string{c.Kind, c.EntityID.String(), idText(c.LocalRevision), idText(c.ServerRevison)})
 			}
-			return a.table(cs, []string{"KIND", "ID", "LOCAL REVISION", "SERVER REVISION"}, rows)
+			for _, c := range docs {
+				server := "changed"
+				if c.Server.Deleted {
+					server = "deleted"
+				}
+				rows = append(rows, []string{c.Kind, c.ID, "changed here", server})
+			}
+			out := struct {
+				Live []postgres.PullConflict `json:"live"`
+				Docs []postgres.DocConflict  `json:"docs"`
+			}{cs, docs}
+			return a.table(out, []string{"KIND", "ID", "LOCAL REVISION", "SERVER REVISION"}, rows)
 		},
 	}
 	resolvePull := &cobra.Command{
@@ -179,6 +196,21 @@ func (a *app) syncCmd() *cobra.Command {
 		Short: "Settle a pulled change that met a local edit: theirs takes the server's revision, mine keeps the local one",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == core.KindConfig || args[0] == core.KindRole || args[0] == core.KindPlugin || args[0] == core.KindTheme {
+				ctx, _, err := a.acting(cmd.Context())
+				if err != nil {
+					return err
+				}
+				e, err := engine(ctx, false)
+				if err != nil {
+					return err
+				}
+				if err := e.ResolveDocConflict(ctx, args[0], args[1], args[2]); err != nil {
+					return err
+				}
+				a.say("%s %s: kept %s", args[0], args[1], args[2])
+				return nil
+			}
 			ctx, _, id, err := a.actingOn(cmd.Context(), args[1])
 			if err != nil {
 				return err
