@@ -4,8 +4,11 @@
 # lockouts and rate limits raised for the run, checks that every target
 # answers its 2xx/3xx baseline with a fresh CSRF token, then runs Debian's
 # sqlmap (--batch --level 3 --risk 2) against the sign-in, password reset,
-# search and comment forms (search and comments when the site has them).
-# Fails when sqlmap reports an injection point or a baseline fails.
+# search and comment forms (search and comments when the site has them),
+# and against the editor API with a bearer token: the item list with every
+# query parameter (type, status, language, sort, limit) and an item
+# created from a JSON body. Fails when sqlmap reports an injection point
+# or a baseline fails.
 #
 #   SECURITY_PORT   port (default 18089)
 #   SECURITY_KEEP=1 keep the work directory (logs, sqlmap output)
@@ -29,7 +32,7 @@ export TROVATO_DATA_DIR="$work/data"
 # Raised for the run: sqlmap sends thousands of failed sign-ins from one
 # address; the defaults would lock the account and answer 429.
 export TROVATO_LOGIN_LOCKOUT=1000000/1s TROVATO_ADDRESS_LOCKOUT=1000000/1s
-export TROVATO_RATE_LIMITS=login=off,reset=off,form=off,page=off,island=off
+export TROVATO_RATE_LIMITS=login=off,reset=off,form=off,page=off,island=off,api=off
 unset DATABASE_URL REDIS_URL TROVATO_DATABASE_URL TROVATO_REDIS_URL
 
 password="security scan passphrase $(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
@@ -72,6 +75,25 @@ targets=(login reset)
 if [ "$(status GET '/search?q=trovato')" = 200 ]; then targets+=(search); else echo "baseline search: no search page, skipped"; fi
 if curl -fsS -b "$jar" "$base/" | grep -q 'name="comment'; then targets+=(comments); else echo "baseline comments: no comment form, skipped"; fi
 
+# The API with a bearer token (no cookie, no CSRF): a list with every
+# query parameter and a create from a JSON body, each answering 2xx first.
+bearer=$("$work/trovato" token create --name security-scan --permission content.access --permission content.administer \
+  --expires 2h 2>/dev/null | tail -n1)
+[ -n "$bearer" ] || { echo "security: could not create an API token" >&2; exit 1; }
+api="$base/api/v1"
+apiq="type=article&status=published&language=en&sort=title&limit=5"
+apistatus() { # apistatus METHOD PATH [JSON]
+  if [ "$1" = POST ]; then
+    curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $bearer" -H 'Content-Type: application/json' --data "$3" "$api$2"
+  else
+    curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $bearer" "$api$2"
+  fi
+}
+want "api list" "$(apistatus GET "/items?$apiq")" 200
+apibody='{"type":"article","title":"Security scan","status":"unpublished","language":"en","fields":{"body":"scan"}}'
+want "api create" "$(apistatus POST /items "$apibody")" 201
+targets+=(api-list api-create)
+
 session=$(awk '$6 == "trovato_session" { print $7 }' "$jar" | tail -n1)
 common=(--batch --level 3 --risk 2 --disable-coloring --flush-session
   --output-dir "$work/sqlmap" --cookie "trovato_session=$session" --ignore-code 400,401,403,429)
@@ -84,6 +106,11 @@ for t in "${targets[@]}"; do
                  --csrf-token csrf_token --csrf-url "$base/user/password" -p name) ;;
     search) args=(-u "$base/search?q=trovato" -p q) ;;
     comments) echo "security: comment form found; add its fields here" >&2; failed=1; continue ;;
+    api-list) args=(-u "$api/items?$apiq" -p type,status,language,sort,limit
+                    --headers "Authorization: Bearer $bearer") ;;
+    api-create) args=(-u "$api/items" --data "$apibody" -p type,title,status,language
+                      --headers "Authorization: Bearer $bearer
+Content-Type: application/json") ;;
   esac
   echo "== sqlmap: $t"
   sqlmap "${common[@]}" "${args[@]}" >"$work/sqlmap-$t.log" 2>&1 || true

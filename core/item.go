@@ -52,9 +52,15 @@ type ItemFilter struct {
 	Status   string
 	AuthorID *ID
 	Language string
-	Limit    int // default 50, at most 1000
-	Offset   int
+	// Sort is created, changed or title, ascending, or with a leading "-"
+	// descending; "" is "-created" (sticky items first, newest first).
+	Sort   string
+	Limit  int // default 50, at most 1000
+	Offset int
 }
+
+// ItemSorts are the values ItemFilter.Sort takes.
+var ItemSorts = []string{"-created", "created", "-changed", "changed", "title", "-title"}
 
 // ItemUpdate changes an item; nil fields are left alone. Fields, when set,
 // replaces the named fields only (a JSON object of field name -> value;

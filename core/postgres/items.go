@@ -215,19 +215,22 @@ func (is *Items) FindItemByID(ctx context.Context, stage, id core.ID) (*core.Ite
 // minus its tombstones, plus its creations (rev is NULL for rows read from
 // the live projection). $1 is the stage id.
 const stageItemKeys = `(
-	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, '` + liveID + `'::uuid AS gst FROM item i
+	SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, '` + liveID + `'::uuid AS gst,
+		i.title, i.changed_at FROM item i
 	WHERE NOT EXISTS (SELECT 1 FROM head h WHERE h.stage_id = $1 AND h.kind = 'item' AND h.entity_id = i.id)
 	UNION ALL
 	-- OFFSET 0 keeps the planner from pushing filters on the documents down
 	-- to a scan of every revision: each override is looked up by id.
-	SELECT h.entity_id, x.*, $1 FROM head h CROSS JOIN LATERAL (
-		SELECT r.id, d.type, d.status, d.author_id, d.language, d.sticky, d.created_at
+	SELECT h.entity_id, x.id, x.type, x.status, x.author_id, x.language, x.sticky, x.created_at, $1, x.title, x.changed_at
+	FROM head h CROSS JOIN LATERAL (
+		SELECT r.id, d.type, d.status, d.author_id, d.language, d.sticky, d.created_at, d.title, r.created_at AS changed_at
 		FROM revision r ` + revItemDoc + ` WHERE r.id = h.revision_id OFFSET 0) x
 	WHERE h.stage_id = $1 AND h.kind = 'item' AND NOT h.deleted
 )`
 
 // liveItemKeys is the same shape for live: the projection alone.
-const liveItemKeys = `(SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, $1::uuid AS gst FROM item i)`
+const liveItemKeys = `(SELECT i.id, NULL::uuid AS rev, i.type, i.status, i.author_id, i.language, i.sticky, i.created_at, $1::uuid AS gst,
+	i.title, i.changed_at FROM item i)`
 
 const liveID = "01000000-0000-7000-8000-000000000010"
 
@@ -261,6 +264,10 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 	if f.Status != "" && f.Status != core.StatusPublished && f.Status != core.StatusUnpublished {
 		return nil, 0, core.Errorf(core.EInvalid, "status must be %q or %q", core.StatusPublished, core.StatusUnpublished)
 	}
+	order, ok := itemOrders[f.Sort]
+	if !ok {
+		return nil, 0, core.InvalidFields("invalid sort", []core.FieldError{{Path: "sort", Message: "must be one of " + strings.Join(core.ItemSorts, ", ")}})
+	}
 	acc, err := is.s.listAccess(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -272,13 +279,13 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 	u := core.UserFromContext(ctx)
 	var live, staged nullItem
 	rows, err := is.s.pool.Query(ctx, `WITH page AS (
-			SELECT k.id, k.rev, k.sticky, k.created_at FROM `+keys+` k
+			SELECT k.id, k.rev, k.sticky, k.created_at, k.title, k.changed_at FROM `+keys+` k
 			WHERE `+itemFilterSQL+`
-			ORDER BY k.sticky DESC, k.created_at DESC, k.id DESC LIMIT $11 OFFSET $12)
+			ORDER BY `+strings.ReplaceAll(order, "@", "k.")+` LIMIT $11 OFFSET $12)
 		SELECT `+live.columns("i")+`, `+staged.columns("x")+`
 		FROM page p LEFT JOIN item i ON p.rev IS NULL AND i.id = p.id
 		LEFT JOIN LATERAL (SELECT `+revItemColumns+` FROM revision r `+revItemDoc+` WHERE r.id = p.rev) x ON true
-		ORDER BY p.sticky DESC, p.created_at DESC, p.id DESC`,
+		ORDER BY `+strings.ReplaceAll(order, "@", "p."),
 		f.StageID, f.Type, f.Status, f.AuthorID, f.Language, acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes, f.Limit, f.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find items: %w", TranslateError(err))
@@ -308,6 +315,18 @@ func (is *Items) FindItems(ctx context.Context, f core.ItemFilter) ([]*core.Item
 		total, err = is.count(ctx, keys, f, acc, u.ID)
 	}
 	return out, total, err
+}
+
+// itemOrders are the ORDER BY clauses of ItemFilter.Sort over key columns
+// (@ stands for the relation); the id breaks ties, so pages are stable.
+var itemOrders = map[string]string{
+	"":         "@sticky DESC, @created_at DESC, @id DESC",
+	"-created": "@sticky DESC, @created_at DESC, @id DESC",
+	"created":  "@created_at, @id",
+	"-changed": "@changed_at DESC, @id DESC",
+	"changed":  "@changed_at, @id",
+	"title":    "lower(@title), @title, @id",
+	"-title":   "lower(@title) DESC, @title DESC, @id DESC",
 }
 
 func (is *Items) count(ctx context.Context, src string, f core.ItemFilter, acc *listAccess, me core.ID) (int, error) {

@@ -10,7 +10,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,8 +50,8 @@ type Options struct {
 	// RateLimit per minute.
 	Limiter   core.RateLimiter
 	RateLimit int
-	// CursorKey signs paging cursors; empty means a random key for this
-	// process (cursors then do not survive a restart or cross nodes).
+	// CursorKey signs paging cursors; empty means the site's shared key
+	// (site_secret api_cursor in PostgreSQL), the same on every node.
 	CursorKey []byte
 	// ClientAddr returns the client's address of a request (behind
 	// trusted proxies, from X-Forwarded-For); nil uses the peer address.
@@ -111,8 +110,15 @@ func New(opts Options) (*API, error) {
 	}
 	a.log = a.log.With("component", "api")
 	if len(a.cursorKey) == 0 {
-		a.cursorKey = make([]byte, 32)
-		_, _ = rand.Read(a.cursorKey)
+		// One key for every node and restart: a cursor from one node
+		// pages on another.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		key, err := a.store.SiteSecret(ctx, "api_cursor")
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		a.cursorKey = key
 	}
 	if a.maxBody <= 0 {
 		a.maxBody = a.k.Config.MaxRequestBytes
@@ -128,6 +134,15 @@ func New(opts Options) (*API, error) {
 	}
 	if a.rateLimit <= 0 {
 		a.rateLimit = 1200
+		// rate_limits may set the API's class: "api=off" or N/WINDOW (as
+		// a per-minute rate).
+		if l, err := kernel.ParseRateLimits(a.k.Config.RateLimits); err == nil {
+			if rl, ok := l["api"]; ok && rl.Limit == 0 {
+				a.limiter = nil
+			} else if ok {
+				a.rateLimit = max(1, int(float64(rl.Limit)*float64(time.Minute)/float64(rl.Window)))
+			}
+		}
 	}
 	if a.renderer == nil {
 		r, err := render.New(render.DefaultTheme(), render.Options{Logger: a.log})

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/trovato/trovato/core"
 )
@@ -64,10 +66,11 @@ func (a *API) listItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s := q.Get("sort"); s != "" && s != "-created" {
-		return core.InvalidFields("The sort is not valid.", []core.FieldError{{Path: "sort", Message: `must be "-created"`}})
+	sort := q.Get("sort")
+	if sort != "" && !slices.Contains(core.ItemSorts, sort) {
+		return core.InvalidFields("The sort is not valid.", []core.FieldError{{Path: "sort", Message: "must be one of " + strings.Join(core.ItemSorts, ", ")}})
 	}
-	f := core.ItemFilter{StageID: stage, Type: q.Get("type"), Status: q.Get("status"), Language: q.Get("language")}
+	f := core.ItemFilter{StageID: stage, Type: q.Get("type"), Status: q.Get("status"), Language: q.Get("language"), Sort: sort}
 	if v := q.Get("author"); v != "" {
 		id, err := core.ParseID(v)
 		if err != nil {
