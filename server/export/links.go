@@ -155,5 +155,7 @@ func safeRel(rel string) bool {
 			return false
 		}
 	}
-	return true
+	// Control characters: a line break would make two names of one in a
+	// deploy's list of files (rsync --files-from).
+	return !strings.ContainsFunc(rel, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
