@@ -223,6 +223,9 @@ var _ Target = (*RsyncTarget)(nil)
 func (r *RsyncTarget) String() string { return r.Dest }
 
 func (r *RsyncTarget) run(ctx context.Context, stdin []byte, args ...string) error {
+	if err := checkRsyncDest(r.Dest); err != nil {
+		return err
+	}
 	bin := r.Rsync
 	if bin == "" {
 		bin = "rsync"
@@ -244,6 +247,15 @@ func (r *RsyncTarget) run(ctx context.Context, stdin []byte, args ...string) err
 			msg = msg[:i]
 		}
 		return fmt.Errorf("rsync: %v: %s", err, msg)
+	}
+	return nil
+}
+
+// checkRsyncDest refuses a destination rsync would read as an option
+// (a leading '-') or that holds control characters.
+func checkRsyncDest(dest string) error {
+	if dest == "" || strings.HasPrefix(dest, "-") || strings.ContainsFunc(dest, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("rsync path %q must be [user@]host:path or a path, not starting with '-'", dest)
 	}
 	return nil
 }
@@ -332,6 +344,9 @@ func ParseTarget(body []byte) (*TargetConfig, Target, error) {
 		}
 		return &c, &LocalTarget{Dir: c.Path}, nil
 	case "rsync":
+		if err := checkRsyncDest(c.Path); err != nil {
+			return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: %s", c.Name, err)
+		}
 		return &c, &RsyncTarget{Dest: c.Path, SSH: c.SSH}, nil
 	}
 	return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: type %q is not local or rsync", c.Name, c.Type)

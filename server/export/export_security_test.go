@@ -1,6 +1,10 @@
 package export
 
 import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,5 +25,28 @@ func TestOutputPathControlCharacters(t *testing.T) {
 	}
 	if _, err := decodeManifest([]byte(`{"version":1,"files":{"a\nb/index.html":{"url":"/a","kind":"page","sha256":"` + strings.Repeat("0", 64) + `"}}}`)); err == nil {
 		t.Error("a manifest naming a file with a line break was accepted")
+	}
+}
+
+// An rsync destination is never read as an option: a deploy_target path
+// starting with '-' (--log-file=..., -e cmd) is refused before rsync runs.
+func TestRsyncDestinationIsNotAnOption(t *testing.T) {
+	if _, err := exec.LookPath("rsync"); err != nil {
+		t.Skip("no rsync")
+	}
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "injected")
+	if _, _, err := ParseTarget([]byte(`{"kind":"deploy_target","name":"x","type":"rsync","path":"--log-file=` + logFile + `"}`)); err == nil {
+		t.Error("ParseTarget accepted an rsync path starting with '-'")
+	}
+	r := &RsyncTarget{Dest: "--log-file=" + logFile}
+	if _, err := r.ReadManifest(context.Background(), DeployManifestFile); err == nil {
+		t.Error("an rsync target whose destination starts with '-' was used")
+	}
+	if m, _ := filepath.Glob(logFile + "*"); len(m) > 0 {
+		t.Errorf("rsync took the destination as an option and wrote %v", m)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
 	}
 }
