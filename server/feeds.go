@@ -72,11 +72,12 @@ type atomEntry struct {
 // absolute from base_url (root-relative without one).
 func (s *Server) gatherFeed(w http.ResponseWriter, r *http.Request, st *reqState, g *core.Gather, d *core.GatherDisplay, args []string) error {
 	ctx := r.Context()
-	s.depend(ctx, st, core.ListTag(core.KindItem))
+	probe := s.dependListing(ctx, st, s.listingTags(ctx, g, nil))
 	res, err := s.k.Store.Gathers().RunGather(ctx, g, st.stage, core.GatherArgs{PathArgs: args, Display: d.Name})
 	if err != nil {
 		return err
 	}
+	s.dependShown(ctx, st, probe, res.Items)
 	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err

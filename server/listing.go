@@ -142,13 +142,13 @@ func exposedValues(r *http.Request, filters []core.ExposedFilter) map[string]str
 // gatherPage renders page n of a gather's page display at public.
 func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState, g *core.Gather, d *core.GatherDisplay, args []string, page int, public string) error {
 	ctx := r.Context()
-	s.depend(ctx, st, core.ListTag(core.KindItem))
 	runner := s.k.Store.Gathers()
 	filters, err := runner.ExposedFilters(ctx, g)
 	if err != nil {
 		return err
 	}
 	exposed := exposedValues(r, filters)
+	probe := s.dependListing(ctx, st, s.listingTags(ctx, g, exposed))
 	if page > core.GatherMaxPage {
 		return core.Errorf(core.ENotFound, "page not found")
 	}
@@ -159,6 +159,7 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 	if page > 1 && page > res.Pages {
 		return core.Errorf(core.ENotFound, "page not found")
 	}
+	s.dependShown(ctx, st, probe, res.Items)
 	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err
@@ -217,6 +218,59 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 		return err
 	}
 	return s.sendPage(w, r, st, http.StatusOK, p, lastMod)
+}
+
+// listingTags are the tags a gather's result depends on besides the items
+// it shows (core.ListingTag): items:* (a change whose delta is unknown),
+// the item set of each of its types and the properties and fields it
+// filters and sorts on (exposed: the exposed filters' inputs). A gather whose result depends on more than the
+// listed items' own values depends on every item change (item:*): one
+// with relationships or a search, and every gather while a plugin extends
+// gathers or computes item grants.
+func (s *Server) listingTags(ctx context.Context, g *core.Gather, exposed map[string]string) []string {
+	anyChange := []string{core.ListTag(core.KindItem)}
+	if len(g.Relationships) > 0 {
+		return anyChange
+	}
+	if p := s.k.Plugins; p != nil && (p.Implements(ctx, "gather_extend") || p.Implements(ctx, "item_grants")) {
+		return anyChange
+	}
+	var names []string
+	for _, f := range g.Filters {
+		if f.Exposed != nil && len(f.Value) == 0 && f.Op != core.OpEmpty && f.Op != core.OpNotEmpty &&
+			strings.TrimSpace(exposed[f.Exposed.Name]) == "" {
+			continue // an exposed filter left blank is left out
+		}
+		if f.Relationship != "" || f.Op == core.OpSearch {
+			return anyChange
+		}
+		names = append(names, f.Field)
+	}
+	if len(g.Sorts) == 0 {
+		names = append(names, "sticky", "created") // the default order
+	}
+	for _, o := range g.Sorts {
+		if o.Relationship != "" || o.Field == "rank" {
+			return anyChange
+		}
+		names = append(names, o.Field)
+	}
+	types := g.Types
+	if len(types) == 0 {
+		types = []string{core.AllTypes}
+	}
+	tags := []string{core.ListTag(core.ListingKind)}
+	for _, t := range types {
+		tags = append(tags, core.ListingTag(t))
+		for _, n := range names {
+			// An item's id never changes; a change of type is a
+			// change of membership.
+			if n != "id" && n != "type" {
+				tags = append(tags, core.ListingFieldTag(t, n))
+			}
+		}
+	}
+	return tags
 }
 
 // gatherNeedsArgs reports whether a gather's filters use path arguments.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -166,6 +167,57 @@ func (s *Server) depend(ctx context.Context, st *reqState, tags ...string) {
 	}
 	for _, t := range fresh {
 		st.versions[t] = v[t]
+	}
+}
+
+// dependProbe is depend that also reads the versions of probe, which
+// need not be dependencies, in the same round trip. nil when the page is
+// not being cached (or its versions are unreadable).
+func (s *Server) dependProbe(ctx context.Context, st *reqState, probe []string, tags ...string) map[string]int64 {
+	if st.cacheKey == "" {
+		return nil
+	}
+	var fresh []string
+	for _, t := range tags {
+		if _, ok := st.versions[t]; !ok && !slices.Contains(fresh, t) {
+			fresh = append(fresh, t)
+		}
+	}
+	v, err := s.tags.TagVersions(ctx, append(append([]string(nil), fresh...), probe...))
+	if err != nil {
+		s.log.Warn("page cache: tag versions unreadable; page not cached", "err", err)
+		st.cacheKey = ""
+		return nil
+	}
+	for _, t := range fresh {
+		st.versions[t] = v[t]
+	}
+	return v
+}
+
+// dependListing records the listing tags of a listing about to read its
+// items (listingTags) and returns what dependShown needs.
+func (s *Server) dependListing(ctx context.Context, st *reqState, tags []string) map[string]int64 {
+	return s.dependProbe(ctx, st, []string{core.ListTag(core.KindItem)}, tags...)
+}
+
+// dependShown records item:ID for each item a listing shows. The ids are
+// known only once the items are read, so their versions are read after
+// the data: item:* (bumped by every item change) is read again with them,
+// and when it moved since dependListing an item changed while the page
+// was built, so the page is not cached.
+func (s *Server) dependShown(ctx context.Context, st *reqState, before map[string]int64, items []*core.Item) {
+	if st.cacheKey == "" || before == nil {
+		return
+	}
+	tags := make([]string, 0, len(items))
+	for _, it := range items {
+		tags = append(tags, core.EntityTag(core.KindItem, it.ID.String()))
+	}
+	all := core.ListTag(core.KindItem)
+	after := s.dependProbe(ctx, st, []string{all}, tags...)
+	if after != nil && after[all] != before[all] {
+		st.cacheKey = ""
 	}
 }
 

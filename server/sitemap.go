@@ -262,11 +262,12 @@ func (s *Server) termItems(ctx context.Context, st *reqState, t *core.Term, publ
 	g := &core.Gather{Name: "term", Label: t.Name, Pager: core.GatherPager{PerPage: 20},
 		Filters: []core.GatherFilter{{Field: "status", Op: core.OpEq, Value: json.RawMessage(`"published"`)}, {Field: field, Op: core.OpCategory, Value: val}},
 		Sorts:   []core.GatherSort{{Field: "sticky", Direction: "desc"}, {Field: "created", Direction: "desc"}}}
-	s.depend(ctx, st, core.ListTag(core.KindItem))
+	probe := s.dependListing(ctx, st, s.listingTags(ctx, g, nil))
 	res, err := s.k.Store.Gathers().RunGather(ctx, g, st.stage, core.GatherArgs{Page: page})
 	if err != nil {
 		return nil, err
 	}
+	s.dependShown(ctx, st, probe, res.Items)
 	if page > 1 && page > res.Pages {
 		return nil, core.Errorf(core.ENotFound, "page not found")
 	}

@@ -190,7 +190,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 			cp.Displays = nil
 			run = &cp
 		}
-		s.depend(ctx, st, core.ListTag(core.KindItem))
+		probe := s.dependListing(ctx, st, s.listingTags(ctx, run, nil))
 		args := core.GatherArgs{}
 		if run == g {
 			args.Display = c.Gather.Display
@@ -200,6 +200,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 			s.log.Warn("tile left out", "tile", t.Name, "gather", g.Name, "reason", core.ErrorMessage(err))
 			return "", nil, false, nil
 		}
+		s.dependShown(ctx, st, probe, res.Items)
 		if len(res.Items) == 0 {
 			return "", nil, false, nil
 		}

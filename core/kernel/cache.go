@@ -75,15 +75,12 @@ func (inv *Invalidator) Poll(ctx context.Context, cur core.FeedCursor) (core.Fee
 		if err != nil {
 			return cur, total, err
 		}
-		var tags []string
-		seen := map[string]bool{}
-		for _, c := range changes {
-			for _, tag := range core.TagsForChange(c) {
-				if !seen[tag] {
-					seen[tag] = true
-					tags = append(tags, tag)
-				}
-			}
+		// A feed that reads item deltas makes the listing tags precise;
+		// when it cannot, every listing is bumped.
+		deltas, _ := inv.Feed.(core.ItemDeltas)
+		tags, err := core.TagsForChanges(ctx, changes, deltas)
+		if err != nil && inv.Log != nil {
+			inv.Log.Warn("cache invalidation: item deltas unreadable; every listing invalidated", "err", err)
 		}
 		if err := inv.Cache.BumpTags(ctx, tags...); err != nil {
 			return cur, total, err

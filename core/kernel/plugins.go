@@ -263,6 +263,10 @@ func (m *PluginManager) implements(tap string) bool {
 	return false
 }
 
+// Implements reports whether an enabled plugin implements tap (loading
+// the plugins on first use).
+func (m *PluginManager) Implements(ctx context.Context, tap string) bool { return m.ready(ctx, tap) }
+
 func declares(man *plugin.Manifest, tap string) bool {
 	for _, t := range man.Taps {
 		if t.Name == tap {

@@ -78,15 +78,17 @@ func caching(ctx context.Context, k *kernel.Kernel, c goredis.UniversalClient, p
 	deps := postgres.NewPageDeps(k.Store, log.With("component", "page_deps"))
 	opts.PageDeps = deps
 	k.Store.OnCommit(func(changes []core.Change) {
-		var tags []string
-		for _, ch := range changes {
-			tags = append(tags, core.TagsForChange(ch)...)
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		// Item deltas make the listing tags precise (unreadable: every
+		// listing is bumped).
+		tags, err := core.TagsForChanges(bctx, changes, k.Store)
+		if err != nil {
+			log.Warn("cache: item deltas unreadable; every listing invalidated", "err", err)
 		}
 		if len(tags) == 0 {
 			return
 		}
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
 		if err := tc.BumpTags(bctx, tags...); err != nil {
 			log.Warn("cache: bumping tags after commit failed; the invalidator will", "err", err)
 		}
