@@ -54,18 +54,20 @@ type Options struct {
 
 // Report says what an export did.
 type Report struct {
-	Full      bool          `json:"full"`
-	Rendered  int           `json:"rendered"` // URLs requested from the handler
-	Added     []string      `json:"added"`    // file paths new in this export
-	Changed   []string      `json:"changed"`  // file paths whose bytes changed
-	Removed   []string      `json:"removed"`  // file paths deleted
-	Files     int           `json:"files"`    // files in the export now
-	Changes   int           `json:"changes"`  // change-feed rows read since the last export
-	Cursor    uint64        `json:"cursor"`
-	Duration  time.Duration `json:"duration_ns"`
-	Manifest  *Manifest     `json:"-"`
-	Written   int           `json:"written"` // files written to disk (added + changed + regenerated)
-	Unchanged int           `json:"unchanged"`
+	Full     bool `json:"full"`
+	Rendered int  `json:"rendered"` // URLs requested from the handler
+	// RenderedURLs are those URLs, sorted.
+	RenderedURLs []string      `json:"-"`
+	Added        []string      `json:"added"`   // file paths new in this export
+	Changed      []string      `json:"changed"` // file paths whose bytes changed
+	Removed      []string      `json:"removed"` // file paths deleted
+	Files        int           `json:"files"`   // files in the export now
+	Changes      int           `json:"changes"` // change-feed rows read since the last export
+	Cursor       uint64        `json:"cursor"`
+	Duration     time.Duration `json:"duration_ns"`
+	Manifest     *Manifest     `json:"-"`
+	Written      int           `json:"written"` // files written to disk (added + changed + regenerated)
+	Unchanged    int           `json:"unchanged"`
 }
 
 // Exporter renders a kernel's live site to folders.
@@ -182,10 +184,14 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 				break
 			}
 			rep.Changes += len(rows)
-			for _, c := range rows {
-				for _, t := range core.TagsForChange(c) {
-					bumped[t] = true
-				}
+			// The item deltas make the listing tags precise; unreadable,
+			// every listing is rendered again.
+			tags, err := core.TagsForChanges(ctx, rows, e.k.Store)
+			if err != nil {
+				e.log.Warn("export: item deltas unreadable; every listing rendered again", "err", err)
+			}
+			for _, t := range tags {
+				bumped[t] = true
 			}
 		}
 	}
@@ -307,6 +313,10 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return nil, err
 	}
 	rep.Rendered = int(count.Load())
+	for u := range results {
+		rep.RenderedURLs = append(rep.RenderedURLs, u)
+	}
+	sort.Strings(rep.RenderedURLs)
 	if len(failures) > 0 {
 		sort.Strings(failures)
 		if len(failures) > 10 {
