@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/postgres/pgtest"
 	"github.com/trovato/trovato/core/sitesync"
+	"github.com/trovato/trovato/plugins"
 	"github.com/trovato/trovato/server/api"
 )
 
@@ -1016,5 +1018,51 @@ func TestSyncTokenFile(t *testing.T) {
 	}
 	if fi, err := os.Stat(p.tokenFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("legacy token not moved to its file: %v %v", fi, err)
+	}
+}
+
+// TestSyncPulledPluginRuns: the reference blog plugin, installed and
+// enabled on the server, is pulled and then loads and runs its taps on
+// the local site: its /blog route lists a blog entry pulled with it.
+func TestSyncPulledPluginRuns(t *testing.T) {
+	manifest, err1 := fs.ReadFile(plugins.Dist, "dist/blog/plugin.toml")
+	module, err2 := fs.ReadFile(plugins.Dist, "dist/blog/blog.wasm")
+	if err1 != nil || err2 != nil {
+		t.Skip("no blog plugin in plugins/dist (run build/plugins.sh)")
+	}
+	ctx := context.Background()
+	p := mustSyncPair(t, sitesync.Options{})
+	srv, sadmin := p.srv.k, p.srv.admin
+	if _, err := srv.Plugins.InstallBytes(sadmin, "blog.wasm", manifest, module); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Plugins.Enable(sadmin, "blog", []string{"item.read", "user.read", "variables", "access.vote"}); err != nil {
+		t.Fatal(err)
+	}
+	entry := &core.Item{Type: "blog", Title: "Pulled blog entry", Status: core.StatusPublished}
+	if err := srv.Store.Items().CreateItem(sadmin, core.LiveStageID, entry, ""); err != nil {
+		t.Fatal(err)
+	}
+	mustPull(t, p)
+
+	// What the local site's Watch does for the pulled plugin's feed row.
+	pm := p.local.Plugins
+	if err := pm.Reload(ctx, "blog"); err != nil {
+		t.Fatal(err)
+	}
+	if !pm.Implements(ctx, "page_view") {
+		t.Fatal("the pulled plugin's taps are not loaded here")
+	}
+	route, params, ok := pm.MatchRoute(ctx, "/blog")
+	if !ok || route.Plugin != "blog" {
+		t.Fatalf("/blog is not the pulled plugin's route here: %+v %v", route, ok)
+	}
+	page, err := pm.PageView(p.ladmin, "blog", kernel.PageViewInput{Path: "/blog", Route: route.Path, Params: params, Stage: core.LiveStageID.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(page.Content)
+	if !strings.Contains(string(b), "Pulled blog entry") {
+		t.Fatalf("the pulled plugin's page does not list the pulled entry: %s", b)
 	}
 }
