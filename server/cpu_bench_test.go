@@ -26,3 +26,21 @@ func BenchmarkItemPageCPU(b *testing.B) {
 	}
 	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkDemoArticleCPU is the page build/bench-site.sh loads (the demo
+// article, through its plugin taps, no page cache) rendered serially,
+// reporting this process's CPU time per page.
+func BenchmarkDemoArticleCPU(b *testing.B) {
+	_, _, srv := demoSite(b, server.Options{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := processCPU(b)
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, benchPath, nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
+}

@@ -208,7 +208,8 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 	} else {
 		base = render.DefaultTheme()
 	}
-	r, err := render.New(theme, render.Options{Base: base, Logger: s.log.With("component", "render"), Name: themeName(opts.Theme)})
+	name, regions := themeInfo(opts.Theme)
+	r, err := render.New(theme, render.Options{Base: base, Logger: s.log.With("component", "render"), Name: name, Regions: regions})
 	if err != nil {
 		return nil, fmt.Errorf("load theme: %w", err)
 	}

@@ -264,16 +264,17 @@ func (s *Server) loadThemeDir(ctx context.Context, dir string) {
 	s.log.Error("theme not loaded; the last good one serves", "dir", dir, "error", err.Error())
 }
 
-// themeName names the theme of Options.Theme: its theme.yaml's name, else
-// "site" (a theme without manifest), or the default theme's name.
-func themeName(fsys fs.FS) string {
+// themeInfo names the theme of Options.Theme and its regions: its
+// theme.yaml's, else "site" with the default regions (a theme without
+// manifest), or the default theme's.
+func themeInfo(fsys fs.FS) (string, []string) {
 	if fsys == nil {
-		return render.DefaultThemeName
+		return render.DefaultThemeName, nil
 	}
 	if b, err := fs.ReadFile(fsys, render.ManifestFile); err == nil {
 		if m, err := render.ParseThemeManifest(b); err == nil {
-			return m.Name
+			return m.Name, m.Regions
 		}
 	}
-	return "site"
+	return "site", nil
 }
