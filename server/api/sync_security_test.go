@@ -109,3 +109,47 @@ func TestSyncPushTypeChangeRefused(t *testing.T) {
 		t.Fatalf("status %d %s, want 400 naming the type", rec.Code, rec.Body)
 	}
 }
+
+// A pushed revision whose id the server already has (an older revision of
+// the same item) must carry that revision's document: otherwise the
+// server validates and grants the pushed document while the stage shows
+// the stored one.
+func TestSyncPushReusedRevisionIDRefused(t *testing.T) {
+	e := mustEnv(t, 1<<20)
+	ctx := e.admin
+	it := item(t, ctx, e.k, core.LiveStageID, "First")
+	first := it.RevisionID
+	edit(t, ctx, e.k, core.LiveStageID, it.ID, "Second")
+	st := mustSyncStage(t, ctx, e.k, "reuse")
+	edit(t, ctx, e.k, st.ID, it.ID, "Pushed")
+	cs, err := e.k.Store.Sync().BuildChangeset(ctx, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Entries) != 1 {
+		t.Fatalf("changeset has %d entries, want 1", len(cs.Entries))
+	}
+	cs.Stage = core.ChangesetStage{ID: core.NewID(), Name: "reuse-push", Label: "Reuse"}
+	cs.Entries[0].Revision.ID = first // the document says "Pushed"
+	accounts, err := postgres.NewAccounts(e.k.Store, postgres.AccountsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.token, _, err = accounts.CreateToken(ctx, "desktop", syncPerms, nil, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(cs)
+	res := e.do("POST", "/stages/"+cs.Stage.ID.String()+"/changeset", "application/json", body, "token", false)
+	var out struct {
+		Applied bool `json:"applied"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	if res.StatusCode == http.StatusOK {
+		got := mustFind(t, ctx, e.k, cs.Stage.ID, it.ID).Title
+		t.Fatalf("a push reusing revision %s with another document was applied; the stage shows %q", first, got)
+	}
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", res.StatusCode)
+	}
+}
