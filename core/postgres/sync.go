@@ -191,7 +191,16 @@ func (sy *Sync) resolve(ctx context.Context, u *core.User, c core.Change, live m
 			e.User = &core.SyncUser{ID: uu.ID, Name: uu.Name, Status: uu.Status, Roles: nonNil(uu.Roles)}
 		}
 	case c.Kind == core.KindRole:
-		r, err := sy.s.Users().FindRoleByName(ctx, c.EntityID)
+		// Role feed rows name the role by id (users.go) or by name (a
+		// pull's own rows); the entity is named by name.
+		name := c.EntityID
+		if id, err := core.ParseID(c.EntityID); err == nil {
+			if err := sy.s.pool.QueryRow(ctx, `SELECT name FROM roles WHERE id = $1`, id).Scan(&name); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return e, false, TranslateError(err)
+			}
+		}
+		e.ID = name
+		r, err := sy.s.Users().FindRoleByName(ctx, name)
 		if core.ErrorCode(err) == core.ENotFound {
 			e.Deleted = true
 		} else if err != nil {
@@ -728,18 +737,21 @@ func (sy *Sync) validatePushed(ctx context.Context, tx *txn, stage core.ID, e co
 
 // Remote is the server a local site is connected to.
 type Remote struct {
-	URL    string
-	Token  string
-	Cursor core.FeedCursor
+	URL string
+	// LegacyToken is an API token stored in the database before tokens
+	// moved to a file (migration 0013); the engine moves it out and calls
+	// ForgetLegacyToken.
+	LegacyToken string
+	Cursor      core.FeedCursor
 }
 
-// Connect stores the server to sync with; a new URL starts pulling from
-// the beginning.
-func (sy *Sync) Connect(ctx context.Context, url, token string) error {
-	_, err := sy.s.pool.Exec(ctx, `INSERT INTO sync_remote (url, token) VALUES ($1, $2)
-		ON CONFLICT (one) DO UPDATE SET token = EXCLUDED.token, connected_at = now(),
+// Connect stores the server to sync with (its token is kept in a file by
+// the caller, never here); a new URL starts pulling from the beginning.
+func (sy *Sync) Connect(ctx context.Context, url string) error {
+	_, err := sy.s.pool.Exec(ctx, `INSERT INTO sync_remote (url, token) VALUES ($1, '')
+		ON CONFLICT (one) DO UPDATE SET token = '', connected_at = now(),
 			feed_cursor = CASE WHEN sync_remote.url = EXCLUDED.url THEN sync_remote.feed_cursor ELSE 0 END,
-			url = EXCLUDED.url`, url, token)
+			url = EXCLUDED.url`, url)
 	if err != nil {
 		return fmt.Errorf("store the server to sync with: %w", TranslateError(err))
 	}
@@ -750,7 +762,7 @@ func (sy *Sync) Connect(ctx context.Context, url, token string) error {
 func (sy *Sync) FindRemote(ctx context.Context) (*Remote, error) {
 	r := &Remote{}
 	var cur int64
-	err := sy.s.pool.QueryRow(ctx, `SELECT url, token, feed_cursor FROM sync_remote`).Scan(&r.URL, &r.Token, &cur)
+	err := sy.s.pool.QueryRow(ctx, `SELECT url, token, feed_cursor FROM sync_remote`).Scan(&r.URL, &r.LegacyToken, &cur)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, core.Errorf(core.ENotFound, "this site is not connected to a server; run trovato sync connect URL --token TOKEN")
 	} else if err != nil {
@@ -758,6 +770,15 @@ func (sy *Sync) FindRemote(ctx context.Context) (*Remote, error) {
 	}
 	r.Cursor = core.FeedCursor(cur)
 	return r, nil
+}
+
+// ForgetLegacyToken blanks a token stored in the database (once it is
+// in its file).
+func (sy *Sync) ForgetLegacyToken(ctx context.Context) error {
+	if _, err := sy.s.pool.Exec(ctx, `UPDATE sync_remote SET token = '' WHERE token <> ''`); err != nil {
+		return fmt.Errorf("forget the stored sync token: %w", TranslateError(err))
+	}
+	return nil
 }
 
 // SaveStatus stores the sync status the editor shows.
@@ -809,7 +830,7 @@ func (sy *Sync) Status(ctx context.Context) (*core.SyncStatus, error) {
 		st.Queued = append(st.Queued, n)
 	}
 	rows.Close()
-	if err := sy.s.pool.QueryRow(ctx, `SELECT count(*) FROM sync_conflict`).Scan(&st.Conflicts); err != nil {
+	if err := sy.s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM sync_conflict) + (SELECT count(*) FROM sync_doc_conflict)`).Scan(&st.Conflicts); err != nil {
 		return nil, fmt.Errorf("count sync conflicts: %w", TranslateError(err))
 	}
 	return st, nil
@@ -900,13 +921,12 @@ func (sy *Sync) ApplyBatch(ctx context.Context, from core.FeedCursor, b *core.Sy
 }
 
 func (sy *Sync) applyEntity(ctx context.Context, tx *txn, e core.SyncEntity) (bool, error) {
+	if isPulledDocKind(e.Kind) {
+		return sy.applyPulledDoc(ctx, tx, e, pulledDocApplier(e.Kind))
+	}
 	switch {
-	case e.Kind == core.KindRole:
-		return false, applyRole(ctx, tx, e)
 	case e.Kind == core.KindUser:
 		return false, applyUser(ctx, tx, e)
-	case e.Kind == core.KindConfig:
-		return false, applyConfig(ctx, tx, e)
 	case e.Kind == core.KindFile:
 		if e.Deleted || e.File == nil {
 			return false, nil // files are never deleted here; items stop referring to them
@@ -925,10 +945,6 @@ func (sy *Sync) applyEntity(ctx context.Context, tx *txn, e core.SyncEntity) (bo
 			return false, err
 		}
 		return false, tx.feed(ctx, core.KindFile, f.ID.String(), nil, nil, nil, core.ChangeCreate)
-	case e.Kind == core.KindPlugin:
-		return false, applyPlugin(ctx, tx, e)
-	case e.Kind == core.KindTheme:
-		return false, applyTheme(ctx, tx, e)
 	}
 	return false, nil
 }
