@@ -25,6 +25,7 @@ import (
 	"github.com/trovato/trovato/core/postgres/pgtest"
 	"github.com/trovato/trovato/core/sitesync"
 	"github.com/trovato/trovato/plugins"
+	"github.com/trovato/trovato/server"
 	"github.com/trovato/trovato/server/api"
 )
 
@@ -1064,5 +1065,49 @@ func TestSyncPulledPluginRuns(t *testing.T) {
 	b, _ := json.Marshal(page.Content)
 	if !strings.Contains(string(b), "Pulled blog entry") {
 		t.Fatalf("the pulled plugin's page does not list the pulled entry: %s", b)
+	}
+}
+
+// TestSyncPulledThemeRenders: a theme enabled on the server is pulled and
+// the local site renders its pages with it.
+func TestSyncPulledThemeRenders(t *testing.T) {
+	p := mustSyncPair(t, sitesync.Options{})
+	srv, sadmin := p.srv.k, p.srv.admin
+	page := `<!DOCTYPE html>
+<html lang="{{.Lang}}">
+<head><meta charset="utf-8"><title>{{.HeadTitle}}</title>
+<link rel="stylesheet" href="{{.Asset "acme.css"}}"></head>
+<body class="acme-pulled">
+<main>{{if not .HideTitle}}<h1>{{.Title}}</h1>{{end}}{{.Region "content"}}</main>
+</body>
+</html>
+`
+	files := map[string][]byte{
+		"theme.yaml":          []byte("name: acme\nlabel: Acme\nregions: [header, content]\n"),
+		"templates/page.html": []byte(page),
+		"assets/acme.css":     []byte("body{color:#123}\n"),
+	}
+	if _, err := srv.Store.Themes().InstallTheme(sadmin, postgres.ThemeInstall{Name: "acme", Label: "Acme", Regions: []string{"header", "content"}, Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Store.Themes().EnableTheme(sadmin, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	it := item(t, sadmin, srv, core.LiveStageID, "Themed here")
+	mustPull(t, p)
+
+	// The local site starts as serve and the desktop do: with the enabled
+	// theme.
+	site, err := server.New(p.local, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := site.LoadTheme(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	site.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/item/"+it.ID.String(), nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `class="acme-pulled"`) || !strings.Contains(rec.Body.String(), "Themed here") {
+		t.Fatalf("GET /item/%s on the local site: %d\n%.600s", it.ID, rec.Code, rec.Body.String())
 	}
 }
