@@ -403,23 +403,25 @@ try {
 
   await step('menus: add, edit and delete a link', async () => {
     const title = `E2E link ${stamp}`;
-    const menu = new URL(page.url()).pathname.split('/')[3] || (await api('/menus')).body.items[0].name;
+    // The main menu: the site shows it on every page.
+    await page.getByRole('navigation', { name: 'Menus' }).getByRole('link', { name: 'Main navigation' }).click();
+    await page.waitForURL(/\/admin\/menus\/main$/);
+    await page.locator('.menu-row', { hasText: 'Home' }).waitFor();
+    const menu = 'main';
     await page.getByRole('button', { name: 'Add a link' }).click();
     await page.locator('#ml-title').fill(title);
     // An item, found by its title in the combobox.
-    await page.locator('#ml-item').fill(articleTitle.split(' ').slice(-1)[0]);
+    await page.locator('#ml-item').fill(`E2E article ${stamp}`);
     await page.locator('#ml-item-options li[role=option]').first().waitFor();
     await page.locator('#ml-item').press('ArrowDown');
     await page.locator('#ml-item').press('Enter');
-    await page.locator('#ml-parent').selectOption({ index: 1 });
-    const parent = await page.locator('#ml-parent').inputValue();
     await page.locator('#ml-weight').fill('5');
     await screen('menu-link-form');
     await page.getByRole('button', { name: 'Add link' }).click();
     await announced(/Link E2E link .* added/);
     const links = async () => (await api(`/menu-links?menu=${menu}&limit=200`)).body.items.map((l) => ({ ...l.doc, id: l.id }));
     let l = (await links()).find((x) => x.title === title);
-    if (!l || l.path !== `/item/${articleID}` || l.parent_id !== parent || l.weight !== 5) throw new Error('the API has ' + JSON.stringify(l));
+    if (!l || l.path !== `/item/${articleID}` || l.parent_id || l.weight !== 5) throw new Error('the API has ' + JSON.stringify(l));
     // The site shows it (live is the current stage here).
     const anon = await browser.newContext();
     const p2 = await anon.newPage();
@@ -431,7 +433,8 @@ try {
     await page.getByRole('button', { name: `Edit ${title}` }).click();
     await page.getByRole('radio', { name: 'A path or URL' }).check();
     await page.locator('#ml-path').fill('no slash here');
-    await page.locator('#ml-parent').selectOption('');
+    await page.locator('#ml-parent').selectOption({ index: 1 });
+    const parent = await page.locator('#ml-parent').inputValue();
     await page.getByRole('button', { name: 'Save link' }).click();
     await page.locator('#ml-path-err').waitFor();
     const refused = await page.locator('#ml-path-err').innerText();
@@ -439,7 +442,7 @@ try {
     await page.getByRole('button', { name: 'Save link' }).click();
     await announced(/Link E2E link .* saved/);
     l = (await links()).find((x) => x.title === title);
-    if (!l || l.path !== `/e2e-link/${stamp}` || l.parent_id) throw new Error('the edit was not stored: ' + JSON.stringify(l));
+    if (!l || l.path !== `/e2e-link/${stamp}` || l.parent_id !== parent) throw new Error('the edit was not stored: ' + JSON.stringify(l));
     page.once('dialog', (d) => d.accept());
     await page.getByRole('button', { name: `Delete ${title}` }).click();
     await announced(/Link E2E link .* deleted/);
@@ -526,6 +529,16 @@ try {
     await page.getByRole('checkbox', { name: 'Select every item on this page' }).check();
     await page.locator('#bulk-action').selectOption('publish');
     await screen('content-bulk');
+    // Someone saves one of them meanwhile: the batch changes nothing and names that item.
+    const cur1 = (await api('/items/' + ids[0])).body;
+    const meanwhile = await api('/items/' + ids[0], { method: 'PATCH', body: JSON.stringify({ base_revision_id: cur1.revision_id, title: `Bulk ${stamp} 1`, log: 'meanwhile' }) });
+    if (meanwhile.status !== 200) throw new Error('edit: ' + JSON.stringify(meanwhile.body).slice(0, 200));
+    await page.getByRole('button', { name: 'Apply to selected' }).click();
+    await announced(new RegExp(`Nothing published in Live: Bulk ${stamp} 1: `));
+    if ((await api('/items/' + ids[1])).body.status !== 'unpublished') throw new Error('a refused batch changed an item');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(() => document.querySelector('.result-count')?.textContent === '2 items');
+    await page.getByRole('checkbox', { name: 'Select every item on this page' }).check();
     await page.getByRole('button', { name: 'Apply to selected' }).click();
     await announced(/2 items published in Live/);
     for (const id of ids) {
@@ -724,6 +737,8 @@ try {
     await page.locator('.failed-items li', { hasText: `Note ${stamp}` }).waitFor();
     await screen('type-report');
     await page.locator('#tf-0-max_length').fill('100');
+    // A default value, edited with the field's own widget.
+    await page.locator('#tf-0-default').fill('Short default');
     if (await page.getByRole('button', { name: 'Apply changes' }).isEnabled()) throw new Error('apply is enabled before the change was checked');
     await page.getByRole('button', { name: 'Check the changes' }).click();
     await announced(/1 item revision to rewrite, 0 cannot/);
@@ -731,7 +746,11 @@ try {
     await announced(/applied: .*1 item revision rewritten/);
     const t = (await api('/types/' + typeName)).body;
     const f = (t.body || t).fields[0];
-    if (f.max_length !== 100) throw new Error('the type was not applied: ' + JSON.stringify(f));
+    if (f.max_length !== 100 || f.default !== 'Short default') throw new Error('the type was not applied: ' + JSON.stringify(f));
+    // A new item of the type starts with the default.
+    await page.goto(`${base}/admin/content/new/${typeName}`);
+    const v = await page.locator('[data-field=summary] input').inputValue();
+    if (v !== 'Short default') throw new Error('a new item does not start with the default: ' + JSON.stringify(v));
   });
 
   await step('gathers and tiles', async () => {
@@ -748,6 +767,18 @@ try {
     await page.locator('#filter-1-field').selectOption('title');
     await page.locator('#filter-1-op').selectOption('contains');
     await page.locator('#filter-1-value').fill('E2E article');
+    // Visitors may change that filter's value (an exposed filter).
+    await page.locator('#filter-1-exposed').check();
+    await page.locator('#filter-1-exposed-name').fill('words');
+    await page.locator('#filter-1-exposed-label').fill('Title has');
+    // A relationship without a reference field is refused at its input.
+    await page.getByRole('button', { name: 'Add relationship' }).click();
+    await page.locator('#rel-0-name').fill('ref');
+    await page.getByRole('button', { name: 'Save gather' }).click();
+    await page.locator('#rel-0-field-err, #rel-0-name-err').first().waitFor();
+    const relErr = await page.locator('#rel-0-field-err, #rel-0-name-err').first().innerText();
+    await screen('gather-errors');
+    await page.getByRole('button', { name: 'Remove relationships row 1' }).click();
     await page.getByRole('button', { name: 'Preview results' }).click();
     await announced(/Preview: \d+ items? match/);
     const heading = await page.locator('#gp-h').innerText();
@@ -759,7 +790,8 @@ try {
     await announced(/Gather E2E gather saved/);
     await screen('gather-edit');
     const g = (await api('/gathers/' + gname)).body;
-    if ((g.body || g).filters.length !== 2) throw new Error('the gather was not stored: ' + JSON.stringify(g).slice(0, 300));
+    const gb = g.body || g;
+    if (gb.filters.length !== 2 || gb.filters[1].exposed?.name !== 'words' || gb.relationships) throw new Error('the gather was not stored: ' + JSON.stringify(g).slice(0, 400));
     // A text tile in the sidebar, then shown by the site.
     await page.getByRole('navigation', { name: 'Structure' }).getByRole('link', { name: 'Tiles' }).click();
     await page.getByRole('heading', { name: 'Tiles', level: 1 }).waitFor();
@@ -770,6 +802,11 @@ try {
     await page.locator('#t-name').fill(tname);
     await page.locator('#t-region').selectOption('sidebar');
     await page.locator('#t-body').fill(text);
+    // A weight out of range: the server's message at the field.
+    await page.locator('#t-weight').fill('5000');
+    await page.getByRole('button', { name: 'Save tile' }).click();
+    await page.locator('#t-weight-err').waitFor();
+    await page.locator('#t-weight').fill('0');
     await page.getByRole('button', { name: 'Save tile' }).click();
     await announced(/Tile E2E tile saved/);
     await screen('tile-edit');
@@ -779,7 +816,7 @@ try {
     const html = await p2.content();
     await anon.close();
     if (!html.includes(text)) throw new Error('the site does not show the tile');
-    return heading;
+    return `${heading}; ${relErr}`;
   });
 
   await step('users: create with a role, then block and change roles', async () => {

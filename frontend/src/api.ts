@@ -87,7 +87,29 @@ function statusCode(s: number): string {
   return 'internal';
 }
 
-export const get = <T = any>(p: string, q?: Query) => request<T>('GET', p, undefined, q);
+const early = new Map<string, { p: Promise<unknown>; at: number }>();
+const EARLY_MS = 10000; // an answer not taken by then may be stale: ask again
+
+/** prefetch starts a GET now (at boot, beside the app's own code) for the
+ * next get() of the same URL within 10 s to take; if it failed, that get()
+ * asks again. */
+export function prefetch(path: string, q?: Query) {
+  const k = path + qs(q);
+  if (early.has(k)) return;
+  const p = request('GET', path, undefined, q);
+  p.catch(() => { /* the get() that takes it asks again */ });
+  early.set(k, { p, at: performance.now() });
+}
+
+export function get<T = any>(path: string, q?: Query): Promise<T> {
+  const k = path + qs(q);
+  const e = early.get(k);
+  if (!e) return request<T>('GET', path, undefined, q);
+  early.delete(k);
+  if (performance.now() - e.at > EARLY_MS) return request<T>('GET', path, undefined, q);
+  return (e.p as Promise<T>).catch(() => request<T>('GET', path, undefined, q));
+}
+
 export const post = <T = any>(p: string, b?: unknown, q?: Query) => request<T>('POST', p, b ?? {}, q);
 export const put = <T = any>(p: string, b?: unknown, q?: Query) => request<T>('PUT', p, b ?? {}, q);
 export const patch = <T = any>(p: string, b?: unknown, q?: Query) => request<T>('PATCH', p, b ?? {}, q);
@@ -146,6 +168,17 @@ export function nextCursor(data: any): string | null {
 export function isSignedIn(s: any): boolean {
   const u = s && s.user;
   return !!(u && u.id && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(u.id) && u.name !== 'anonymous');
+}
+
+let typesP: Promise<ItemType[]> | null = null;
+/** loadTypes reads every item type once (fresh: again, after a change). */
+export function loadTypes(fresh = false): Promise<ItemType[]> {
+  if (fresh || !typesP) {
+    const p = all('/types').then((d) => d.map((x) => configBody<ItemType>(x)));
+    p.catch(() => { if (typesP === p) typesP = null; });
+    typesP = p;
+  }
+  return typesP;
 }
 
 /** configBody turns a config document {kind, name, body} into its body. */

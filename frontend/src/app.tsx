@@ -6,18 +6,52 @@ import { announce, Message, onAnnounce } from './announce';
 import { SignIn } from './screens/signin';
 import { ContentList } from './screens/content';
 import { ItemEditor } from './screens/editor';
-import { Revisions } from './screens/revisions';
-import { StageReview, StagesList } from './screens/stages';
-import { Releases } from './screens/releases';
-import { Menus } from './screens/menus';
-import { Categories } from './screens/categories';
-import { AuditLog, Permissions, Plugins, Tokens, Users } from './screens/admin';
-import { Aliases } from './screens/aliases';
 import { MediaLibrary } from './screens/media';
-import { Comments } from './screens/comments';
-import { Sync } from './screens/sync';
-import { TypeEditor, TypesList } from './screens/types';
-import { GatherEditor, GathersList, TileEditor, TilesList } from './screens/gathers';
+
+// The content list and the item editor are in the first chunk (an editor's
+// first screens); every other screen is its own chunk, fetched on first use,
+// so a cold load parses less script.
+const Revisions = lazyScreen(() => import('./screens/revisions'), 'Revisions');
+const StagesList = lazyScreen(() => import('./screens/stages'), 'StagesList');
+const StageReview = lazyScreen(() => import('./screens/stages'), 'StageReview');
+const Releases = lazyScreen(() => import('./screens/releases'), 'Releases');
+const Menus = lazyScreen(() => import('./screens/menus'), 'Menus');
+const Categories = lazyScreen(() => import('./screens/categories'), 'Categories');
+const Users = lazyScreen(() => import('./screens/admin'), 'Users');
+const Permissions = lazyScreen(() => import('./screens/admin'), 'Permissions');
+const Tokens = lazyScreen(() => import('./screens/admin'), 'Tokens');
+const AuditLog = lazyScreen(() => import('./screens/admin'), 'AuditLog');
+const Plugins = lazyScreen(() => import('./screens/admin'), 'Plugins');
+const Aliases = lazyScreen(() => import('./screens/aliases'), 'Aliases');
+const Comments = lazyScreen(() => import('./screens/comments'), 'Comments');
+const Sync = lazyScreen(() => import('./screens/sync'), 'Sync');
+const TypesList = lazyScreen(() => import('./screens/types'), 'TypesList');
+const TypeEditor = lazyScreen(() => import('./screens/types'), 'TypeEditor');
+const GathersList = lazyScreen(() => import('./screens/gathers'), 'GathersList');
+const GatherEditor = lazyScreen(() => import('./screens/gathers'), 'GatherEditor');
+const TilesList = lazyScreen(() => import('./screens/gathers'), 'TilesList');
+const TileEditor = lazyScreen(() => import('./screens/gathers'), 'TileEditor');
+
+/** lazyScreen is a screen component loaded from its own chunk on first use. */
+function lazyScreen<P extends Record<string, any> = Record<string, any>>(load: () => Promise<Record<string, any>>, name: string) {
+  let C: ((p: P) => any) | null = null;
+  let loading: Promise<void> | null = null;
+  return function Lazy(props: P) {
+    const [, setReady] = useState(C !== null);
+    const [failed, setFailed] = useState(false);
+    useEffect(() => {
+      if (C) return;
+      let live = true;
+      (loading ||= load().then((m) => { C = m[name]; })).then(
+        () => { if (live) setReady(true); },
+        () => { loading = null; if (live) setFailed(true); });
+      return () => { live = false; };
+    }, []);
+    if (C) return <C {...props} />;
+    if (failed) return <section><h1>Not loaded</h1><p class="error" role="alert">This screen could not be loaded. Check the connection, then reload the page.</p></section>;
+    return <p class="boot" role="status">Loading…</p>;
+  };
+}
 
 const STAGE_KEY = 'trovato.stage';
 
@@ -59,19 +93,19 @@ export function App() {
     }
   }, []);
 
-  const reloadTypes = useCallback(async () => {
+  const readTypes = async (fresh: boolean) => {
     try {
-      const d = await api.all('/types');
-      setTypes(d.map((x) => api.configBody<api.ItemType>(x)));
+      setTypes(await api.loadTypes(fresh));
     } catch {
       setTypes([]);
     }
-  }, []);
+  };
+  const reloadTypes = useCallback(() => readTypes(true), []);
 
   useEffect(() => {
     if (!user) return;
     reloadStages();
-    reloadTypes();
+    readTypes(false);
   }, [user]);
 
   useEffect(() => {
@@ -137,8 +171,16 @@ function Shell() {
   useEffect(() => {
     // Move focus to the new screen's heading (not on the first load).
     if (first.current) { first.current = false; return; }
-    const h = mainRef.current?.querySelector('h1');
-    if (h) { (h as HTMLElement).tabIndex = -1; (h as HTMLElement).focus(); }
+    // A screen from its own chunk shows its heading once the chunk is in.
+    let tries = 40;
+    let t: number | undefined;
+    const focus = () => {
+      const h = mainRef.current?.querySelector('h1');
+      if (h) { (h as HTMLElement).tabIndex = -1; (h as HTMLElement).focus(); }
+      else if (tries-- > 0) t = window.setTimeout(focus, 50);
+    };
+    focus();
+    return () => clearTimeout(t);
   }, [path]);
 
   let screen;
@@ -194,7 +236,7 @@ function Shell() {
         <div class="who">
           <a {...linkProps('/sync')} aria-current={section === '/sync' ? 'page' : undefined}>Sync</a>
           <span class="user-name">{app.user?.name}</span>
-          <button type="button" class="link" onClick={() => app.signOut()}>Sign out</button>
+          <button type="button" class="link" title={`Signed in as ${app.user?.name}`} onClick={() => app.signOut()}>Sign out<span class="visually-hidden"> {app.user?.name}</span></button>
         </div>
       </header>
       <main id="main" ref={mainRef}>{screen}</main>

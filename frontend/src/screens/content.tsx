@@ -177,8 +177,8 @@ export function ContentList() {
 type BulkAction = 'publish' | 'unpublish' | 'delete';
 
 /** BulkActions applies one action to the selected items, in a stage of the
- * editor's choice, item by item (each with the revision it was read at),
- * and reports what failed by title. */
+ * editor's choice, in one request (POST /items/bulk: one transaction, all
+ * or none); a refusal names each item that cannot be changed, by title. */
 function BulkActions({ rows, selected, listStage, done }: { rows: api.Item[]; selected: Set<string>; listStage: string; done: () => void }) {
   const app = useApp();
   const [action, setAction] = useState<BulkAction>('publish');
@@ -192,33 +192,31 @@ function BulkActions({ rows, selected, listStage, done }: { rows: api.Item[]; se
     if (!picked.length) { announce('Select one or more items first.', 'error'); return; }
     const where = stageLabel(app.stages, into);
     if (action === 'delete' && !confirm(`Delete ${picked.length} item${picked.length === 1 ? '' : 's'} in ${where}?`)) return;
-    setBusy(true);
-    const failed: string[] = [];
-    let ok = 0;
-    for (const it of picked) {
-      try {
-        const q = { stage: stageParam(into) };
-        if (action === 'delete') {
-          await api.del('/items/' + it.id, q);
-        } else {
-          // The revision the target stage shows: a stage other than the
-          // listed one may hold its own copy.
-          const cur = into === listStage ? it : await api.get<api.Item>('/items/' + it.id, q);
-          if (cur.status !== (action === 'publish' ? 'published' : 'unpublished')) {
-            await api.patch('/items/' + it.id, { base_revision_id: cur.revision_id, status: action === 'publish' ? 'published' : 'unpublished', log: `Bulk ${action}` }, q);
-          }
-        }
-        ok++;
-      } catch (x) {
-        failed.push(`${it.title || it.id}: ${(x as api.ApiError).message}`);
-      }
-    }
-    setBusy(false);
-    setFailures(failed);
     const verb = action === 'delete' ? 'deleted' : action === 'publish' ? 'published' : 'unpublished';
-    if (failed.length) announce(`${ok} item${ok === 1 ? '' : 's'} ${verb} in ${where}; ${failed.length} not: ${failed.join('; ')}`, 'error');
-    else announce(`${ok} item${ok === 1 ? '' : 's'} ${verb} in ${where}.`);
-    done();
+    const status = action === 'publish' ? 'published' : 'unpublished';
+    // In the listed stage, the revision the editor saw must still be the
+    // item's (a conflict otherwise); items already so are left alone.
+    const listed = into === listStage;
+    const send = action === 'delete' ? picked : picked.filter((it) => !listed || it.status !== status);
+    const items = send.map((it) => action === 'delete' ? { id: it.id, delete: true }
+      : { id: it.id, status, ...(listed ? { base_revision_id: it.revision_id } : {}) });
+    setBusy(true);
+    setFailures([]);
+    try {
+      if (items.length) await api.post('/items/bulk', { items, log: `Bulk ${action}` }, { stage: stageParam(into) });
+      announce(`${picked.length} item${picked.length === 1 ? '' : 's'} ${verb} in ${where}.`);
+      done();
+    } catch (x) {
+      const err = x as api.ApiError;
+      const failed = err.fields.map((f) => {
+        const m = /^items\[(\d+)\]/.exec(f.path);
+        const it = m ? send[Number(m[1])] : undefined;
+        return `${it ? it.title || it.id : f.path}: ${f.message}`;
+      });
+      if (!failed.length) failed.push(err.message);
+      setFailures(failed);
+      announce(`Nothing ${verb} in ${where}: ${failed.join('; ')}`, 'error');
+    } finally { setBusy(false); }
   };
   return (
     <form class="bulk" aria-label="Bulk actions" onSubmit={run}>

@@ -69,6 +69,10 @@ export function ItemEditor({ id, newType }: { id?: string; newType?: string }) {
         const tn = newType || it!.type;
         let t = app.types.find((x) => x.name === tn) || null;
         if (!t || !t.fields) {
+          // The list the app reads (started at boot on a cold load).
+          try { t = (await api.loadTypes()).find((x) => x.name === tn) || t; } catch { /* ask for the one type */ }
+        }
+        if (!t || !t.fields) {
           try { t = api.configBody<api.ItemType>(await api.get('/types/' + encodeURIComponent(tn))); } catch { /* use what the list had */ }
         }
         if (gone) return;
