@@ -150,6 +150,22 @@ func (a *API) syncStatus(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// mayPush refuses, before a changeset is read, a user who may neither
+// edit the stage nor (when it does not exist) create one. ApplyChangeset
+// checks again, entity by entity.
+func (a *API) mayPush(r *http.Request, id core.ID) error {
+	ctx := r.Context()
+	u := core.UserFromContext(ctx)
+	st, err := a.store.Stages().FindStage(ctx, id.String())
+	switch {
+	case err == nil:
+		return a.store.Authorizer().Authorize(ctx, u, core.OpEdit, st)
+	case core.ErrorCode(err) == core.ENotFound:
+		return a.store.Authorizer().Require(ctx, u, core.PermCreateStage)
+	}
+	return err
+}
+
 // pushChangeset applies a pushed stage: 200 with the report when applied;
 // 409 with it in `report` when any entity conflicts (nothing applied);
 // 400 with it when the server refuses an entity as invalid or forbidden.
@@ -157,6 +173,9 @@ func (a *API) pushChangeset(w http.ResponseWriter, r *http.Request) error {
 	id, err := core.ParseID(r.PathValue("stage"))
 	if err != nil {
 		return core.Errorf(core.EInvalid, "A changeset is pushed to the stage's id, not %q.", r.PathValue("stage"))
+	}
+	if err := a.mayPush(r, id); err != nil {
+		return err
 	}
 	var cs core.Changeset
 	if err := decode(r, &cs); err != nil {

@@ -153,3 +153,28 @@ func TestSyncPushReusedRevisionIDRefused(t *testing.T) {
 		t.Fatalf("status %d, want 400", res.StatusCode)
 	}
 }
+
+// A user who may neither edit the stage nor create one is refused before
+// the changeset (up to 64 MB of JSON) is read.
+func TestSyncPushRefusedBeforeReading(t *testing.T) {
+	e := mustEnv(t, 1<<20)
+	alctx, err := e.k.AsUser(context.Background(), "al")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := postgres.NewAccounts(e.k.Store, postgres.AccountsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.token, _, err = accounts.CreateToken(alctx, "reader", []string{core.PermAccessContent}, nil, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	existing := mustSyncStage(t, e.admin, e.k, "existing")
+	for _, id := range []core.ID{core.NewID(), existing.ID} {
+		res := e.do("POST", "/stages/"+id.String()+"/changeset", "application/json", []byte(`{"stage": not json`), "token", false)
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+			t.Errorf("stage %s: status %d for a user without stage permissions, want 403 (or 404) before the body is read", id, res.StatusCode)
+		}
+	}
+}
