@@ -746,14 +746,34 @@ type Remote struct {
 }
 
 // Connect stores the server to sync with (its token is kept in a file by
-// the caller, never here); a new URL starts pulling from the beginning.
+// the caller, never here); a new URL starts pulling from the beginning,
+// and what was pulled from the old one of config, roles, plugins and
+// themes (and their conflicts) is forgotten: the first pull from the new
+// server adopts its copies.
 func (sy *Sync) Connect(ctx context.Context, url string) error {
-	_, err := sy.s.pool.Exec(ctx, `INSERT INTO sync_remote (url, token) VALUES ($1, '')
-		ON CONFLICT (one) DO UPDATE SET token = '', connected_at = now(),
-			feed_cursor = CASE WHEN sync_remote.url = EXCLUDED.url THEN sync_remote.feed_cursor ELSE 0 END,
-			url = EXCLUDED.url`, url)
+	err := sy.s.inTx(ctx, func(tx *txn) error {
+		var old string
+		if err := tx.QueryRow(ctx, `SELECT url FROM sync_remote FOR UPDATE`).Scan(&old); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return TranslateError(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_remote (url, token) VALUES ($1, '')
+			ON CONFLICT (one) DO UPDATE SET token = '', connected_at = now(),
+				feed_cursor = CASE WHEN sync_remote.url = EXCLUDED.url THEN sync_remote.feed_cursor ELSE 0 END,
+				url = EXCLUDED.url`, url); err != nil {
+			return TranslateError(err)
+		}
+		if old != "" && old != url {
+			if _, err := tx.Exec(ctx, `DELETE FROM sync_pulled`); err != nil {
+				return TranslateError(err)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM sync_doc_conflict`); err != nil {
+				return TranslateError(err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("store the server to sync with: %w", TranslateError(err))
+		return fmt.Errorf("store the server to sync with: %w", err)
 	}
 	return nil
 }

@@ -975,6 +975,25 @@ func TestSyncPulledDocConflicts(t *testing.T) {
 	if _, err := local.Themes().FindTheme(ctx, "acme"); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("theirs of a deletion: %v", err)
 	}
+
+	// Another server URL: what the old one brought is forgotten, so the
+	// first pull from the new one adopts its copies.
+	if _, ok := docConflicts(t, p)["role reviewer"]; !ok {
+		t.Fatal("the role's conflict is gone before reconnecting")
+	}
+	other := strings.Replace(p.ts.URL, "127.0.0.1", "localhost", 1)
+	if _, err := p.eng.Connect(ctx, other, p.token); err != nil {
+		t.Fatal(err)
+	}
+	if cs := docConflicts(t, p); len(cs) != 0 {
+		t.Fatalf("conflicts with the old server kept: %v", cs)
+	}
+	if res := mustPull(t, p); res.Conflicts != 0 {
+		t.Fatalf("first pull from the new server: %d conflicts", res.Conflicts)
+	}
+	if got, want := perms(local), perms(srv); !slices.Equal(got, want) {
+		t.Fatalf("the new server's role not adopted: %v, server %v", got, want)
+	}
 }
 
 // TestSyncTokenFile: the API token lives in a 0600 file, never in the
