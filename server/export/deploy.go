@@ -185,6 +185,9 @@ func (l *LocalTarget) Upload(ctx context.Context, dir string, rels []string) err
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if err := realParents(l.Dir, rel); err != nil {
+			return err
+		}
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
 			return err
@@ -198,11 +201,38 @@ func (l *LocalTarget) Upload(ctx context.Context, dir string, rels []string) err
 
 func (l *LocalTarget) Remove(_ context.Context, rels []string) error {
 	for _, rel := range rels {
+		if err := realParents(l.Dir, rel); err != nil {
+			return err
+		}
 		p := filepath.Join(l.Dir, filepath.FromSlash(rel))
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		removeEmptyParents(filepath.Clean(l.Dir), filepath.Dir(p))
+	}
+	return nil
+}
+
+// realParents refuses a file path inside root whose folders are not
+// plain folders (a symlink would lead a write or a removal outside root).
+// Missing folders are fine: they are made as folders.
+func realParents(root, rel string) error {
+	if !safeRel(rel) {
+		return fmt.Errorf("%q is not a file path inside %s", rel, root)
+	}
+	dir := root
+	segs := strings.Split(rel, "/")
+	for _, seg := range segs[:len(segs)-1] {
+		dir = filepath.Join(dir, seg)
+		fi, err := os.Lstat(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a folder (a symlink or a file); %s is not written through it", dir, rel)
+		}
 	}
 	return nil
 }

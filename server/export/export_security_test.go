@@ -50,3 +50,37 @@ func TestRsyncDestinationIsNotAnOption(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A deploy folder whose subfolder is a symlink (planted by whoever may
+// write there, with a manifest naming files under it) must not make a
+// deploy write or delete files outside the folder.
+func TestLocalTargetSymlinkedFolder(t *testing.T) {
+	ctx := context.Background()
+	target, outside, src := t.TempDir(), t.TempDir(), t.TempDir()
+	victim := filepath.Join(outside, "victim.html")
+	if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(target, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "sub", "new.html"), []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := &LocalTarget{Dir: target}
+	if err := l.Remove(ctx, []string{"sub/victim.html"}); err == nil {
+		t.Error("Remove through a symlinked folder succeeded")
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Fatalf("a file outside the deploy folder was removed: %v", err)
+	}
+	if err := l.Upload(ctx, src, []string{"sub/new.html"}); err == nil {
+		t.Error("Upload through a symlinked folder succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "new.html")); err == nil {
+		t.Fatal("a file was written outside the deploy folder")
+	}
+}
