@@ -115,12 +115,8 @@ func (a *API) syncPutBlob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok {
-		got, _, err := a.store.Blobs().PutBlob(r.Context(), r.Body, a.maxUpload)
-		if err != nil {
+		if err := a.store.Sync().PutBlob(r.Context(), r.Body, a.maxUpload, want); err != nil {
 			return err
-		}
-		if got != want {
-			return core.Errorf(core.EInvalid, "The uploaded bytes hash to %s, not %s.", got, want)
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"hash": want})

@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -175,6 +177,32 @@ func TestSyncPushRefusedBeforeReading(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
 			t.Errorf("stage %s: status %d for a user without stage permissions, want 403 (or 404) before the body is read", id, res.StatusCode)
+		}
+	}
+}
+
+// Bytes uploaded under a hash they do not have are refused and not kept.
+func TestSyncBlobHashMismatchNotStored(t *testing.T) {
+	e := mustEnv(t, 1<<20)
+	accounts, err := postgres.NewAccounts(e.k.Store, postgres.AccountsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.token, _, err = accounts.CreateToken(e.admin, "desktop", syncPerms, nil, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("bytes that are not what the hash says")
+	sum := sha256.Sum256(body)
+	real := hex.EncodeToString(sum[:])
+	claimed := strings.Repeat("ab", 32)
+	res := e.do("PUT", "/sync/blobs/"+claimed, "application/octet-stream", body, "token", false)
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d for bytes under another hash, want 400", res.StatusCode)
+	}
+	for _, h := range []string{claimed, real} {
+		if ok, err := e.k.Store.Sync().HasBlob(e.admin, h); err != nil || ok {
+			t.Errorf("blob %s stored after a refused upload (%v, %v)", h, ok, err)
 		}
 	}
 }
