@@ -409,6 +409,9 @@ func (a *Authorizer) authorizeStage(ctx context.Context, u *User, op string, s *
 		}
 		return denied(u, "the API token does not allow %s in stage %q", op, s.Name)
 	}
+	if op == OpView && stageViewAllowed(ctx, s.ID) {
+		return nil // a stage's static export (NewContextWithStageView)
+	}
 	if s.ID == LiveStageID {
 		switch op {
 		case OpView, OpEdit:

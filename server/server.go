@@ -99,6 +99,10 @@ type Options struct {
 	// PageDeps, when set, records the tags of every cached page built
 	// (without a query string) where the static export can ask for them.
 	PageDeps core.PageDeps
+	// Stage, when set, serves every request in that open stage as an
+	// anonymous visitor will see it once it is published (no preview
+	// banner): the static export of a stage. Nothing in a request sets it.
+	Stage *core.Stage
 }
 
 // Server is the site's http.Handler.
@@ -122,6 +126,7 @@ type Server struct {
 
 	tags         core.TagCache
 	deps         core.PageDeps
+	stage        *core.Stage // Options.Stage
 	pc           pageCacheState
 	pageTTL      time.Duration
 	cacheMetrics *cacheMetrics
@@ -155,11 +160,15 @@ func New(k *kernel.Kernel, opts Options) (*Server, error) {
 		styleSem:  make(chan struct{}, 2),
 		tags:      opts.PageCache,
 		deps:      opts.PageDeps,
+		stage:     opts.Stage,
 		pageTTL:   opts.PageTTL,
 		assetGzip: map[string][]byte{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.stage != nil && (s.stage.ID == core.LiveStageID || s.stage.State != core.StageOpen) {
+		return nil, core.Errorf(core.EInvalid, "stage %q is %s: only an open stage can be served as published", s.stage.Name, s.stage.State)
 	}
 	if s.sessions == nil {
 		s.sessions = memory.NewSessionStore(s.timeouts)
@@ -382,6 +391,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
 	}
 	s.loadSession(r, st)
+	if s.stage != nil {
+		st.stage = s.stage.ID
+		r = r.WithContext(core.NewContextWithStageView(r.Context(), s.stage.ID))
+	}
 	if r.Method == http.MethodPost && !s.checkCSRF(rec, r, st) {
 		return
 	}

@@ -100,7 +100,7 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 	enc := xml.NewEncoder(&buf)
 	enc.Indent("", "  ")
 	if part == 0 {
-		_, total, err := s.k.Store.SitemapEntries(ctx, 0, 1)
+		_, total, err := s.k.Store.SitemapEntriesIn(ctx, st.stage, 0, 1)
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 		set.URLs = append(set.URLs, sitemapURL{Loc: abs(fixed[i])})
 	}
 	if room := per - len(set.URLs); room > 0 {
-		entries, total, err := s.k.Store.SitemapEntries(ctx, max(0, from-len(fixed)), room)
+		entries, total, err := s.k.Store.SitemapEntriesIn(ctx, st.stage, max(0, from-len(fixed)), room)
 		if err != nil {
 			return err
 		}

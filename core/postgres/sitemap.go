@@ -22,6 +22,23 @@ type SitemapEntry struct {
 // (the same grants filter as FindItems), by id, with the total. Every
 // statement is bounded by DefaultQueryTimeout (EUnavailable beyond it).
 func (s *Store) SitemapEntries(ctx context.Context, offset, limit int) ([]SitemapEntry, int, error) {
+	return s.SitemapEntriesIn(ctx, core.LiveStageID, offset, limit)
+}
+
+// SitemapEntriesIn is SitemapEntries in a stage: its items and aliases
+// where it changed them, live's elsewhere (the stage's static export).
+func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, limit int) ([]SitemapEntry, int, error) {
+	stage = stageOrLive(stage)
+	keys, entries := liveItemKeys, `SELECT coalesce(a.alias, '/item/' || k.id::text), i.changed_at
+			FROM `+liveItemKeys+` k JOIN item i ON i.id = k.id
+			LEFT JOIN LATERAL (SELECT alias FROM path_alias WHERE path = '/item/' || k.id::text
+				ORDER BY language = 'und' DESC, length(alias), alias LIMIT 1) a ON true`
+	if stage != core.LiveStageID {
+		keys, entries = stageItemKeys, `SELECT coalesce(a.alias, '/item/' || k.id::text), k.changed_at
+			FROM `+stageItemKeys+` k
+			LEFT JOIN LATERAL (SELECT alias FROM `+aliasSource(stage)+` sa WHERE sa.path = '/item/' || k.id::text
+				ORDER BY sa.language = 'und' DESC, length(sa.alias), sa.alias LIMIT 1) a ON true`
+	}
 	if offset < 0 || limit < 1 || limit > 50000 {
 		return nil, 0, core.Errorf(core.EInvalid, "sitemap: offset ≥ 0 and limit 1..50000")
 	}
@@ -38,14 +55,11 @@ func (s *Store) SitemapEntries(ctx context.Context, offset, limit int) ([]Sitema
 		if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`, strconv.FormatInt(DefaultQueryTimeout.Milliseconds(), 10)); err != nil {
 			return err
 		}
-		args := []any{core.LiveStageID, "", core.StatusPublished, nil, "", acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+liveItemKeys+` k WHERE `+itemFilterSQL, args...).Scan(&total); err != nil {
+		args := []any{stage, "", core.StatusPublished, nil, "", acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+keys+` k WHERE `+itemFilterSQL, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT coalesce(a.alias, '/item/' || k.id::text), i.changed_at
-			FROM `+liveItemKeys+` k JOIN item i ON i.id = k.id
-			LEFT JOIN LATERAL (SELECT alias FROM path_alias WHERE path = '/item/' || k.id::text
-				ORDER BY language = 'und' DESC, length(alias), alias LIMIT 1) a ON true
+		rows, err := tx.Query(ctx, entries+`
 			WHERE `+itemFilterSQL+` ORDER BY k.id LIMIT $11 OFFSET $12`, append(args, limit, offset)...)
 		if err != nil {
 			return err

@@ -74,6 +74,12 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		incD := time.Since(start)
+		for _, ph := range inc.Phases {
+			b.Logf("incremental, %d articles: %-18s %s", n, ph.Name, ph.Duration.Round(time.Microsecond))
+		}
+		for _, ph := range full.Phases {
+			b.Logf("full, %d articles: %-18s %s", n, ph.Name, ph.Duration.Round(time.Millisecond))
+		}
 		if len(inc.Changed) == 0 {
 			b.Fatalf("the edit changed no file")
 		}

@@ -50,6 +50,9 @@ type Options struct {
 	// exported pages' dynamic links (sign-in, search, islands' fallbacks)
 	// are sent to through redirect pages; empty leaves them out.
 	DynamicOrigin string
+	// Stage, when set, exports that open stage as visitors will see it
+	// once it is published (server.Options.Stage); always a full export.
+	Stage *core.Stage
 }
 
 // Report says what an export did.
@@ -68,6 +71,21 @@ type Report struct {
 	Manifest     *Manifest     `json:"-"`
 	Written      int           `json:"written"` // files written to disk (added + changed + regenerated)
 	Unchanged    int           `json:"unchanged"`
+	// Phases are where the time went, in order.
+	Phases []Phase `json:"phases"`
+}
+
+// Phase is the duration of one step of an export.
+type Phase struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// phase ends the step that began at *since.
+func (r *Report) phase(name string, since *time.Time) {
+	now := time.Now()
+	r.Phases = append(r.Phases, Phase{name, now.Sub(*since)})
+	*since = now
 }
 
 // Exporter renders a kernel's live site to folders.
@@ -100,7 +118,7 @@ func New(k *kernel.Kernel, opts Options) (*Exporter, error) {
 	for _, c := range []string{server.ClassPage, server.ClassFile, server.ClassStyle, server.ClassIsland, server.ClassForm, server.ClassLogin, server.ClassReset} {
 		off[c] = server.RateLimit{}
 	}
-	h, err := server.New(k, server.Options{Logger: opts.Logger.With("component", "server"), PageCache: deps, RateLimits: off})
+	h, err := server.New(k, server.Options{Logger: opts.Logger.With("component", "server"), PageCache: deps, RateLimits: off, Stage: opts.Stage})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +179,13 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
-	full := e.opts.Full || !found || old.Version != manifestVersion
+	stageName := ""
+	if e.opts.Stage != nil {
+		stageName = e.opts.Stage.Name
+	}
+	// A stage's pages record no tags (the page cache keeps live only):
+	// a stage is exported whole, and so is live after one.
+	full := e.opts.Full || !found || old.Version != manifestVersion || stageName != "" || old.Stage != stageName
 	feed := e.k.Store.Feed()
 	var (
 		cursor core.FeedCursor
@@ -197,6 +221,8 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	rep.Full = full
 	rep.Cursor = uint64(cursor)
+	mark := start
+	rep.phase("manifest and feed", &mark)
 
 	byURL := map[string]string{} // URL -> file path in old
 	if !full {
@@ -309,6 +335,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	wg.Wait()
 	prog.done()
+	rep.phase("render", &mark)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -328,7 +355,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	// The new manifest: the old one minus every URL rendered again, plus
 	// what rendered.
 	next := newManifest()
-	next.Cursor = cursor
+	next.Cursor, next.Stage = cursor, stageName
 	if !full {
 		for rel, en := range old.Files {
 			if _, again := results[en.URL]; again || en.Kind == KindExtra {
@@ -359,6 +386,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		next.Files[rel] = &Entry{URL: "/" + rel, Kind: KindExtra, SHA256: hashOf(b), Size: int64(len(b))}
 		bodies[rel] = b
 	}
+	rep.phase("links and extras", &mark)
 
 	// Write what differs from the old manifest (or is missing on disk),
 	// then delete what is gone.
@@ -394,6 +422,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		}
 		removeEmptyParents(abs, filepath.Dir(filepath.Join(abs, filepath.FromSlash(rel))))
 	}
+	rep.phase("files", &mark)
 	raw, err := next.encode()
 	if err != nil {
 		return nil, err
@@ -406,6 +435,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 			return nil, err
 		}
 	}
+	rep.phase("manifest write", &mark)
 	rep.Files = len(next.Files)
 	rep.Manifest = next
 	rep.Duration = time.Since(start)

@@ -30,20 +30,34 @@ func (a *app) exportCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "export DIR",
-		Short: "Write the live site as static files into DIR (only what changed since the last export)",
+		Short: "Write the live site (or a stage) as static files into DIR (only what changed since the last export)",
 		Long: `Render every public URL of the live site into DIR through the same handler
 trovato serve uses, so each file holds the bytes the server answers: pages as
 PATH/index.html, feeds, sitemap.xml, robots.txt, 404.html, theme assets, files
 and image derivatives, redirects as meta-refresh pages plus nginx-redirects.map.
 DIR/.trovato-export.json lists every file with its hash and the tags it was
 built from; the next export reads the change feed since then and renders only
-the pages a change touched (--full renders everything).`,
+the pages a change touched (--full renders everything). --stage S exports an
+open stage as visitors will see it once it is published (no preview banner),
+always in full.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := export.Options{Full: full, Workers: workers, DynamicOrigin: dynamic, Progress: a.stderr}
 			if stage != "" && stage != core.StageLive {
-				return core.Errorf(core.EInvalid, "--stage %s: only the live stage can be exported yet (publish the stage, or preview it in trovato serve)", stage)
+				k, err := a.kernel(cmd.Context())
+				if err != nil {
+					return err
+				}
+				st, err := a.findStage(cmd.Context(), k, stage)
+				if err != nil {
+					return fmt.Errorf("--stage %s: %w", stage, err)
+				}
+				if st.State != core.StageOpen {
+					return core.Errorf(core.EInvalid, "--stage %s: the stage is %s; export live instead", stage, st.State)
+				}
+				opts.Stage = st
 			}
-			rep, err := a.runExport(cmd.Context(), args[0], export.Options{Full: full, Workers: workers, DynamicOrigin: dynamic, Progress: a.stderr})
+			rep, err := a.runExport(cmd.Context(), args[0], opts)
 			if err != nil {
 				return err
 			}
@@ -52,7 +66,7 @@ the pages a change touched (--full renders everything).`,
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "render every URL, not only what changed")
 	cmd.Flags().IntVar(&workers, "workers", 0, "render this many URLs at a time (default: one per CPU)")
-	cmd.Flags().StringVar(&stage, "stage", "", "the stage to export (only live for now)")
+	cmd.Flags().StringVar(&stage, "stage", "", "export this open stage as visitors will see it once published (always a full export)")
 	cmd.Flags().StringVar(&dynamic, "dynamic-origin", "", "the dynamic server (https://app.example.com): /user/... and /search on the static site redirect there")
 	return cmd
 }
