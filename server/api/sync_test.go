@@ -347,7 +347,10 @@ func TestSyncPullPushConflicts(t *testing.T) {
 
 func TestSyncRefusals(t *testing.T) {
 	ctx := context.Background()
-	p := mustSyncPair(t, sitesync.Options{Retries: sitesync.NoRetries, Timeout: 300 * time.Millisecond})
+	// The timeout bounds every request of these subtests, and a loaded CI
+	// machine can take over a second to apply a changeset: NoAnswer waits
+	// it out once.
+	p := mustSyncPair(t, sitesync.Options{Retries: sitesync.NoRetries, Timeout: 3 * time.Second})
 	if _, err := p.eng.Pull(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +382,7 @@ func TestSyncRefusals(t *testing.T) {
 		})
 		defer p.setFault(nil)
 		_, err := p.eng.Pull(ctx)
-		if core.ErrorCode(err) != core.EUnavailable || !strings.Contains(err.Error(), "did not answer within 300ms") {
+		if core.ErrorCode(err) != core.EUnavailable || !strings.Contains(err.Error(), "did not answer within 3s") {
 			t.Fatalf("%v", err)
 		}
 		st, _ := p.eng.Status(ctx)
