@@ -14,6 +14,7 @@ import (
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/server"
+	"github.com/trovato/trovato/server/export"
 )
 
 // Connector pulls a copy of a Trovato server into the empty local site
@@ -111,8 +112,8 @@ func (a *App) setBroken(err error) {
 	a.mu.Unlock()
 }
 
-// serve builds the handler over an open site and starts the scheduler
-// and the plugin watcher.
+// serve builds the handler over an open site and starts the scheduler,
+// the export and deploy after publish, and the plugin watcher.
 func (a *App) serve(ctx context.Context, site *Site) error {
 	h, err := NewHandler(ctx, site, HandlerOptions{Logger: a.log})
 	if err != nil {
@@ -127,6 +128,13 @@ func (a *App) serve(ctx context.Context, site *Site) error {
 		go func() {
 			defer wg.Done()
 			server.RunScheduler(bg, site.Kernel, a.log.With("component", "scheduler"), 10*time.Second)
+		}()
+		// "Export and deploy after publish": deploy_target documents with
+		// on_publish, as trovato serve runs them (docs/export.md).
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			export.DeployOnPublish(bg, site.Kernel, a.cfg.Kernel.DataDir, 5*time.Second, a.log.With("component", "deploy"))
 		}()
 		if site.Kernel.Plugins != nil {
 			if err := site.Kernel.Plugins.Watch(bg, 0); err != nil && bg.Err() == nil {

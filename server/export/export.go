@@ -324,6 +324,17 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 			}
 		}()
 	}
+	// The not-found page (it shows the site's frame, so every export
+	// renders it) renders beside the rest.
+	type page struct {
+		body []byte
+		err  error
+	}
+	notFound := make(chan page, 1)
+	go func() {
+		b, err := e.notFound(ctx)
+		notFound <- page{b, err}
+	}()
 	for _, u := range start2 {
 		enqueue(u)
 	}
@@ -378,7 +389,11 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	// Keep what the roots reach; a page nothing links to any more goes.
 	reach(next, start2)
 	// 404.html and the nginx map of redirects.
-	extras, err := e.extras(ctx, next)
+	nf := <-notFound
+	if nf.err != nil {
+		return nil, nf.err
+	}
+	extras, err := e.extras(ctx, next, nf.body)
 	if err != nil {
 		return nil, err
 	}
@@ -526,9 +541,8 @@ func (e *Exporter) render(ctx context.Context, u, base string) (*rendered, error
 	return out, nil
 }
 
-// extras are the files the export makes itself: 404.html and the nginx
-// map of redirects.
-func (e *Exporter) extras(ctx context.Context, m *Manifest) (map[string][]byte, error) {
+// notFound renders the not-found page (404.html).
+func (e *Exporter) notFound(ctx context.Context) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://export.invalid"+notFoundURL, nil)
 	if err != nil {
 		return nil, err
@@ -540,6 +554,12 @@ func (e *Exporter) extras(ctx context.Context, m *Manifest) (map[string][]byte, 
 	if rec.Code != http.StatusNotFound {
 		return nil, fmt.Errorf("export: the not-found page answered %d", rec.Code)
 	}
+	return rec.Body.Bytes(), nil
+}
+
+// extras are the files the export makes itself: 404.html (notFound's
+// body) and the nginx map of redirects.
+func (e *Exporter) extras(ctx context.Context, m *Manifest, notFound []byte) (map[string][]byte, error) {
 	var nginx bytes.Buffer
 	nginx.WriteString("# Redirects of this export, for nginx:\n#   map $uri $trovato_redirect { default \"\"; include " + NginxMapFile + "; }\n#   if ($trovato_redirect) { return 301 $trovato_redirect; }\n")
 	for _, rel := range m.Paths() {
@@ -547,7 +567,7 @@ func (e *Exporter) extras(ctx context.Context, m *Manifest) (map[string][]byte, 
 			fmt.Fprintf(&nginx, "%s %s;\n", nginxQuote(en.URL), nginxQuote(en.Target))
 		}
 	}
-	out := map[string][]byte{"404.html": append([]byte(nil), rec.Body.Bytes()...), NginxMapFile: nginx.Bytes()}
+	out := map[string][]byte{"404.html": notFound, NginxMapFile: nginx.Bytes()}
 	origin, err := e.dynamicOrigin(ctx)
 	if err != nil {
 		return nil, err

@@ -89,20 +89,7 @@ func (a *app) runExport(ctx context.Context, dir string, opts export.Options) (*
 	if opts.Logger == nil {
 		opts.Logger = a.logger()
 	}
-	return exportSite(ctx, k, dir, opts)
-}
-
-func exportSite(ctx context.Context, k *kernel.Kernel, dir string, opts export.Options) (*export.Report, error) {
-	if k.Plugins != nil {
-		if err := k.Plugins.Load(ctx); err != nil {
-			return nil, fmt.Errorf("load plugins: %w", err)
-		}
-	}
-	ex, err := export.New(k, opts)
-	if err != nil {
-		return nil, err
-	}
-	return ex.Export(ctx, dir)
+	return export.Run(ctx, k, dir, opts)
 }
 
 func (a *app) deployCmd() *cobra.Command {
@@ -137,7 +124,7 @@ and removed, and uploads nothing.`,
 				return err
 			}
 			if !noExport {
-				rep, err := exportSite(ctx, k, tc.ExportDir, export.Options{Logger: a.logger(), Progress: a.stderr})
+				rep, err := export.Run(ctx, k, tc.ExportDir, export.Options{Logger: a.logger(), Progress: a.stderr})
 				if err != nil {
 					return err
 				}
@@ -189,71 +176,8 @@ func findTarget(ctx context.Context, k *kernel.Kernel, dataDir, name string) (*e
 	return tc, t, nil
 }
 
-// deployOnPublish follows the change feed and, after every release (a
-// publish or rollback), exports and deploys to each target with
-// on_publish. It returns when ctx ends.
+// deployOnPublish exports and deploys to the on_publish targets after
+// every release (export.DeployOnPublish).
 func deployOnPublish(ctx context.Context, k *kernel.Kernel, dataDir string, every time.Duration, log *slog.Logger) {
-	feed := k.Store.Feed()
-	cur, err := feed.FeedHead(ctx)
-	if err != nil {
-		log.Error("deploy on publish: feed head", "err", err)
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		released := false
-		for {
-			rows, next, err := feed.ReadChanges(ctx, cur, 1000)
-			if err != nil {
-				log.Warn("deploy on publish: read the feed", "err", err)
-				break
-			}
-			cur = next
-			for _, c := range rows {
-				released = released || c.Kind == core.KindRelease
-			}
-			if len(rows) == 0 {
-				break
-			}
-		}
-		if released {
-			deployAll(ctx, k, dataDir, log)
-		}
-	}
-}
-
-func deployAll(ctx context.Context, k *kernel.Kernel, dataDir string, log *slog.Logger) {
-	docs, err := k.Store.Config().FindConfigs(ctx, "deploy_target")
-	if err != nil {
-		log.Warn("deploy on publish: targets", "err", err)
-		return
-	}
-	for _, d := range docs {
-		tc, target, err := export.ParseTarget(d.Body)
-		if err != nil || !tc.OnPublish {
-			continue
-		}
-		if tc.ExportDir == "" {
-			tc.ExportDir = filepath.Join(dataDir, "export", tc.Name)
-		}
-		l := log.With("target", tc.Name)
-		rep, err := exportSite(ctx, k, tc.ExportDir, export.Options{Logger: l})
-		if err != nil {
-			l.Error("export after publish failed", "err", err)
-			continue
-		}
-		drep, err := export.Deploy(ctx, tc.ExportDir, target, export.DeployOptions{})
-		if err != nil {
-			l.Error("deploy after publish failed", "err", err)
-			continue
-		}
-		l.Info("exported and deployed after publish", "changed", len(rep.Changed)+len(rep.Added)+len(rep.Removed),
-			"uploaded", len(drep.Uploaded), "removed", len(drep.Removed))
-	}
+	export.DeployOnPublish(ctx, k, dataDir, every, log)
 }
