@@ -56,7 +56,7 @@ func NewHandler(ctx context.Context, s *Site, opts HandlerOptions) (*Handler, er
 		return nil, err
 	}
 	user := core.UserFromContext(actx)
-	if k.Plugins != nil {
+	if k.Plugins != nil && !k.Plugins.Loading() {
 		if err := k.Plugins.Load(ctx); err != nil {
 			return nil, err
 		}

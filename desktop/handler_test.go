@@ -54,6 +54,10 @@ func MustApp(t *testing.T, demo bool) *App {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/" {
 		t.Fatalf("setup: %d %s %s", res.StatusCode, res.Header.Get("Location"), body)
 	}
+	// The reference plugins install in the background after the setup.
+	if err := a.Site().WaitPlugins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return a
 }
 

@@ -46,6 +46,10 @@ type SiteInfo struct {
 	Origin string `json:"origin"`
 	Server string `json:"server,omitempty"`
 	Demo   bool   `json:"demo,omitempty"`
+	// PluginsPending marks a new site whose reference plugins were not
+	// installed yet (they install in the background after the first-run
+	// setup); the next start installs them.
+	PluginsPending bool `json:"plugins_pending,omitempty"`
 }
 
 const siteFormat = 1
@@ -106,6 +110,13 @@ type Site struct {
 	// app prints and build/bench-desktop.sh shows); nil for OpenSite.
 	Phases []Phase
 	user   string
+
+	// plugins is the outcome of the background plugin load (nil when
+	// none was started); stopPlugins cancels it.
+	plugins     chan struct{}
+	pluginsErr  error
+	pluginsTook time.Duration
+	stopPlugins context.CancelFunc
 }
 
 // Phase is one timed step of the first-run setup. Concurrent steps
@@ -164,7 +175,8 @@ func OpenSite(ctx context.Context, cfg Config) (*Site, error) {
 		return nil, err
 	}
 	s := &Site{Kernel: k, Info: info, user: userOf(cfg)}
-	if _, err := s.Act(ctx); err != nil {
+	actx, err := s.Act(ctx)
+	if err != nil {
 		k.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -175,14 +187,70 @@ func OpenSite(ctx context.Context, cfg Config) (*Site, error) {
 			return nil, err
 		}
 	}
+	// The enabled plugins load from the compilation cache while the
+	// window opens; a first run that ended before its plugins were
+	// installed installs them now.
+	s.loadPlugins(actx, cfg.Kernel.DataDir, info.PluginsPending)
 	return s, nil
 }
+
+// loadPlugins starts the background plugin load (kernel
+// LoadInBackground): with install, the reference plugins are installed
+// and enabled first, and desktop.json's PluginsPending is cleared.
+func (s *Site) loadPlugins(actx context.Context, dataDir string, install bool) {
+	if s.Kernel.Plugins == nil {
+		return
+	}
+	bctx, cancel := context.WithCancel(context.WithoutCancel(actx))
+	var prepare func(context.Context) error
+	if install {
+		prepare = func(ctx context.Context) error {
+			if err := kernel.InstallBundled(ctx, s.Kernel); err != nil {
+				return fmt.Errorf("reference plugins: %w", err)
+			}
+			info := *s.Info
+			info.PluginsPending = false
+			return writeSiteInfo(dataDir, &info)
+		}
+	}
+	t0 := time.Now()
+	errc := s.Kernel.Plugins.LoadInBackground(bctx, prepare, nil)
+	done := make(chan struct{})
+	go func() {
+		s.pluginsErr = <-errc
+		s.pluginsTook = time.Since(t0)
+		close(done)
+	}()
+	s.plugins, s.stopPlugins = done, cancel
+}
+
+// WaitPlugins waits until the background plugin load finished (or ctx
+// ends) and returns its error; nil when none was started.
+func (s *Site) WaitPlugins(ctx context.Context) error {
+	if s.plugins == nil {
+		return nil
+	}
+	select {
+	case <-s.plugins:
+		return s.pluginsErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// PluginsTook is how long the background plugin load took (after
+// WaitPlugins).
+func (s *Site) PluginsTook() time.Duration { return s.pluginsTook }
 
 // CreateSite makes the local site on the first start: the data directory,
 // the private cluster (initdb), the schema, the default theme and the
 // reference plugins (enabled, capabilities approved), and with opts.Demo
-// the demo content. desktop.json is written last, so a first run that
-// fails half-way is run again from the start on the next launch.
+// the demo content. It returns once the site is ready: the reference
+// plugins compile, install and enable in the background (WaitPlugins),
+// while pages render without them. desktop.json is written once the
+// site is ready (with PluginsPending until the plugins are in), so a
+// first run that fails half-way is run again from the start on the next
+// launch, and one that ended before its plugins installs them then.
 func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, error) {
 	info, err := Inspect(cfg.Kernel.DataDir)
 	if err != nil {
@@ -199,34 +267,16 @@ func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, er
 			return nil, core.Errorf(core.EInvalid, "data directory %s is not writable (%v): choose another with TROVATO_DATA_DIR", cfg.Kernel.DataDir, unwrapErr(err))
 		}
 	}
-	// The reference plugins compile into the plugin cache while initdb
-	// runs: InstallBundled then loads them without the compiler.
 	var phases []Phase
 	timed := func(name string, t0 time.Time) { phases = append(phases, Phase{name, time.Since(t0)}) }
-	compiled := make(chan Phase, 1)
-	go func() {
-		t0 := time.Now()
-		if err := kernel.PrecompileBundled(ctx, cfg.Kernel.PluginCacheDir); err != nil && cfg.Logger != nil {
-			cfg.Logger.Warn("reference plugins not precompiled; they compile when enabled", "err", err)
-		}
-		compiled <- Phase{"compile the reference plugins (beside the database)", time.Since(t0)}
-		close(compiled)
-	}()
-	waitCompiled := func() {
-		if p, ok := <-compiled; ok {
-			phases = append(phases, p)
-		}
-	}
 	t0 := time.Now()
 	k, err := kernel.New(ctx, cfg.Kernel, kernel.Options{Logger: cfg.Logger})
 	if err != nil {
-		waitCompiled()
 		return nil, err
 	}
 	timed("database: initdb, start, migrations", t0)
 	s := &Site{Kernel: k, user: userOf(cfg)}
 	fail := func(err error) (*Site, error) {
-		waitCompiled()
 		k.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -247,21 +297,27 @@ func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, er
 		}
 		timed("starter structure", t0)
 	}
-	waitCompiled()
-	t0 = time.Now()
-	if err := kernel.InstallBundled(actx, k); err != nil {
-		return fail(fmt.Errorf("reference plugins: %w", err))
-	}
-	timed("install and enable the reference plugins", t0)
-	s.Phases = phases
-	s.Info = &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: "new", Demo: opts.Demo}
 	if opts.Server != "" {
+		// A pulled site gets its plugins from the server; the reference
+		// plugins are installed before the pull, as on a new site.
+		t0 = time.Now()
+		if err := kernel.InstallBundled(actx, k); err != nil {
+			return fail(fmt.Errorf("reference plugins: %w", err))
+		}
+		timed("install and enable the reference plugins", t0)
+		s.Phases = phases
 		s.Info = &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: "server", Server: opts.Server}
 		return s, nil // CompleteSetup writes desktop.json after the pull
 	}
+	// The site is ready: the reference plugins compile, install and
+	// enable in the background (pages render without them meanwhile), and
+	// desktop.json says so until they are in.
+	s.Phases = phases
+	s.Info = &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: "new", Demo: opts.Demo, PluginsPending: true}
 	if err := writeSiteInfo(cfg.Kernel.DataDir, s.Info); err != nil {
 		return fail(err)
 	}
+	s.loadPlugins(actx, cfg.Kernel.DataDir, true)
 	return s, nil
 }
 
@@ -299,6 +355,10 @@ func (s *Site) Act(ctx context.Context) (context.Context, error) {
 // process (a trovato command, a second app) holds it.
 func (s *Site) Close(ctx context.Context) {
 	if s != nil && s.Kernel != nil {
+		if s.stopPlugins != nil {
+			s.stopPlugins()
+			_ = s.WaitPlugins(ctx)
+		}
 		s.Kernel.Close(ctx)
 		s.Kernel = nil
 	}

@@ -56,6 +56,8 @@ type PluginManager struct {
 
 	loadMu sync.Mutex
 	loaded atomic.Bool
+	// bg is closed when a LoadInBackground finished; nil when none runs.
+	bg atomic.Pointer[chan struct{}]
 
 	stMu    sync.RWMutex
 	enabled map[string]*plugin.Manifest // enabled in this node's host
@@ -1463,9 +1465,69 @@ func (m *PluginManager) stageName(ctx context.Context, stage core.ID) string {
 	return st.Name
 }
 
+// presentationTaps only add to what a page shows: while LoadInBackground
+// runs, pages render without them. Every other tap (saves, access,
+// grants, gather filters, forms, cron) waits for the load, so nothing is
+// stored or allowed that the plugins would have changed.
+var presentationTaps = map[string]bool{
+	"item_view": true, "item_view_alter": true, "preprocess": true, "route": true,
+	"menu": true, "tile_info": true,
+}
+
+type backgroundLoadKey struct{}
+
+// LoadInBackground runs prepare (when non-nil: e.g. InstallBundled) and
+// Load in a goroutine and returns at once. Until they finish, the
+// presentation taps run with the plugins enabled so far (pages render
+// without the rest) and every other tap waits for the load; calls made
+// by prepare itself do not wait. When the load succeeded, the plugin list
+// tag is bumped in tags (when non-nil), so no page cached without the
+// plugins stays cached. The channel receives the outcome once.
+func (m *PluginManager) LoadInBackground(ctx context.Context, prepare func(context.Context) error, tags core.TagCache) <-chan error {
+	done := make(chan struct{})
+	m.bg.Store(&done)
+	errc := make(chan error, 1)
+	go func() {
+		bctx := context.WithValue(ctx, backgroundLoadKey{}, true)
+		var err error
+		if prepare != nil {
+			err = prepare(bctx)
+		}
+		if err == nil {
+			err = m.Load(bctx)
+		}
+		m.bg.Store(nil)
+		close(done)
+		if err == nil {
+			_ = m.cache.InvalidateTags(bctx, "items")
+			if tags != nil {
+				if berr := tags.BumpTags(bctx, core.ListTag(core.KindPlugin)); berr != nil {
+					m.log.Warn("plugin tag not bumped after the background load", "err", berr)
+				}
+			}
+		}
+		errc <- err
+	}()
+	return errc
+}
+
+// Loading reports whether a LoadInBackground is running.
+func (m *PluginManager) Loading() bool { return m.bg.Load() != nil }
+
 // ready loads the plugins on first use and reports whether tap has an
-// enabled implementation.
+// enabled implementation (see LoadInBackground for the taps that do not
+// wait for a background load).
 func (m *PluginManager) ready(ctx context.Context, tap string) bool {
+	if p := m.bg.Load(); p != nil && ctx.Value(backgroundLoadKey{}) == nil {
+		if presentationTaps[tap] {
+			return m.implements(tap)
+		}
+		select {
+		case <-*p:
+		case <-ctx.Done():
+			return false
+		}
+	}
 	if err := m.Load(ctx); err != nil {
 		m.log.Error("plugins not loaded", "err", err)
 		return false
