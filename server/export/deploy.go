@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/trovato/trovato/core"
@@ -242,8 +244,10 @@ func realParents(root, rel string) error {
 // (--files-from); rsync writes each through a temporary file.
 type RsyncTarget struct {
 	Dest string // [user@]host:path, or a local path
-	// SSH is the remote shell (rsync -e), for example "ssh -p 2222".
-	SSH string
+	// Port and IdentityFile are given to ssh (the ssh program from
+	// PATH) as -p and -i; zero values leave ssh's defaults.
+	Port         int
+	IdentityFile string
 	// Rsync is the rsync binary; default "rsync".
 	Rsync string
 }
@@ -260,10 +264,20 @@ func (r *RsyncTarget) run(ctx context.Context, stdin []byte, args ...string) err
 	if bin == "" {
 		bin = "rsync"
 	}
-	base := []string{"--recursive", "--times", "--perms", "--chmod=F644,D755"}
-	if r.SSH != "" {
-		base = append(base, "-e", r.SSH)
+	if err := checkSSHOptions(r.Port, r.IdentityFile); err != nil {
+		return err
 	}
+	// The remote shell is always ssh (not RSYNC_RSH, never a command
+	// from a document); rsync splits -e on spaces, and checkSSHOptions
+	// keeps the identity file free of spaces and quotes.
+	rsh := "ssh"
+	if r.Port != 0 {
+		rsh += " -p " + strconv.Itoa(r.Port)
+	}
+	if r.IdentityFile != "" {
+		rsh += " -i " + r.IdentityFile
+	}
+	base := []string{"--recursive", "--times", "--perms", "--chmod=F644,D755", "-e", rsh}
 	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
@@ -282,10 +296,63 @@ func (r *RsyncTarget) run(ctx context.Context, stdin []byte, args ...string) err
 }
 
 // checkRsyncDest refuses a destination rsync would read as an option
-// (a leading '-') or that holds control characters.
+// (a leading '-') or that holds control characters, and a remote one
+// whose user or host ssh could read as an option, an rsync daemon
+// (host::module, rsync://) destination included.
 func checkRsyncDest(dest string) error {
 	if dest == "" || strings.HasPrefix(dest, "-") || strings.ContainsFunc(dest, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return fmt.Errorf("rsync path %q must be [user@]host:path or a path, not starting with '-'", dest)
+	}
+	if strings.HasPrefix(dest, "rsync://") {
+		return fmt.Errorf("rsync path %q: host must be [user@]host:path over ssh, not an rsync daemon URL", dest)
+	}
+	// rsync reads a ':' before any '/' as host:path.
+	colon := strings.IndexByte(dest, ':')
+	if colon < 0 || strings.Contains(dest[:colon], "/") {
+		return nil
+	}
+	user, host := "", dest
+	if at := strings.IndexByte(dest[:colon], '@'); at >= 0 {
+		user, host = dest[:at], dest[at+1:]
+	}
+	var rest string
+	if strings.HasPrefix(host, "[") {
+		end := strings.Index(host, "]:")
+		if end < 0 {
+			return fmt.Errorf("rsync path %q: host [IPv6] must be followed by ':path'", dest)
+		}
+		host, rest = host[:end+1], host[end+2:]
+	} else {
+		i := strings.IndexByte(host, ':')
+		host, rest = host[:i], host[i+1:]
+	}
+	if user != "" && !sshUserRE.MatchString(user) {
+		return fmt.Errorf("rsync path %q: user %q must be letters, digits, '.', '_' or '-', not starting with '-'", dest, user)
+	}
+	if !sshHostRE.MatchString(host) {
+		return fmt.Errorf("rsync path %q: host %q must be a host name or address, not starting with '-'", dest, host)
+	}
+	if strings.HasPrefix(rest, ":") {
+		return fmt.Errorf("rsync path %q: host must be [user@]host:path over ssh, not an rsync daemon (host::module)", dest)
+	}
+	return nil
+}
+
+var (
+	sshUserRE     = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$`)
+	sshHostRE     = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\])$`)
+	sshIdentityRE = regexp.MustCompile(`^/[A-Za-z0-9._/+@=-]{1,1000}$`)
+)
+
+// checkSSHOptions refuses a port outside 1-65535 and an identity file
+// that is not an absolute path of letters, digits and ._/+@=- (rsync -e
+// splits on spaces and reads quotes).
+func checkSSHOptions(port int, identity string) error {
+	if port < 0 || port > 65535 {
+		return fmt.Errorf("ssh port %d must be between 1 and 65535", port)
+	}
+	if identity != "" && !sshIdentityRE.MatchString(identity) {
+		return fmt.Errorf("ssh identity_file %q must be an absolute path of letters, digits and ._/+@=- (no spaces or quotes)", identity)
 	}
 	return nil
 }
@@ -351,24 +418,48 @@ type TargetConfig struct {
 	Type string `json:"type"`
 	// Path is the folder (local) or [user@]host:path (rsync).
 	Path string `json:"path"`
-	SSH  string `json:"ssh,omitempty"`
+	// SSH holds the rsync target's ssh settings; the program is always
+	// ssh from PATH, the user and host come from Path.
+	SSH *SSHConfig `json:"ssh,omitempty"`
 	// ExportDir is the export folder this target deploys.
 	ExportDir string `json:"export_dir,omitempty"`
 	// OnPublish exports and deploys after every publish (trovato serve).
 	OnPublish bool `json:"on_publish,omitempty"`
 }
 
-// ParseTarget reads a deploy_target document into a Target.
+// SSHConfig is the ssh part of an rsync deploy_target.
+type SSHConfig struct {
+	Port         int    `json:"port,omitempty"`
+	IdentityFile string `json:"identity_file,omitempty"`
+}
+
+func (s *SSHConfig) UnmarshalJSON(b []byte) error {
+	type plain SSHConfig
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode((*plain)(s)); err != nil {
+		return errors.New("ssh must be {port, identity_file} (the program is always ssh from PATH; user@host go in path), not a command or other keys")
+	}
+	return nil
+}
+
+// ParseTarget reads a deploy_target document into a Target. It returns
+// EINVALID for a document that is not one.
 func ParseTarget(body []byte) (*TargetConfig, Target, error) {
 	var c TargetConfig
-	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, nil, core.Errorf(core.EInvalid, "deploy target: %s", err)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: %s", c.Name, err)
 	}
 	if c.Path == "" {
 		return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: path is required", c.Name)
 	}
 	switch c.Type {
 	case "local":
+		if c.SSH != nil {
+			return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: ssh is for type rsync only", c.Name)
+		}
 		if !filepath.IsAbs(c.Path) {
 			return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: path %q must be absolute", c.Name, c.Path)
 		}
@@ -377,7 +468,17 @@ func ParseTarget(body []byte) (*TargetConfig, Target, error) {
 		if err := checkRsyncDest(c.Path); err != nil {
 			return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: %s", c.Name, err)
 		}
-		return &c, &RsyncTarget{Dest: c.Path, SSH: c.SSH}, nil
+		r := &RsyncTarget{Dest: c.Path}
+		if c.SSH != nil {
+			if c.SSH.Port == 0 && c.SSH.IdentityFile == "" {
+				return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: ssh needs port or identity_file", c.Name)
+			}
+			if err := checkSSHOptions(c.SSH.Port, c.SSH.IdentityFile); err != nil {
+				return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: %s", c.Name, err)
+			}
+			r.Port, r.IdentityFile = c.SSH.Port, c.SSH.IdentityFile
+		}
+		return &c, r, nil
 	}
 	return nil, nil, core.Errorf(core.EInvalid, "deploy target %s: type %q is not local or rsync", c.Name, c.Type)
 }

@@ -106,7 +106,7 @@ Targets are deploy_target config documents (trovato config apply), for example:
   name: production
   type: rsync            # or local
   path: deploy@www1.example.com:/srv/www/site
-  ssh: ssh -p 2222
+  ssh: {port: 2222, identity_file: /etc/trovato/deploy_key}   # ssh from PATH
   on_publish: true       # trovato serve exports and deploys after every publish
 
 An interrupted deploy resumes where it stopped; a failed one leaves the
