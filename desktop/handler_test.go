@@ -149,6 +149,10 @@ func TestSetupScreen(t *testing.T) {
 		if err != nil || n != 0 || len(items) != 0 {
 			t.Errorf("starter site holds %d items (%v)", n, err)
 		}
+		// The reference plugins install in the background.
+		if err := a.Site().WaitPlugins(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		plugins, err := k.Store.Plugins().FindPlugins(context.Background())
 		if err != nil || len(plugins) == 0 {
 			t.Errorf("no reference plugins installed (%v)", err)
