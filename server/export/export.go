@@ -404,29 +404,63 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	rep.phase("links and extras", &mark)
 
 	// Write what differs from the old manifest (or is missing on disk),
-	// then delete what is gone.
+	// several files at a time (a file costs a few system calls that wait
+	// on the file system), then delete what is gone.
+	var writes []string
 	for _, rel := range next.Paths() {
 		en := next.Files[rel]
 		prev, had := old.Files[rel]
-		b, have := bodies[rel]
+		_, have := bodies[rel]
 		switch {
 		case !had:
 			rep.Added = append(rep.Added, rel)
 		case prev.SHA256 != en.SHA256:
 			rep.Changed = append(rep.Changed, rel)
 		}
-		if !have {
-			continue // kept from the old export
+		if have {
+			writes = append(writes, rel)
 		}
-		if had && prev.SHA256 == en.SHA256 && sameSize(filepath.Join(abs, rel), en.Size) {
-			rep.Unchanged++
-			continue
-		}
-		if err := writeAtomic(filepath.Join(abs, filepath.FromSlash(rel)), b); err != nil {
-			return nil, fmt.Errorf("export: write %s: %w", rel, err)
-		}
-		rep.Written++
 	}
+	var (
+		written, unchanged atomic.Int64
+		writeErr           error
+		writeMu            sync.Mutex
+		next1              atomic.Int64
+		writers            sync.WaitGroup
+	)
+	for range min(fileWriters, len(writes)) {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for {
+				i := int(next1.Add(1)) - 1
+				if i >= len(writes) {
+					return
+				}
+				rel := writes[i]
+				en := next.Files[rel]
+				path := filepath.Join(abs, filepath.FromSlash(rel))
+				if prev, had := old.Files[rel]; had && prev.SHA256 == en.SHA256 && sameSize(path, en.Size) {
+					unchanged.Add(1)
+					continue
+				}
+				if err := writeAtomic(path, bodies[rel]); err != nil {
+					writeMu.Lock()
+					if writeErr == nil {
+						writeErr = fmt.Errorf("export: write %s: %w", rel, err)
+					}
+					writeMu.Unlock()
+					return
+				}
+				written.Add(1)
+			}
+		}()
+	}
+	writers.Wait()
+	if writeErr != nil {
+		return nil, writeErr
+	}
+	rep.Written, rep.Unchanged = int(written.Load()), int(unchanged.Load())
 	for _, rel := range old.Paths() {
 		if _, ok := next.Files[rel]; ok {
 			continue
@@ -458,6 +492,9 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		"changed", len(rep.Changed), "removed", len(rep.Removed), "duration", rep.Duration)
 	return rep, nil
 }
+
+// fileWriters write the files of an export at a time.
+const fileWriters = 8
 
 // retries is how often a URL answering 503 (a query over its time limit
 // on a busy database) is asked again, after 0.5 s, 1 s, 1.5 s.
