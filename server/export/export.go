@@ -401,6 +401,20 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		next.Files[rel] = &Entry{URL: "/" + rel, Kind: KindExtra, SHA256: hashOf(b), Size: int64(len(b))}
 		bodies[rel] = b
 	}
+	// Nothing is written or removed through a symlinked folder inside
+	// the export folder (realParents, as a local deploy): a planted
+	// symlink would lead a page, or a removal the manifest lists, outside.
+	checked := map[string]bool{}
+	for _, m := range []*Manifest{next, old} {
+		for _, rel := range m.Paths() {
+			if d := filepath.Dir(rel); !checked[d] {
+				if err := realParents(abs, rel); err != nil {
+					return nil, fmt.Errorf("export: %w", err)
+				}
+				checked[d] = true
+			}
+		}
+	}
 	rep.phase("links and extras", &mark)
 
 	// Write what differs from the old manifest (or is missing on disk),
