@@ -89,7 +89,7 @@ func BenchmarkExport(b *testing.B) {
 			if inc == nil || len(incs) == 3 {
 				inc = r
 			}
-			b.Logf("incremental %d, %d articles: %s, %d URLs: %v", i+1, n, incs[i].Round(time.Millisecond), r.Rendered, r.RenderedURLs)
+			b.Logf("incremental %d, %d articles: %s, %d URLs: %v; slowest %v", i+1, n, incs[i].Round(time.Millisecond), r.Rendered, r.RenderedURLs, r.Slowest)
 		}
 		slices.Sort(incs)
 		incD := incs[len(incs)/2]
@@ -99,6 +99,7 @@ func BenchmarkExport(b *testing.B) {
 		for _, ph := range full.Phases {
 			b.Logf("full, %d articles: %-18s %s", n, ph.Name, ph.Duration.Round(time.Millisecond))
 		}
+		b.Logf("full, %d articles: slowest URLs %v", n, full.Slowest)
 		hugoCol, ratio := "-", "-"
 		if hugo != "" {
 			hd := hugoBuild(b, hugo, arts)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/server"
 )
 
@@ -71,8 +72,16 @@ type Report struct {
 	Manifest     *Manifest     `json:"-"`
 	Written      int           `json:"written"` // files written to disk (added + changed + regenerated)
 	Unchanged    int           `json:"unchanged"`
-	// Phases are where the time went, in order.
-	Phases []Phase `json:"phases"`
+	// Phases are where the time went, in order; Slowest the five URLs
+	// that took longest to render.
+	Phases  []Phase   `json:"phases"`
+	Slowest []URLTime `json:"slowest"`
+}
+
+// URLTime is how long one URL took to render.
+type URLTime struct {
+	URL      string        `json:"url"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Phase is the duration of one step of an export.
@@ -146,6 +155,7 @@ type rendered struct {
 	entry *Entry
 	rel   string
 	body  []byte
+	took  time.Duration
 }
 
 // Export writes the live site into dir: everything the first time (or
@@ -153,12 +163,32 @@ type rendered struct {
 // bumped since the last export, the URLs new since, and deletions.
 func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	start := time.Now()
-	if srv, ok := e.h.(*server.Server); ok {
-		// Pages are rendered with the enabled theme, as the site does.
-		if err := srv.LoadTheme(ctx); err != nil {
-			return nil, fmt.Errorf("export: %w", err)
+	// The theme, the base URL and the redirects load while the manifest
+	// and the feed are read.
+	var (
+		prep      sync.WaitGroup
+		themeErr  error
+		base      string
+		baseErr   error
+		redirects []postgres.Redirect
+		redirErr  error
+	)
+	prep.Add(2)
+	go func() {
+		defer prep.Done()
+		if srv, ok := e.h.(*server.Server); ok {
+			// Pages are rendered with the enabled theme, as the site does.
+			if err := srv.LoadTheme(ctx); err != nil {
+				themeErr = fmt.Errorf("export: %w", err)
+			}
 		}
-	}
+	}()
+	go func() {
+		defer prep.Done()
+		if base, baseErr = e.k.Accounts.BaseURL(ctx); baseErr == nil {
+			redirects, redirErr = e.k.Store.FindRedirects(ctx)
+		}
+	}()
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -172,10 +202,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	old, found, err := ReadManifest(abs)
 	if err != nil {
-		return nil, err
-	}
-	base, err := e.k.Accounts.BaseURL(ctx)
-	if err != nil {
+		prep.Wait()
 		return nil, err
 	}
 	rep := &Report{}
@@ -221,8 +248,21 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	rep.Full = full
 	rep.Cursor = uint64(cursor)
+	prep.Wait()
+	for _, err := range []error{themeErr, baseErr, redirErr} {
+		if err != nil {
+			return nil, err
+		}
+	}
 	mark := start
 	rep.phase("manifest and feed", &mark)
+	if !full && rep.Changes == 0 {
+		// Nothing changed since the last export: nothing to render or
+		// write (the previous export wrote every file it listed).
+		rep.Files, rep.Manifest = len(old.Files), old
+		rep.Duration = time.Since(start)
+		return rep, nil
+	}
 
 	byURL := map[string]string{} // URL -> file path in old
 	if !full {
@@ -253,10 +293,6 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return false
 	}
 
-	redirects, err := e.k.Store.FindRedirects(ctx)
-	if err != nil {
-		return nil, err
-	}
 	start2 := []string{}
 	start2 = append(start2, roots...)
 	for _, r := range redirects {
@@ -274,8 +310,12 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	)
 	prog := newProgress(e.opts.Progress, &count, &queued)
 	visit := func(u string) []string {
+		t0 := time.Now()
 		r, err := e.render(ctx, u, base)
 		count.Add(1)
+		if r != nil {
+			r.took = time.Since(t0)
+		}
 		if err != nil {
 			mu.Lock()
 			failures = append(failures, u+": "+err.Error())
@@ -351,10 +391,13 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return nil, err
 	}
 	rep.Rendered = int(count.Load())
-	for u := range results {
+	for u, r := range results {
 		rep.RenderedURLs = append(rep.RenderedURLs, u)
+		rep.Slowest = append(rep.Slowest, URLTime{u, r.took})
 	}
 	sort.Strings(rep.RenderedURLs)
+	sort.Slice(rep.Slowest, func(i, j int) bool { return rep.Slowest[i].Duration > rep.Slowest[j].Duration })
+	rep.Slowest = rep.Slowest[:min(5, len(rep.Slowest))]
 	if len(failures) > 0 {
 		sort.Strings(failures)
 		if len(failures) > 10 {
