@@ -44,11 +44,12 @@ always in full.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := export.Options{Full: full, Workers: workers, DynamicOrigin: dynamic, Progress: a.stderr}
 			if stage != "" && stage != core.StageLive {
-				k, err := a.kernel(cmd.Context())
+				// Whoever exports a stage (--as) must be allowed to view it.
+				actx, k, err := a.acting(cmd.Context())
 				if err != nil {
 					return err
 				}
-				st, err := a.findStage(cmd.Context(), k, stage)
+				st, err := a.findStage(actx, k, stage)
 				if err != nil {
 					return fmt.Errorf("--stage %s: %w", stage, err)
 				}
