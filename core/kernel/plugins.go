@@ -971,6 +971,15 @@ func (m *PluginManager) Watch(ctx context.Context, poll time.Duration) error {
 	if err := m.Load(ctx); err != nil {
 		return err
 	}
+	// The feed is followed from after a background load (whose own
+	// installs must not come back as reloads).
+	if p := m.bg.Load(); p != nil {
+		select {
+		case <-*p:
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	feed := m.store.Feed()
 	cur, err := feed.FeedHead(ctx)
 	if err != nil {
