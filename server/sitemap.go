@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/postgres"
 	"github.com/trovato/trovato/core/render"
 )
 
@@ -99,11 +100,18 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 	buf.WriteString(xml.Header)
 	enc := xml.NewEncoder(&buf)
 	enc.Indent("", "  ")
+	// Part 0 reads the first part's entries with the total: one
+	// transaction when the sitemap is one file.
+	var (
+		first      []postgres.SitemapEntry
+		firstTotal int
+	)
 	if part == 0 {
-		_, total, err := s.k.Store.SitemapEntriesIn(ctx, st.stage, 0, 1)
+		entries, total, err := s.k.Store.SitemapEntriesIn(ctx, st.stage, 0, max(1, per-len(fixed)))
 		if err != nil {
 			return err
 		}
+		first, firstTotal = entries, total
 		if total+len(fixed) > per {
 			idx := sitemapIndex{NS: sitemapNS}
 			for n := 1; (n-1)*per < total+len(fixed); n++ {
@@ -126,9 +134,12 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 		set.URLs = append(set.URLs, sitemapURL{Loc: abs(fixed[i])})
 	}
 	if room := per - len(set.URLs); room > 0 {
-		entries, total, err := s.k.Store.SitemapEntriesIn(ctx, st.stage, max(0, from-len(fixed)), room)
-		if err != nil {
-			return err
+		entries, total := first, firstTotal
+		if first == nil {
+			var err error
+			if entries, total, err = s.k.Store.SitemapEntriesIn(ctx, st.stage, max(0, from-len(fixed)), room); err != nil {
+				return err
+			}
 		}
 		if part > 1 && from >= total+len(fixed) {
 			return core.Errorf(core.ENotFound, "page not found")

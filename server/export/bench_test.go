@@ -40,7 +40,7 @@ func BenchmarkExport(b *testing.B) {
 		}
 	}
 	hugo, _ := exec.LookPath("hugo")
-	var t strings.Builder
+	var t, details strings.Builder
 	fmt.Fprintf(&t, "\nstatic export on %d CPUs (full: every URL; incremental: after one article's body changed, median of 5)\n", runtime.NumCPU())
 	fmt.Fprintf(&t, "%9s %7s %10s %12s %10s %10s %12s\n", "articles", "URLs", "full", "incremental", "inc-URLs", "hugo", "full/hugo")
 	for _, n := range sizes {
@@ -89,17 +89,12 @@ func BenchmarkExport(b *testing.B) {
 			if inc == nil || len(incs) == 3 {
 				inc = r
 			}
-			b.Logf("incremental %d, %d articles: %s, %d URLs: %v; slowest %v", i+1, n, incs[i].Round(time.Millisecond), r.Rendered, r.RenderedURLs, r.Slowest)
+			fmt.Fprintf(&details, "incremental %d, %d articles: %s, %d URLs; slowest %s\n", i+1, n, incs[i].Round(time.Millisecond), r.Rendered, slowest(r))
 		}
 		slices.Sort(incs)
 		incD := incs[len(incs)/2]
-		for _, ph := range inc.Phases {
-			b.Logf("incremental, %d articles: %-18s %s", n, ph.Name, ph.Duration.Round(time.Microsecond))
-		}
-		for _, ph := range full.Phases {
-			b.Logf("full, %d articles: %-18s %s", n, ph.Name, ph.Duration.Round(time.Millisecond))
-		}
-		b.Logf("full, %d articles: slowest URLs %v", n, full.Slowest)
+		fmt.Fprintf(&details, "incremental (median), %d articles: %s\n", n, phases(inc))
+		fmt.Fprintf(&details, "full, %d articles: %s; slowest %s\n", n, phases(full), slowest(full))
 		hugoCol, ratio := "-", "-"
 		if hugo != "" {
 			hd := hugoBuild(b, hugo, arts)
@@ -113,6 +108,25 @@ func BenchmarkExport(b *testing.B) {
 		b.ReportMetric(float64(incD.Microseconds())/1000, fmt.Sprintf("incremental-ms-%d", n))
 	}
 	fmt.Print(t.String())
+	fmt.Print(details.String())
+}
+
+// phases is where an export's time went, on one line.
+func phases(r *export.Report) string {
+	var out []string
+	for _, p := range r.Phases {
+		out = append(out, fmt.Sprintf("%s %s", p.Name, p.Duration.Round(time.Millisecond)))
+	}
+	return strings.Join(out, ", ")
+}
+
+// slowest names an export's slowest URLs.
+func slowest(r *export.Report) string {
+	var out []string
+	for _, u := range r.Slowest {
+		out = append(out, fmt.Sprintf("%s %s", u.URL, u.Duration.Round(time.Millisecond)))
+	}
+	return strings.Join(out, ", ")
 }
 
 type article struct {
