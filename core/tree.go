@@ -834,6 +834,18 @@ func validDatetime(s string) bool {
 // attributes a node may carry besides the data-* and aria-* families.
 var plainAttrs = map[string]bool{"id": true, "class": true, "lang": true, "dir": true, "title": true, "role": true, "translate": true}
 
+// InputAttrs are the attributes an input element carries on the input
+// itself rather than on its wrapper (a honeypot field: tabindex="-1",
+// autocomplete="off").
+var InputAttrs = map[string]bool{"tabindex": true, "autocomplete": true}
+
+// autocompleteTokens are the autocomplete values an input may carry.
+var autocompleteTokens = map[string]bool{
+	"off": true, "on": true, "name": true, "given-name": true, "family-name": true, "nickname": true,
+	"email": true, "username": true, "new-password": true, "current-password": true, "url": true,
+	"tel": true, "organization": true, "street-address": true, "postal-code": true, "country-name": true,
+}
+
 // relTokens are the link types a link's rel attribute may list.
 var relTokens = map[string]bool{
 	"nofollow": true, "noopener": true, "noreferrer": true, "ugc": true, "sponsored": true,
@@ -848,9 +860,10 @@ func CheckAttr(typ, name, value string) string {
 	switch {
 	case plainAttrs[name]:
 	case name == "rel" && typ == ElemLink:
+	case InputAttrs[name] && typ == ElemInput:
 	case validDataAttr(name), validAriaAttr(name):
 	default:
-		return "attribute is not allowed (use id, class, lang, dir, title, role, translate, aria-*, data-*, or rel on links)"
+		return "attribute is not allowed (use id, class, lang, dir, title, role, translate, aria-*, data-*, rel on links, or tabindex and autocomplete on inputs)"
 	}
 	if len(value) > MaxTreeStringBytes {
 		return fmt.Sprintf("longer than %d bytes", MaxTreeStringBytes)
@@ -891,6 +904,14 @@ func CheckAttr(typ, name, value string) string {
 	case "role":
 		if !validRole(value) {
 			return "must be one or more ARIA role names"
+		}
+	case "tabindex":
+		if value != "-1" {
+			return "must be -1 (out of the Tab order; the order itself follows the page)"
+		}
+	case "autocomplete":
+		if !autocompleteTokens[value] {
+			return "must be off, on, or one autofill field name such as name, email, url or tel"
 		}
 	case "rel":
 		if strings.TrimSpace(value) == "" {

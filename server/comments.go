@@ -132,7 +132,7 @@ func (s *Server) commentForm(w http.ResponseWriter, r *http.Request, st *reqStat
 			core.Node{Type: core.ElemInput, InputType: "text", Name: commentNameField, Label: "Your name", Required: true, MaxLength: postgres.CommentNameMaxChars},
 			core.Node{Type: core.ElemInput, InputType: "email", Name: commentEmailField, Label: "E-mail (optional, not shown)", MaxLength: postgres.CommentEmailMaxBytes},
 			core.Node{Type: core.ElemInput, InputType: "text", Name: commentTrapField, Label: "Leave this field empty",
-				Attrs: map[string]string{"class": "comment-form__trap"}},
+				Attrs: map[string]string{"class": "comment-form__trap", "tabindex": "-1", "autocomplete": "off"}},
 		)
 	}
 	form.Children = append(form.Children,

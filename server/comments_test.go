@@ -98,6 +98,10 @@ func TestComments(t *testing.T) {
 		wantStatus(t, res, http.StatusOK)
 		wantContains(t, island, `<form`, `name="name"`, `name="email"`, `name="homepage"`, "appear after review")
 		wantContains(t, island, `comment-form__trap`)
+		// The honeypot is out of the Tab order and never autofilled.
+		if trap := regexp.MustCompile(`<input [^>]*name="homepage"[^>]*>`).FindString(island); !strings.Contains(trap, ` tabindex="-1"`) || !strings.Contains(trap, ` autocomplete="off"`) {
+			t.Errorf("honeypot input %q lacks tabindex=-1 / autocomplete=off", trap)
+		}
 		var cookie string
 		for _, c := range res.Cookies() {
 			if c.Name == server.SessionCookie {

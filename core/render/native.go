@@ -556,6 +556,7 @@ func nativeInput(_ *Renderer, w *bytes.Buffer, n *core.Node) error {
 		w.WriteString(` maxlength="` + strconv.Itoa(n.MaxLength) + `"`)
 	}
 	controlAria(w, n, id)
+	raw(w, inputAttributes(n))
 	w.WriteString(">")
 	controlDescription(w, n, id)
 	w.WriteString("</div>")

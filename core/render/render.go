@@ -258,6 +258,9 @@ func attributes(typ string, attrs map[string]string, classes []string) template.
 	}
 	names := make([]string, 0, len(attrs)+1)
 	for k, v := range attrs {
+		if typ == core.ElemInput && core.InputAttrs[k] {
+			continue // on the input itself: InputAttributes
+		}
 		if core.CheckAttr(typ, k, v) == "" {
 			names = append(names, k)
 		}
@@ -277,6 +280,25 @@ func attributes(typ string, attrs map[string]string, classes []string) template.
 		b.WriteString(`="`)
 		b.WriteString(template.HTMLEscapeString(v))
 		b.WriteString(`"`)
+	}
+	return template.HTMLAttr(b.String())
+}
+
+// InputAttributes renders an input's allow-listed tabindex and
+// autocomplete attributes, for the input element itself.
+func (e Element) InputAttributes() template.HTMLAttr {
+	return inputAttributes(e.Node)
+}
+
+func inputAttributes(n *core.Node) template.HTMLAttr {
+	if n.Type != core.ElemInput || len(n.Attrs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, k := range []string{"autocomplete", "tabindex"} {
+		if v, ok := n.Attrs[k]; ok && core.CheckAttr(n.Type, k, v) == "" {
+			b.WriteString(" " + k + `="` + template.HTMLEscapeString(v) + `"`)
+		}
 	}
 	return template.HTMLAttr(b.String())
 }
