@@ -100,9 +100,21 @@ func TestSetupConnect(t *testing.T) {
 		if err := remote.Site().Kernel.Store.Items().CreateItem(actx, core.LiveStageID, more, ""); err != nil {
 			t.Fatal(err)
 		}
-		res, err := a.Pull(ctx)
-		if err != nil || res.Changes == 0 {
-			t.Fatalf("pull: %+v %v", res, err)
+		// The change feed hands out a transaction only once every older one
+		// in the cluster has ended, and other tests' transactions share this
+		// cluster: pull until the change arrives.
+		var res sitesync.PullResult
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			r, err := a.Pull(ctx)
+			if err != nil {
+				t.Fatalf("pull: %v", err)
+			}
+			if res = *r; res.Changes > 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if res.Changes == 0 {
+			t.Fatalf("pull: %+v", res)
 		}
 		lctx, _ := a.Site().Act(ctx)
 		if _, err := a.Site().Kernel.Store.Items().FindItemByID(lctx, core.LiveStageID, more.ID); err != nil {
