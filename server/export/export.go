@@ -534,11 +534,15 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return nil, err
 	}
 	if full || len(rep.Added)+len(rep.Changed)+len(rep.Removed) > 0 || rep.Changes > 0 {
-		if err := writeAtomic(filepath.Join(abs, ManifestFile), raw); err != nil {
-			return nil, fmt.Errorf("export: write manifest: %w", err)
-		}
-		if err := e.k.Store.SaveExportManifest(ctx, name, cursor, raw); err != nil {
+		// The folder's copy and the database's are written together.
+		saved := make(chan error, 1)
+		go func() { saved <- e.k.Store.SaveExportManifest(ctx, name, cursor, raw) }()
+		werr := writeAtomic(filepath.Join(abs, ManifestFile), raw)
+		if err := <-saved; err != nil {
 			return nil, err
+		}
+		if werr != nil {
+			return nil, fmt.Errorf("export: write manifest: %w", werr)
 		}
 	}
 	rep.phase("manifest write", &mark)
