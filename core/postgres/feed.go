@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -77,6 +78,35 @@ func (f *Feed) ReadChanges(ctx context.Context, cur core.FeedCursor, limit int) 
 		next = cur
 	}
 	return out, next, nil
+}
+
+// WaitSettled waits, at most max, until every transaction of the cluster
+// that had started when it was called has ended, so a following
+// ReadChanges returns every change committed before the call (a client
+// that wrote and then reads the feed sees its write). Transaction ids are
+// cluster-wide: a long transaction anywhere holds the feed back, so the
+// wait is bounded and its end is no error: the feed then lags until that
+// transaction ends, as it always may.
+func (f *Feed) WaitSettled(ctx context.Context, max time.Duration) error {
+	var horizon int64
+	if err := f.s.pool.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&horizon); err != nil {
+		return fmt.Errorf("feed horizon: %w", TranslateError(err))
+	}
+	deadline := time.Now().Add(max)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		head, err := f.FeedHead(ctx)
+		if err != nil {
+			return err
+		}
+		if int64(head) >= horizon || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // FeedHead implements core.ChangeFeed.

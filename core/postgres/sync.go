@@ -55,6 +55,11 @@ func (sy *Sync) ReadBatch(ctx context.Context, cur core.FeedCursor, limit int) (
 			return nil, core.Errorf(core.EForbidden, "pulling a site needs the permission %q or %q", core.PermCreateStage, core.PermAdministerContent)
 		}
 	}
+	// Changes committed before this request (a push or an edit the client
+	// just made) are in the batch, even while other transactions run.
+	if err := sy.s.Feed().WaitSettled(ctx, 2*time.Second); err != nil {
+		return nil, err
+	}
 	changes, next, err := sy.s.Feed().ReadChanges(ctx, cur, limit)
 	if err != nil && limit < maxFeedRead {
 		// One transaction (a large publish) may hold more rows than asked
