@@ -246,8 +246,8 @@ func (s *Site) PluginsTook() time.Duration { return s.pluginsTook }
 // the private cluster (initdb), the schema, the default theme and the
 // reference plugins (enabled, capabilities approved), and with opts.Demo
 // the demo content. It returns once the site is ready: the reference
-// plugins compile, install and enable in the background (WaitPlugins),
-// while pages render without them. desktop.json is written once the
+// plugins compile, install and enable in the background (WaitPlugins);
+// pages asked for meanwhile wait for them. desktop.json is written once the
 // site is ready (with PluginsPending until the plugins are in), so a
 // first run that fails half-way is run again from the start on the next
 // launch, and one that ended before its plugins installs them then.
@@ -310,7 +310,7 @@ func CreateSite(ctx context.Context, cfg Config, opts NewSiteOptions) (*Site, er
 		return s, nil // CompleteSetup writes desktop.json after the pull
 	}
 	// The site is ready: the reference plugins compile, install and
-	// enable in the background (pages render without them meanwhile), and
+	// enable in the background (pages asked for meanwhile wait), and
 	// desktop.json says so until they are in.
 	s.Phases = phases
 	s.Info = &SiteInfo{Format: siteFormat, Created: time.Now().UTC(), Origin: "new", Demo: opts.Demo, PluginsPending: true}

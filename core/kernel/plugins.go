@@ -1474,22 +1474,14 @@ func (m *PluginManager) stageName(ctx context.Context, stage core.ID) string {
 	return st.Name
 }
 
-// presentationTaps only add to what a page shows: while LoadInBackground
-// runs, pages render without them. Every other tap (saves, access,
-// grants, gather filters, forms, cron) waits for the load, so nothing is
-// stored or allowed that the plugins would have changed.
-var presentationTaps = map[string]bool{
-	"item_view": true, "item_view_alter": true, "preprocess": true, "route": true,
-	"menu": true, "tile_info": true,
-}
-
 type backgroundLoadKey struct{}
 
 // LoadInBackground runs prepare (when non-nil: e.g. InstallBundled) and
-// Load in a goroutine and returns at once. Until they finish, the
-// presentation taps run with the plugins enabled so far (pages render
-// without the rest) and every other tap waits for the load; calls made
-// by prepare itself do not wait. When the load succeeded, the plugin list
+// Load in a goroutine and returns at once. Until they finish, every tap
+// call waits for the load (calls made by prepare itself do not), so no
+// page renders and nothing is stored or allowed without the plugins: what
+// does not call a tap (the editor's own files, the API's reads) answers at
+// once. When the load succeeded, the plugin list
 // tag is bumped in tags (when non-nil), so no page cached without the
 // plugins stays cached. The channel receives the outcome once.
 func (m *PluginManager) LoadInBackground(ctx context.Context, prepare func(context.Context) error, tags core.TagCache) <-chan error {
@@ -1524,13 +1516,9 @@ func (m *PluginManager) LoadInBackground(ctx context.Context, prepare func(conte
 func (m *PluginManager) Loading() bool { return m.bg.Load() != nil }
 
 // ready loads the plugins on first use and reports whether tap has an
-// enabled implementation (see LoadInBackground for the taps that do not
-// wait for a background load).
+// enabled implementation (waiting for a LoadInBackground).
 func (m *PluginManager) ready(ctx context.Context, tap string) bool {
 	if p := m.bg.Load(); p != nil && ctx.Value(backgroundLoadKey{}) == nil {
-		if presentationTaps[tap] {
-			return m.implements(tap)
-		}
 		select {
 		case <-*p:
 		case <-ctx.Done():
