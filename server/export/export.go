@@ -218,6 +218,12 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		cursor core.FeedCursor
 		bumped = map[string]bool{}
 	)
+	// Every change committed before this export is below the cursor it
+	// reads up to (an edit made just before is exported, and is not read
+	// again next time), even while other transactions of the cluster run.
+	if err := feed.WaitSettled(ctx, 2*time.Second); err != nil {
+		return nil, err
+	}
 	if full {
 		// Every change before the head is in what we are about to read.
 		if cursor, err = feed.FeedHead(ctx); err != nil {
