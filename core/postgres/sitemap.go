@@ -29,15 +29,11 @@ func (s *Store) SitemapEntries(ctx context.Context, offset, limit int) ([]Sitema
 // where it changed them, live's elsewhere (the stage's static export).
 func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, limit int) ([]SitemapEntry, int, error) {
 	stage = stageOrLive(stage)
-	keys, entries := liveItemKeys, `SELECT coalesce(a.alias, '/item/' || k.id::text), i.changed_at
-			FROM `+liveItemKeys+` k JOIN item i ON i.id = k.id
-			LEFT JOIN LATERAL (SELECT alias FROM path_alias WHERE path = '/item/' || k.id::text
-				ORDER BY language = 'und' DESC, length(alias), alias LIMIT 1) a ON true`
+	keys, aliases := liveItemKeys, `SELECT alias FROM path_alias WHERE path = '/item/' || x.id::text
+			ORDER BY language = 'und' DESC, length(alias), alias LIMIT 1`
 	if stage != core.LiveStageID {
-		keys, entries = stageItemKeys, `SELECT coalesce(a.alias, '/item/' || k.id::text), k.changed_at
-			FROM `+stageItemKeys+` k
-			LEFT JOIN LATERAL (SELECT alias FROM `+aliasSource(stage)+` sa WHERE sa.path = '/item/' || k.id::text
-				ORDER BY sa.language = 'und' DESC, length(sa.alias), sa.alias LIMIT 1) a ON true`
+		keys, aliases = stageItemKeys, `SELECT sa.alias FROM `+aliasSource(stage)+` sa WHERE sa.path = '/item/' || x.id::text
+			ORDER BY sa.language = 'und' DESC, length(sa.alias), sa.alias LIMIT 1`
 	}
 	if offset < 0 || limit < 1 || limit > 50000 {
 		return nil, 0, core.Errorf(core.EInvalid, "sitemap: offset ≥ 0 and limit 1..50000")
@@ -56,23 +52,33 @@ func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, lim
 			return err
 		}
 		args := []any{stage, "", core.StatusPublished, nil, "", acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+keys+` k WHERE `+itemFilterSQL, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, entries+`
-			WHERE `+itemFilterSQL+` ORDER BY k.id LIMIT $11 OFFSET $12`, append(args, limit, offset)...)
+		// One scan gives the page of entries and the total (a window
+		// count before the limit); aliases are looked up for the page only.
+		rows, err := tx.Query(ctx, `SELECT coalesce(a.alias, '/item/' || x.id::text), x.changed_at, x.total
+			FROM (SELECT k.id, k.changed_at, count(*) OVER () AS total FROM `+keys+` k
+				WHERE `+itemFilterSQL+` ORDER BY k.id LIMIT $11 OFFSET $12) x
+			LEFT JOIN LATERAL (`+aliases+`) a ON true
+			ORDER BY x.id`, append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var e SitemapEntry
-			if err := rows.Scan(&e.Path, &e.ChangedAt); err != nil {
+			if err := rows.Scan(&e.Path, &e.ChangedAt, &total); err != nil {
+				rows.Close()
 				return err
 			}
 			out = append(out, e)
 		}
-		return rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 && offset > 0 {
+			// Past the end: the total still counts.
+			return tx.QueryRow(ctx, `SELECT count(*) FROM `+keys+` k WHERE `+itemFilterSQL, args...).Scan(&total)
+		}
+		return nil
 	})
 	if err != nil {
 		if timedOut(err) {
