@@ -153,9 +153,11 @@ func TestThemeInstallAndSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, n := range nodes {
+		// The page alone is not enough: another node's rendering of it
+		// may come from the shared page cache before this node swapped.
 		waitFor(t, "node to switch", func() bool {
 			got, _ := body(t, n, page)
-			return strings.Contains(got, `class="acme-one"`)
+			return strings.Contains(got, `class="acme-one"`) && n.Renderer().Theme().Name == "acme"
 		})
 		if name := n.Renderer().Theme().Name; name != "acme" || !n.Renderer().HasRegion("promo") || n.Renderer().HasRegion("sidebar") {
 			t.Errorf("node %d: theme %s, regions %v", i, name, n.Renderer().Theme().Regions)
