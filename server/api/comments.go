@@ -20,8 +20,9 @@ func (a *API) commentRoutes() {
 	a.handle("POST", "/comments/{id}/unpublish", a.setCommentStatus(postgres.CommentPending))
 }
 
-// commentDoc is a comment as moderators see it.
-type commentDoc struct {
+// CommentDoc is a comment as moderators see it: the API's shape, which
+// `trovato comment --json` prints too.
+type CommentDoc struct {
 	ID          core.ID   `json:"id"`
 	ItemID      core.ID   `json:"item_id"`
 	ItemTitle   string    `json:"item_title"`
@@ -37,8 +38,9 @@ type commentDoc struct {
 	ChangedAt   time.Time `json:"changed_at"`
 }
 
-func toCommentDoc(c *postgres.Comment) commentDoc {
-	return commentDoc{ID: c.ID, ItemID: c.ItemID, ItemTitle: c.ItemTitle, ParentID: c.ParentID, AuthorID: c.AuthorID,
+// NewCommentDoc is c as a CommentDoc.
+func NewCommentDoc(c *postgres.Comment) CommentDoc {
+	return CommentDoc{ID: c.ID, ItemID: c.ItemID, ItemTitle: c.ItemTitle, ParentID: c.ParentID, AuthorID: c.AuthorID,
 		AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, Anonymous: c.Anonymous(), ClientAddr: c.ClientAddr,
 		Body: c.Body, Status: c.Status, CreatedAt: c.CreatedAt, ChangedAt: c.ChangedAt}
 }
@@ -61,9 +63,9 @@ func (a *API) listComments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[commentDoc]{Items: make([]commentDoc, 0, len(list))}
+	out := page[CommentDoc]{Items: make([]CommentDoc, 0, len(list))}
 	for _, c := range list {
-		out.Items = append(out.Items, toCommentDoc(c))
+		out.Items = append(out.Items, NewCommentDoc(c))
 	}
 	if len(list) == p.limit {
 		out.NextCursor = a.encodeCursor(p.scope, p.offset+p.limit)
@@ -81,7 +83,7 @@ func (a *API) getComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toCommentDoc(c))
+	writeJSON(w, http.StatusOK, NewCommentDoc(c))
 	return nil
 }
 
@@ -104,7 +106,7 @@ func (a *API) updateComment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toCommentDoc(c))
+	writeJSON(w, http.StatusOK, NewCommentDoc(c))
 	return nil
 }
 
@@ -118,7 +120,7 @@ func (a *API) setCommentStatus(status string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, toCommentDoc(c))
+		writeJSON(w, http.StatusOK, NewCommentDoc(c))
 		return nil
 	}
 }

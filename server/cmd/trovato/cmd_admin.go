@@ -207,15 +207,7 @@ func (a *app) configCmd() *cobra.Command {
 				_, err = fmt.Fprintln(a.stdout, string(v))
 				return err
 			}
-			if a.jsonOut {
-				return a.printJSON(d)
-			}
-			y, err := core.MarshalConfigYAML(core.ConfigDoc{Kind: d.Kind, Name: d.Name, Body: d.Body})
-			if err != nil {
-				return err
-			}
-			_, err = a.stdout.Write(y)
-			return err
+			return a.showConfig(d)
 		},
 	}
 	set := &cobra.Command{

@@ -11,32 +11,10 @@ import (
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/postgres"
+	"github.com/trovato/trovato/server/api"
 )
 
 func init() { extraCmds = append(extraCmds, func(a *app) *cobra.Command { return a.commentCmd() }) }
-
-// commentJSON is a comment as --json prints it.
-type commentJSON struct {
-	ID          core.ID   `json:"id"`
-	ItemID      core.ID   `json:"item_id"`
-	ItemTitle   string    `json:"item_title"`
-	ParentID    *core.ID  `json:"parent_id,omitempty"`
-	AuthorID    *core.ID  `json:"author_id,omitempty"`
-	AuthorName  string    `json:"author_name"`
-	AuthorEmail string    `json:"author_email,omitempty"`
-	Anonymous   bool      `json:"anonymous"`
-	ClientAddr  string    `json:"client_addr"`
-	Body        string    `json:"body"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"created_at"`
-	ChangedAt   time.Time `json:"changed_at"`
-}
-
-func toCommentJSON(c *postgres.Comment) commentJSON {
-	return commentJSON{ID: c.ID, ItemID: c.ItemID, ItemTitle: c.ItemTitle, ParentID: c.ParentID, AuthorID: c.AuthorID,
-		AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, Anonymous: c.Anonymous(), ClientAddr: c.ClientAddr,
-		Body: c.Body, Status: c.Status, CreatedAt: c.CreatedAt, ChangedAt: c.ChangedAt}
-}
 
 // excerpt is the start of s on one line, at most n characters.
 func excerpt(s string, n int) string {
@@ -95,10 +73,10 @@ func (a *app) commentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := make([]commentJSON, len(cs))
+			out := make([]api.CommentDoc, len(cs))
 			rows := make([][]string, len(cs))
 			for i, c := range cs {
-				out[i] = toCommentJSON(c)
+				out[i] = api.NewCommentDoc(c)
 				author := c.AuthorName
 				if c.Anonymous() {
 					author += " (anonymous)"
@@ -126,7 +104,7 @@ func (a *app) commentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.show(toCommentJSON(c), commentText(c))
+			return a.show(api.NewCommentDoc(c), commentText(c))
 		},
 	}
 
@@ -144,7 +122,7 @@ func (a *app) commentCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return a.show(toCommentJSON(c), fmt.Sprintf("%s %s (%s)", done, c.ID, c.Status))
+				return a.show(api.NewCommentDoc(c), fmt.Sprintf("%s %s (%s)", done, c.ID, c.Status))
 			},
 		}
 	}
@@ -171,7 +149,7 @@ func (a *app) commentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.show(toCommentJSON(c), "edited "+c.ID.String())
+			return a.show(api.NewCommentDoc(c), "edited "+c.ID.String())
 		},
 	}
 	edit.Flags().StringVar(&body, "body", "", "the new text (1 to 5000 bytes), or - for standard input")
@@ -190,7 +168,7 @@ func (a *app) commentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.show(toCommentJSON(c), "deleted "+c.ID.String())
+			return a.show(api.NewCommentDoc(c), "deleted "+c.ID.String())
 		},
 	}
 

@@ -110,15 +110,7 @@ func (a *app) gatherCmd() *cobra.Command {
 				}
 				return err
 			}
-			if a.jsonOut {
-				return a.printJSON(d)
-			}
-			y, err := core.MarshalConfigYAML(core.ConfigDoc{Kind: d.Kind, Name: d.Name, Body: d.Body})
-			if err != nil {
-				return err
-			}
-			_, err = a.stdout.Write(y)
-			return err
+			return a.showConfig(d)
 		},
 	}
 	var stage, display string

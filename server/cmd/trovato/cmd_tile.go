@@ -108,15 +108,7 @@ func (a *app) tileCmd() *cobra.Command {
 			} else if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				return a.printJSON(d)
-			}
-			y, err := core.MarshalConfigYAML(core.ConfigDoc{Kind: d.Kind, Name: d.Name, Body: d.Body})
-			if err != nil {
-				return err
-			}
-			_, err = a.stdout.Write(y)
-			return err
+			return a.showConfig(d)
 		},
 	}
 	del := &cobra.Command{

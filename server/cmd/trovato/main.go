@@ -227,6 +227,20 @@ func (a *app) show(v any, text string) error {
 	return err
 }
 
+// showConfig writes a config document as JSON with --json, or as the
+// YAML `trovato config apply` reads.
+func (a *app) showConfig(d *core.ConfigDocument) error {
+	if a.jsonOut {
+		return a.printJSON(d)
+	}
+	y, err := core.MarshalConfigYAML(core.ConfigDoc{Kind: d.Kind, Name: d.Name, Body: d.Body})
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(y)
+	return err
+}
+
 func (a *app) say(format string, args ...any) {
 	if !a.jsonOut {
 		fmt.Fprintf(a.stdout, format+"\n", args...)
