@@ -27,9 +27,9 @@ type Session struct {
 	PreviewStageID ID `json:"preview_stage_id"`
 	// Epoch is the user's session epoch when the session signed in
 	// (AccountService.SessionEpoch); once the user's epoch has moved on
-	// ("log out everywhere", a new password) the session is over. 0 for a
-	// session not made by signing in (an anonymous visitor's, the API's
-	// short-lived preview sessions).
+	// ("log out everywhere", a new password) the session is over. 0 only
+	// for an anonymous session: a signed-in session without its user's
+	// epoch is never valid.
 	Epoch     int64     `json:"epoch,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	LastSeen  time.Time `json:"last_seen"`

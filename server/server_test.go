@@ -201,6 +201,13 @@ func wantLacks(t *testing.T, body string, subs ...string) {
 func (s *site) session(user core.ID, stage core.ID) (*core.Session, map[string]string) {
 	s.t.Helper()
 	sess := &core.Session{UserID: user, PreviewStageID: stage}
+	if user != core.NilID {
+		epoch, err := s.k.Accounts.SessionEpoch(context.Background(), user)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		sess.Epoch = epoch
+	}
 	if err := s.srv.Sessions().SaveSession(context.Background(), sess); err != nil {
 		s.t.Fatal(err)
 	}

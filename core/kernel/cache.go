@@ -179,7 +179,10 @@ func (c *SessionUsers) Lookup(ctx context.Context, id core.ID) (*core.User, int6
 // for an anonymous session, or a user who is no longer active) and
 // whether the session is still valid. A session made under an earlier
 // session epoch ("log out everywhere", a new password) or of a deleted
-// user is not; sessions without an epoch (0) are not checked.
+// user is not, and neither is a signed-in session without an epoch:
+// every way of signing in records the user's epoch (which starts at 1),
+// so an epoch of 0 is a session nobody signed in, and "log out
+// everywhere" could not end it.
 func (c *SessionUsers) Resolve(ctx context.Context, sess *core.Session) (*core.User, bool, error) {
 	if sess.UserID == core.NilID {
 		return nil, true, nil
@@ -190,7 +193,7 @@ func (c *SessionUsers) Resolve(ctx context.Context, sess *core.Session) (*core.U
 		return nil, false, nil
 	case err != nil:
 		return nil, false, err
-	case sess.Epoch != 0 && sess.Epoch != epoch:
+	case sess.Epoch != epoch:
 		return nil, false, nil
 	case u.Status != core.UserActive:
 		return nil, true, nil

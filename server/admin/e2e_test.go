@@ -129,7 +129,11 @@ func startEditorSite(tb testing.TB, fe string, fromDisk bool) *editorSite {
 	tb.Cleanup(ts.Close)
 	es := &editorSite{URL: ts.URL, Site: site, AdminID: adminUser.ID}
 	es.newSession = func() string {
-		sess := &core.Session{UserID: adminUser.ID}
+		epoch, err := accounts.SessionEpoch(ctx, adminUser.ID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sess := &core.Session{UserID: adminUser.ID, Epoch: epoch}
 		if err := site.Sessions().SaveSession(ctx, sess); err != nil {
 			tb.Fatal(err)
 		}

@@ -151,7 +151,11 @@ func mustEnv(tb testing.TB, limit int) *env {
 		e.users[name] = u
 	}
 	for name, u := range e.users {
-		s := &core.Session{UserID: u.ID}
+		epoch, err := accounts.SessionEpoch(ctx, u.ID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s := &core.Session{UserID: u.ID, Epoch: epoch}
 		if err := sessions.SaveSession(ctx, s); err != nil {
 			tb.Fatal(err)
 		}
