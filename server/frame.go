@@ -54,7 +54,10 @@ func (s *Server) frame(ctx context.Context, st *reqState, p *render.Page, curren
 		}
 		p.Preview = &render.Preview{Stage: label, ExitURL: "/_preview/exit"}
 	}
-	return s.aliasLinks(ctx, st, p.Regions)
+	if err := s.aliasLinks(ctx, st, p.Regions); err != nil {
+		return err
+	}
+	return s.finishTilePreview(ctx, st, p.Regions) // tile_preview.go
 }
 
 // userMenuIsland is the same placeholder on every page: a link to sign

@@ -236,6 +236,7 @@ func (s *Server) pluginTile(ctx context.Context, st *reqState, t *core.Tile, pat
 	page, err := pm.TileView(s.pluginContext(ctx, st, nil), src.Plugin, kernel.TileViewInput{
 		Tile: src.Tile, Region: t.Region, Path: path, Config: cfg, Language: language})
 	if err != nil {
+		tileProblem(ctx, t, "content.plugin", "the plugin's tile_view failed: "+core.ErrorMessage(err))
 		s.log.Warn("tile left out: the plugin's tile_view failed", "tile", t.Name, "plugin", src.Plugin, "reason", core.ErrorMessage(err))
 		return "", core.Node{}, false
 	}

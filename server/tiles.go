@@ -99,10 +99,17 @@ func (s *Server) tiles(ctx context.Context, st *reqState, p *render.Page, curren
 		return err
 	}
 	page := core.TilePage{Paths: current, ItemType: st.tileType, User: st.user}
+	all, preview := cfg.tiles, tileCaptureOf(ctx) // tile_preview.go
+	if preview != nil {
+		all = preview.substitute(all)
+	}
 	var shown []*core.Tile
-	for _, t := range cfg.tiles {
+	for _, t := range all {
 		if t.Visible(page) {
 			shown = append(shown, t)
+			if preview.is(t) {
+				preview.out.Visible = true
+			}
 		}
 	}
 	sort.SliceStable(shown, func(i, j int) bool { return shown[i].Weight < shown[j].Weight })
@@ -118,6 +125,9 @@ func (s *Server) tiles(ctx context.Context, st *reqState, p *render.Page, curren
 		if err != nil {
 			return err
 		}
+		if preview.is(t) {
+			preview.done = true
+		}
 		if !ok {
 			continue
 		}
@@ -125,8 +135,9 @@ func (s *Server) tiles(ctx context.Context, st *reqState, p *render.Page, curren
 			title = *t.Title
 		}
 		p.Regions[t.Region] = append(p.Regions[t.Region], tileNode(t, title, body, len(p.Regions[t.Region])+1))
+		preview.placed(t, len(p.Regions[t.Region])-1)
 	}
-	return nil
+	return s.previewHiddenTile(ctx, st, cfg, current)
 }
 
 // tileNode wraps a tile's content: a section with its heading, or a
@@ -169,6 +180,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 			}
 		}
 		if g == nil || postgres.GatherUsesPathArgs(g) {
+			tileProblem(ctx, t, "content.gather.gather", "the gather is missing or takes path arguments")
 			s.log.Warn("tile left out: its gather is missing or takes path arguments", "tile", t.Name, "gather", c.Gather.Gather)
 			return "", nil, false, nil
 		}
@@ -177,6 +189,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 		if c.Gather.Display != "" {
 			d := g.Display(c.Gather.Display)
 			if d == nil {
+				tileProblem(ctx, t, "content.gather.display", "the gather has no such display")
 				s.log.Warn("tile left out: no such gather display", "tile", t.Name, "gather", g.Name, "display", c.Gather.Display)
 				return "", nil, false, nil
 			}
@@ -197,6 +210,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 		}
 		res, err := s.k.Store.Gathers().RunGather(ctx, run, st.stage, args)
 		if err != nil {
+			tileProblem(ctx, t, "content.gather.gather", "the gather failed: "+core.ErrorMessage(err))
 			s.log.Warn("tile left out", "tile", t.Name, "gather", g.Name, "reason", core.ErrorMessage(err))
 			return "", nil, false, nil
 		}

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"time"
 
 	"github.com/trovato/trovato/core"
-	"github.com/trovato/trovato/server"
 )
 
 // findStage resolves the {stage} path parameter (name or id).
@@ -302,37 +299,13 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request) error {
 		return core.Errorf(core.EUnavailable, "Preview is not available in this process.")
 	}
 	path := r.URL.Query().Get("path")
-	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, Prefix+"/") || len(path) > 2048 {
-		return core.InvalidFields("The path is not valid.", []core.FieldError{{Path: "path", Message: "must be a site path starting with /"}})
-	}
-	u := authOf(r).user
-	// The preview session carries the caller's session epoch, so the site
-	// checks it like any other ("log out everywhere" ends it too).
-	var epoch int64
-	if !u.IsAnonymous() {
-		if _, epoch, err = a.k.SessionUsers.Lookup(r.Context(), u.ID); err != nil {
-			return err
-		}
-	}
-	sess := &core.Session{UserID: u.ID, PreviewStageID: st.ID, Epoch: epoch}
-	if err := a.sessions.SaveSession(r.Context(), sess); err != nil {
+	if err := checkSitePath(path); err != nil {
 		return err
 	}
-	defer func() {
-		if err := a.sessions.DeleteSession(r.Context(), sess.ID); err != nil {
-			a.log.Warn("delete preview session", "err", err)
-		}
-	}()
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, path, nil)
+	res, err := a.sitePage(r, r.Context(), st.ID, path)
 	if err != nil {
-		return core.InvalidFields("The path is not valid.", []core.FieldError{{Path: "path", Message: "is not a valid URL path"}})
+		return err
 	}
-	req.RemoteAddr = r.RemoteAddr
-	req.Host = r.Host
-	req.AddCookie(&http.Cookie{Name: server.SessionCookie, Value: sess.ID})
-	rec := httptest.NewRecorder()
-	a.site.ServeHTTP(rec, req)
-	res := rec.Result()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, maxPreviewBytes))
 	status := res.StatusCode
 	switch {

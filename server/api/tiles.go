@@ -9,12 +9,15 @@ import (
 
 // tileRoutes serve tile documents (config.administer): the same shapes as
 // every config kind, with PUT checking that the gather or menu a tile
-// shows exists; and the sources a tile can show.
+// shows exists; previews (tile_preview.go); and the sources a tile can
+// show.
 func (a *API) tileRoutes() {
 	a.handle("GET", "/tiles", func(w http.ResponseWriter, r *http.Request) error { return a.listConfigKind(w, r, "tile") })
 	a.handle("GET", "/tiles/{name}", func(w http.ResponseWriter, r *http.Request) error { return a.getConfigKind(w, r, "tile") })
 	a.handle("PUT", "/tiles/{name}", a.putTile)
 	a.handle("DELETE", "/tiles/{name}", func(w http.ResponseWriter, r *http.Request) error { return a.deleteConfigKind(w, r, "tile") })
+	a.handle("GET", "/tiles/{name}/preview", a.previewStoredTile)
+	a.handle("POST", "/tile-preview", a.previewTile)
 	a.handle("GET", "/tile-sources", a.listTileSources)
 }
 
