@@ -3,7 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
-	"sort"
+	"slices"
 
 	"github.com/trovato/trovato/core"
 )
@@ -62,17 +62,28 @@ func tileCaptureOf(ctx context.Context) *tileCapture {
 func (c *tileCapture) is(t *core.Tile) bool { return c != nil && c.tile == t }
 
 // substitute returns the request's tiles with the previewed one in place
-// of the stored one of its name, in the name order the site reads them.
+// of the stored one of its name, or added in name order when none is
+// stored.
 func (c *tileCapture) substitute(tiles []*core.Tile) []*core.Tile {
 	out := make([]*core.Tile, 0, len(tiles)+1)
+	at := -1 // where the previewed tile goes
 	for _, t := range tiles {
-		if t.Name != c.tile.Name {
-			out = append(out, t)
+		if t.Name == c.tile.Name {
+			at = len(out)
+			continue
+		}
+		out = append(out, t)
+	}
+	if at < 0 {
+		at = len(out)
+		for i, t := range out {
+			if t.Name > c.tile.Name {
+				at = i
+				break
+			}
 		}
 	}
-	out = append(out, c.tile)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return slices.Insert(out, at, c.tile)
 }
 
 // tileProblem records why the previewed tile's source gave nothing.
