@@ -224,11 +224,13 @@ type wrkResult struct {
 	rps      float64
 	p50, p99 float64 // seconds
 	errors   int
+	requests int // completed in the run
 }
 
 var (
 	reRPS     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	reLatency = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.0+)?%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reCount   = regexp.MustCompile(`(\d+) requests in`)
 	reErrors  = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)|Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
 
@@ -247,6 +249,9 @@ func runWrk(b *testing.B, wrk string, args []string, url string) wrkResult {
 		b.Fatalf("wrk output without Requests/sec:\n%s", out)
 	}
 	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	if m := reCount.FindSubmatch(out); m != nil {
+		r.requests, _ = strconv.Atoi(string(m[1]))
+	}
 	for _, m := range reLatency.FindAllSubmatch(out, -1) {
 		v, _ := strconv.ParseFloat(string(m[2]), 64)
 		switch string(m[3]) {

@@ -46,8 +46,8 @@ func BenchmarkSiteCache(b *testing.B) {
 	}
 	hsPlain := httptest.NewServer(plain)
 	defer hsPlain.Close()
-	hsCached := httptest.NewServer(cached)
-	defer hsCached.Close()
+	// As `trovato serve` serves it (whole responses in one write).
+	hsCached := struct{ URL string }{serveLoopback(b, cached)}
 
 	page := fetchPage(b, hsCached.URL+benchPath)
 	dir := b.TempDir()

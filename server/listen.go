@@ -17,7 +17,8 @@ import (
 // size limits: headers within 10 s and 64 KiB, a request within 60 s,
 // idle keep-alive connections closed after 2 minutes. Responses get no
 // overall write timeout (file downloads set their own deadline); pages
-// have their own time limit (Options.PageTimeout).
+// have their own time limit (Options.PageTimeout). Serve it on
+// Listener(ln) for whole responses in one write.
 func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -28,6 +29,7 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       ConnContext, // whole responses in one write (conn.go)
 	}
 }
 
@@ -45,7 +47,7 @@ func ListenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 	}
 	srv := NewHTTPServer(addr, h, log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(Listener(ln)) }()
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,9 @@ type metrics struct {
 	inFlight    prometheus.Gauge
 	rateLimited *prometheus.CounterVec
 	derivatives *prometheus.CounterVec
+
+	obsMu sync.Mutex
+	obs   atomic.Pointer[map[routeStatus]*routeObserver] // routeObs
 }
 
 func newMetrics(k *kernel.Kernel) *metrics {
@@ -43,6 +48,7 @@ func newMetrics(k *kernel.Kernel) *metrics {
 			Name: "trovato_image_derivatives_total", Help: "Image derivatives made, by style.",
 		}, []string{"style"}),
 	}
+	m.obs.Store(&map[routeStatus]*routeObserver{})
 	m.reg.MustRegister(m.requests, m.latency, m.inFlight, m.rateLimited, m.derivatives,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "trovato"}))
 	if k.Pool != nil {
@@ -64,8 +70,44 @@ func newMetrics(k *kernel.Kernel) *metrics {
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
 func (m *metrics) observe(route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	o := m.routeObs(route, status)
+	o.requests.Inc()
+	o.latency.Observe(d.Seconds())
+}
+
+// routeStatus keys the collectors of a route and status.
+type routeStatus struct {
+	route  string
+	status int
+}
+
+type routeObserver struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// routeObs returns the request counter and latency histogram of a route
+// and status, looked up by label values once: a request reads them from
+// a map that is replaced, never changed (routes and statuses are few).
+func (m *metrics) routeObs(route string, status int) *routeObserver {
+	k := routeStatus{route, status}
+	if o, ok := (*m.obs.Load())[k]; ok {
+		return o
+	}
+	m.obsMu.Lock()
+	defer m.obsMu.Unlock()
+	old := *m.obs.Load()
+	if o, ok := old[k]; ok {
+		return o
+	}
+	o := &routeObserver{m.requests.WithLabelValues(route, strconv.Itoa(status)), m.latency.WithLabelValues(route)}
+	next := make(map[routeStatus]*routeObserver, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[k] = o
+	m.obs.Store(&next)
+	return o
 }
 
 func (m *metrics) handler() http.Handler {

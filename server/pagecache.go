@@ -332,10 +332,7 @@ func (s *Server) sendCached(w http.ResponseWriter, r *http.Request, cp *cachedPa
 	for _, v := range cp.hdr {
 		h[v.name] = v.value
 	}
-	w.WriteHeader(cp.Status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(cp.Body)
-	}
+	sendWhole(w, r, cp.Status, cp.Body)
 }
 
 // pageCacheState is the page cache's in-process memory; its zero value

@@ -102,10 +102,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, res response) {
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(res.body)))
-	w.WriteHeader(res.status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(res.body)
-	}
+	sendWhole(w, r, res.status, res.body)
 }
 
 // notModified evaluates If-None-Match (weak comparison, any encoding of

@@ -364,13 +364,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if st.route == "healthz" || st.route == "readyz" || st.route == "metrics" {
 			level = slog.LevelDebug // probes
 		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", safePath(r), "route", st.route, "status", rec.status,
-			"bytes", rec.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", s.clientIP(r))
+		if s.log.Enabled(r.Context(), level) {
+			s.log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", safePath(r)),
+				slog.String("route", st.route), slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", s.clientIP(r)))
+		}
 		if p == http.ErrAbortHandler {
 			panic(p)
 		}
 	}()
-	securityHeaders(rec.Header(), s.https(r))
+	// s.https is true only with TLS or a trusted proxy's word.
+	securityHeaders(rec.Header(), r.TLS != nil || (len(s.proxies) > 0 && s.https(r)))
 	var mounted http.Handler
 	for _, m := range s.mounts {
 		if strings.HasPrefix(r.URL.Path, m.prefix) || r.URL.Path+"/" == m.prefix {
@@ -387,7 +391,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		mounted.ServeHTTP(rec, r)
 		return
 	}
-	if r.Body != nil {
+	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
 	}
 	s.loadSession(r, st)
@@ -486,17 +490,27 @@ func (w *recorder) Write(b []byte) (int, error) {
 
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// securityHeaders go on every response.
+// securityHeaders go on every response. Their values are shared,
+// full slices (len == cap): an append by a later handler copies.
 func securityHeaders(h http.Header, https bool) {
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	for _, v := range securityHeaderValues {
+		h[v.name] = v.value
+	}
 	if https {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+		h["Strict-Transport-Security"] = hstsValue
 	}
 }
+
+var (
+	securityHeaderValues = []headerValue{
+		{"Content-Security-Policy", full("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")},
+		{"X-Content-Type-Options", full("nosniff")},
+		{"Referrer-Policy", full("strict-origin-when-cross-origin")},
+		{"X-Frame-Options", full("DENY")},
+		{"Cross-Origin-Opener-Policy", full("same-origin")},
+	}
+	hstsValue = full("max-age=31536000")
+)
 
 // safePath is the path for logs: at most 200 bytes.
 func safePath(r *http.Request) string {
