@@ -102,9 +102,11 @@ type ItemDeltas interface {
 
 // TagsForChanges is TagsForChange with the listing tags made precise by
 // deltas: an item change bumps items:T and items:T/P for what it changed
-// instead of items:*. With deltas nil, or when reading them fails (the
-// error is returned with the conservative tags), every item change bumps
-// items:*. The result holds each tag once.
+// instead of items:*; when deltas also reads alias deltas (AliasDeltas),
+// an alias change bumps the AliasTag of its paths instead of alias:*.
+// With deltas nil, or when reading them fails (the error is returned with
+// the conservative tags), every item change bumps items:* and every alias
+// change alias:*. The result holds each tag once.
 func TagsForChanges(ctx context.Context, changes []Change, deltas ItemDeltas) ([]string, error) {
 	var (
 		ds  []*ItemDelta
@@ -131,7 +133,15 @@ func TagsForChanges(ctx context.Context, changes []Change, deltas ItemDeltas) ([
 			}
 		}
 	}
+	aliasTags, aerr := aliasChangeTags(ctx, changes, deltas, func(c Change) bool { return c.StageID == nil || *c.StageID == LiveStageID })
+	if aerr != nil && err == nil {
+		err = aerr
+	}
 	for i, c := range changes {
+		if i < len(aliasTags) && aliasTags[i] != nil {
+			add(aliasTags[i]...)
+			continue
+		}
 		if !isLiveItemChange(c) {
 			add(TagsForChange(c)...)
 			continue
@@ -161,6 +171,105 @@ func DeltaTags(d *ItemDelta) []string {
 		}
 	}
 	return out
+}
+
+// Alias tags. Internal links (/item/ID, /term/ID) are rewritten to
+// aliases on every page, and a path is served through the alias table:
+//
+//   - AliasTag(P) stands for the aliases of path P in both directions:
+//     which alias internal path P has, and what alias P resolves to. A page
+//     depends on it for each internal path it links to and for the path it
+//     is served at (an alias created there would take it over);
+//   - AliasesTag for the whole alias table (the sitemap, redirects);
+//   - alias:* (ListTag) is in every page's tags and is bumped only when
+//     an alias change's paths are unknown.
+//
+// An alias change with a known delta bumps alias:ID, AliasesTag and
+// AliasTag of its alias and of its target path, before and after: adding
+// or removing an item re-renders the pages that link to it, not every page.
+func AliasTag(path string) string { return KindAlias + ":" + path }
+
+// AliasesTag is bumped by every alias change (AliasTag paths start with
+// a slash, entity ids are UUIDs: no tag collides).
+const AliasesTag = KindAlias + ":(all)"
+
+// AliasDelta is what one alias change touched.
+type AliasDelta struct {
+	// Paths are the alias and the internal path it points to, before and
+	// after the change (each once).
+	Paths []string
+}
+
+// AliasDeltas reads what alias changes did (one query for a batch).
+type AliasDeltas interface {
+	// AliasDeltas returns one delta per change, in order: nil for a
+	// change that is not an alias change or whose documents are unknown.
+	AliasDeltas(ctx context.Context, changes []Change) ([]*AliasDelta, error)
+}
+
+// aliasChangeTags are the tags of alias changes whose delta is known (nil
+// when deltas cannot tell): for changes[i], out[i].
+func aliasChangeTags(ctx context.Context, changes []Change, deltas ItemDeltas, counts func(Change) bool) ([][]string, error) {
+	ad, ok := deltas.(AliasDeltas)
+	if !ok {
+		return nil, nil
+	}
+	var sel []Change
+	var at []int
+	for i, c := range changes {
+		if c.Kind == KindAlias && counts(c) {
+			sel, at = append(sel, c), append(at, i)
+		}
+	}
+	if len(sel) == 0 {
+		return nil, nil
+	}
+	ds, err := ad.AliasDeltas(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]string, len(changes))
+	for j, d := range ds {
+		if j >= len(at) || d == nil || len(d.Paths) == 0 {
+			continue
+		}
+		tags := []string{EntityTag(KindAlias, changes[at[j]].EntityID), AliasesTag}
+		for _, p := range d.Paths {
+			tags = append(tags, AliasTag(p))
+		}
+		out[at[j]] = tags
+	}
+	return out, nil
+}
+
+// TagsForStageChanges is TagsForChanges for the pages of a stage as
+// visitors will see it once it is published (a stage's export): a change
+// in the stage counts as a change of live, and so does a change of live
+// beneath it; changes of other stages count for nothing. Its item deltas
+// compare each revision with its parent (the stage's previous revision,
+// or the live one it was made from).
+func TagsForStageChanges(ctx context.Context, changes []Change, stage ID, deltas ItemDeltas) ([]string, error) {
+	var mine []Change
+	for _, c := range changes {
+		switch {
+		case c.Kind == KindStage || c.Kind == KindRelease:
+			// The stage's own record (its label, its state) shows on no
+			// page; a release changes live, which the stage shows.
+			if c.Kind == KindRelease {
+				mine = append(mine, c)
+			}
+		case c.StageID == nil || *c.StageID == LiveStageID:
+			mine = append(mine, c)
+		case *c.StageID == stage:
+			c.StageID = nil // as if live
+			c.ReleaseID = nil
+			mine = append(mine, c)
+		}
+	}
+	if len(mine) == 0 {
+		return nil, nil
+	}
+	return TagsForChanges(ctx, mine, deltas)
 }
 
 func isLiveItemChange(c Change) bool {

@@ -86,7 +86,7 @@ func (s *Server) gatherFeed(w http.ResponseWriter, r *http.Request, st *reqState
 	for _, it := range res.Items {
 		paths = append(paths, itemPath(it.ID))
 	}
-	s.depend(ctx, st, core.ListTag(core.KindAlias))
+	s.dependAliases(ctx, st, paths)
 	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, paths)
 	if err != nil {
 		return err

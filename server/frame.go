@@ -150,6 +150,7 @@ func (s *Server) aliasLinks(ctx context.Context, st *reqState, regions map[strin
 	if len(paths) == 0 {
 		return nil
 	}
+	s.dependAliases(ctx, st, paths)
 	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, paths)
 	if err != nil || len(aliases) == 0 {
 		return err

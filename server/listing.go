@@ -57,6 +57,7 @@ func (s *Server) notAlias(w http.ResponseWriter, r *http.Request, st *reqState, 
 	if base, n, ok := pagedPath(p); ok {
 		internal := base
 		if _, _, isInternal := parseInternal(base); !isInternal {
+			s.dependAliases(ctx, st, []string{base})
 			internal, _, err = s.k.Store.Site().ResolveAlias(ctx, st.stage, base)
 		}
 		if kind, id, ok := parseInternal(internal); err == nil && ok && kind == "term" {

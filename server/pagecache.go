@@ -110,10 +110,12 @@ func (s *Server) pageKey(r *http.Request) string {
 func ManifestKey(path string) string { return "deps:" + path }
 
 // cacheable reports whether the page cache may answer r: anonymous GETs
-// and HEADs of live pages.
+// and HEADs of live pages, or of the stage a server with Options.Stage
+// serves (every request of it is in that stage: its keys name no other).
 func (s *Server) cacheable(r *http.Request, st *reqState) bool {
 	return s.tags != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
-		st.user.IsAnonymous() && st.preview == nil && !st.previewDenied && st.stage == core.LiveStageID
+		st.user.IsAnonymous() && st.preview == nil && !st.previewDenied &&
+		(st.stage == core.LiveStageID || (s.stage != nil && st.stage == s.stage.ID))
 }
 
 // servePageFromCache answers from the page cache when it holds a fresh

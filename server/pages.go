@@ -128,6 +128,7 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 	if fp := ss.FrontPage; fp != "" && fp != "/" {
 		internal := fp
 		if _, _, ok := parseInternal(fp); !ok {
+			s.dependAliases(ctx, st, []string{fp})
 			if internal, _, err = s.k.Store.Site().ResolveAlias(ctx, st.stage, fp); err != nil {
 				return err
 			}
@@ -212,6 +213,7 @@ func (s *Server) byID(w http.ResponseWriter, r *http.Request, st *reqState, inte
 	if _, _, ok := parseInternal(internal); !ok {
 		return core.Errorf(core.ENotFound, "page not found")
 	}
+	s.dependAliases(r.Context(), st, []string{internal})
 	aliases, err := s.k.Store.Site().AliasesOf(r.Context(), st.stage, []string{internal})
 	if err != nil {
 		return err
@@ -233,10 +235,15 @@ func (s *Server) aliasPage(w http.ResponseWriter, r *http.Request, st *reqState)
 	}
 	ctx := r.Context()
 	site := s.k.Store.Site()
+	s.dependAliases(ctx, st, []string{p}) // an alias made here takes the path over
 	internal, preferred, err := site.ResolveAlias(ctx, st.stage, p)
 	if core.ErrorCode(err) == core.ENotFound && r.URL.RawPath != "" {
 		p = r.URL.EscapedPath()
+		s.dependAliases(ctx, st, []string{p})
 		internal, preferred, err = site.ResolveAlias(ctx, st.stage, p)
+	}
+	if err == nil {
+		s.dependAliases(ctx, st, []string{internal}) // its preferred alias
 	}
 	if core.ErrorCode(err) == core.ENotFound {
 		return s.notAlias(w, r, st, r.URL.Path)

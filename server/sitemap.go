@@ -18,9 +18,12 @@ import (
 	"github.com/trovato/trovato/core/render"
 )
 
-// SitemapMaxURLs is the most URLs one sitemap file may hold; beyond it
-// /sitemap.xml is an index of /sitemap-N.xml files.
-var SitemapMaxURLs = 50000
+// SitemapMaxURLs is the most URLs one sitemap file holds; beyond it
+// /sitemap.xml is an index of /sitemap-N.xml files. The protocol allows
+// 50,000; parts of 500 keep what one edit changes small: a part depends on
+// the items it lists (their lastmod and alias), so an edit renders one
+// part again, and the index changes only when the number of parts does.
+var SitemapMaxURLs = 500
 
 const sitemapNS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
@@ -94,7 +97,9 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 			}
 		}
 	}
-	s.depend(ctx, st, core.ListTag(core.KindItem), core.ListTag(core.KindAlias))
+	// Which items are listed (their order is their id's): the set of
+	// published items of every type; the entries shown add their own tags.
+	probe := s.dependListing(ctx, st, []string{core.ListTag(core.ListingKind), core.ListingTag(core.AllTypes)})
 	per := SitemapMaxURLs
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
@@ -144,9 +149,12 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 		if part > 1 && from >= total+len(fixed) {
 			return core.Errorf(core.ENotFound, "page not found")
 		}
-		for _, e := range entries {
+		ids := make([]core.ID, len(entries))
+		for i, e := range entries {
 			set.URLs = append(set.URLs, sitemapURL{Loc: abs(e.Path), LastMod: e.ChangedAt.UTC().Format(time.RFC3339)})
+			ids[i] = e.ID
 		}
+		s.dependItems(ctx, st, probe, ids)
 	}
 	if err := enc.Encode(set); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 // SitemapEntry is one live item a sitemap lists: its public path (the
 // preferred alias, else /item/ID) and when it last changed.
 type SitemapEntry struct {
+	ID        core.ID
 	Path      string
 	ChangedAt time.Time
 }
@@ -54,7 +55,7 @@ func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, lim
 		args := []any{stage, "", core.StatusPublished, nil, "", acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes}
 		// One scan gives the page of entries and the total (a window
 		// count before the limit); aliases are looked up for the page only.
-		rows, err := tx.Query(ctx, `SELECT coalesce(a.alias, '/item/' || x.id::text), x.changed_at, x.total
+		rows, err := tx.Query(ctx, `SELECT x.id, coalesce(a.alias, '/item/' || x.id::text), x.changed_at, x.total
 			FROM (SELECT k.id, k.changed_at, count(*) OVER () AS total FROM `+keys+` k
 				WHERE `+itemFilterSQL+` ORDER BY k.id LIMIT $11 OFFSET $12) x
 			LEFT JOIN LATERAL (`+aliases+`) a ON true
@@ -64,7 +65,7 @@ func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, lim
 		}
 		for rows.Next() {
 			var e SitemapEntry
-			if err := rows.Scan(&e.Path, &e.ChangedAt, &total); err != nil {
+			if err := rows.Scan(&e.ID, &e.Path, &e.ChangedAt, &total); err != nil {
 				rows.Close()
 				return err
 			}
