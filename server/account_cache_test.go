@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,6 +29,13 @@ import (
 // feed tailed for writers without Redis, and the API mounted.
 func cachingNode(t *testing.T, cfg kernel.Config, rc *goredis.Client, prefix string) (*kernel.Kernel, *httptest.Server) {
 	t.Helper()
+	k, hs, _ := cachingNodeTier(t, cfg, rc, prefix)
+	return k, hs
+}
+
+// cachingNodeTier is cachingNode, also returning its session tier.
+func cachingNodeTier(t *testing.T, cfg kernel.Config, rc *goredis.Client, prefix string) (*kernel.Kernel, *httptest.Server, *redis.SessionTier) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	k, err := kernel.New(ctx, cfg, kernel.Options{})
 	if err != nil {
@@ -46,7 +55,7 @@ func cachingNode(t *testing.T, cfg kernel.Config, rc *goredis.Client, prefix str
 	go func() { k.SessionUsers.Follow(ctx, rc, prefix, nil); done <- struct{}{} }()
 	inv := &kernel.Invalidator{Feed: k.Store.Feed(), Cache: tags, Interval: 50 * time.Millisecond, Changed: k.SessionUsers.Apply}
 	go func() { _ = inv.Run(ctx); done <- struct{}{} }()
-	sessions := redis.NewSessionStore(rc, prefix, core.SessionTimeouts{})
+	sessions := redis.NewSessionTier(ctx, redis.NewSessionStore(rc, prefix, core.SessionTimeouts{}), redis.SessionTierOptions{})
 	var site http.Handler
 	apiH, err := api.New(api.Options{Kernel: k, Sessions: sessions, Accounts: k.Accounts,
 		Site: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { site.ServeHTTP(w, r) })})
@@ -54,19 +63,27 @@ func cachingNode(t *testing.T, cfg kernel.Config, rc *goredis.Client, prefix str
 		t.Fatal(err)
 	}
 	srv, err := server.New(k, server.Options{Sessions: sessions, Limiter: redis.NewRateLimiter(rc, prefix),
-		Mounts: map[string]http.Handler{api.Prefix + "/": apiH}})
+		RateLimits: map[string]server.RateLimit{server.ClassLogin: {}}, // tests sign in often
+		Mounts:     map[string]http.Handler{api.Prefix + "/": apiH}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	site = srv
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); cancel(); <-done; <-done; k.Close(context.Background()) })
-	for deadline := time.Now().Add(5 * time.Second); !k.SessionUsers.Caching(); time.Sleep(5 * time.Millisecond) {
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+		<-done
+		sessions.Close()
+		k.Close(context.Background())
+	})
+	for deadline := time.Now().Add(5 * time.Second); !k.SessionUsers.Caching() || !sessions.Subscribed(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the session user cache never subscribed")
+			t.Fatal("the session user cache or the session tier never subscribed")
 		}
 	}
-	return k, hs
+	return k, hs, sessions
 }
 
 // menuName returns who the user menu says is signed in ("" for nobody).
@@ -205,5 +222,118 @@ func TestSessionUsersAcrossNodes(t *testing.T) {
 	b.c.Jar.SetCookies(u2, []*http.Cookie{{Name: server.SessionCookie, Value: old, Path: "/"}})
 	if got := apiSession(); got != "" {
 		t.Fatalf("API session after log out everywhere: %q", got)
+	}
+}
+
+// menuAs returns who base's user menu says is signed in with the session
+// cookie id ("" for nobody), and its CSRF token.
+func menuAs(t *testing.T, base, id string) (string, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/_island/user-menu", nil)
+	req.AddCookie(&http.Cookie{Name: server.SessionCookie, Value: id})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	body := string(b)
+	tok := ""
+	if m := csrfRE.FindStringSubmatch(body); m != nil {
+		tok = m[1]
+	}
+	_, after, ok := strings.Cut(body, "Signed in as")
+	if !ok {
+		return "", tok
+	}
+	after = strings.TrimSpace(after)
+	if i := strings.IndexAny(after, "<\n"); i >= 0 {
+		after = after[:i]
+	}
+	return strings.TrimSpace(after), tok
+}
+
+// TestSessionTierAcrossServers: two server nodes keep sessions in process
+// (redis.SessionTier). Once a session is held by both, log out
+// everywhere, log out and the rotation of a new sign-in on node 1 are
+// refused by node 2 on the very next request, with no wait.
+func TestSessionTierAcrossServers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := kernel.DefaultConfig(t.TempDir())
+	cfg.DatabaseURL = pgtest.NewDBURL(t)
+	rc, prefix := redistest.New(t)
+	k1, n1, _ := cachingNodeTier(t, cfg, rc, prefix)
+	_, n2, tier2 := cachingNodeTier(t, cfg, rc, prefix)
+	admin, err := k1.AsUser(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed := &core.User{Name: "ed", Email: "ed@example.org", Roles: []string{core.RoleEditor}}
+	if err := k1.Store.Users().CreateUser(admin, ed); err != nil {
+		t.Fatal(err)
+	}
+	if err := k1.Accounts.SetPassword(admin, ed.ID, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	// signedIn signs in on node 1 and makes both nodes hold the session.
+	signedIn := func(t *testing.T, b *browser) (id, tok string) {
+		t.Helper()
+		if res, _ := b.login("ed", adminPassword, "/"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", res.StatusCode)
+		}
+		id = b.sessionID()
+		for _, base := range []string{n1.URL, n2.URL} {
+			if name, _ := menuAs(t, base, id); name != "ed" {
+				t.Fatalf("%s: signed in as %q", base, name)
+			}
+		}
+		reads := tier2.Reads()
+		name, tok := menuAs(t, n2.URL, id)
+		if name != "ed" || tier2.Reads() != reads {
+			t.Fatalf("node 2 does not hold the session: %q, %d reads", name, tier2.Reads()-reads)
+		}
+		return id, tok
+	}
+	refused := func(t *testing.T, id, what string) {
+		t.Helper()
+		if name, _ := menuAs(t, n2.URL, id); name != "" {
+			t.Fatalf("node 2 still signs %q in with the session after %s on node 1", name, what)
+		}
+	}
+	for i := range 3 {
+		t.Run(fmt.Sprint("LogoutEverywhere", i), func(t *testing.T) {
+			b := newBrowserAt(t, n1.URL)
+			id, tok := signedIn(t, b)
+			other := newBrowserAt(t, n1.URL)
+			otherID, _ := signedIn(t, other)
+			if res, _ := b.post("/user/logout-everywhere", url.Values{"csrf_token": {tok}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("log out everywhere: %d", res.StatusCode)
+			}
+			refused(t, otherID, "log out everywhere")
+			refused(t, id, "log out everywhere")
+		})
+		t.Run(fmt.Sprint("Logout", i), func(t *testing.T) {
+			b := newBrowserAt(t, n1.URL)
+			id, tok := signedIn(t, b)
+			if res, _ := b.post("/user/logout", url.Values{"csrf_token": {tok}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("log out: %d", res.StatusCode)
+			}
+			refused(t, id, "log out")
+		})
+		t.Run(fmt.Sprint("RotateOnSignIn", i), func(t *testing.T) {
+			b := newBrowserAt(t, n1.URL)
+			id, _ := signedIn(t, b)
+			if res, _ := b.login("ed", adminPassword, "/"); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("second sign-in: %d", res.StatusCode)
+			}
+			if b.sessionID() == id {
+				t.Fatal("the sign-in did not rotate the session")
+			}
+			refused(t, id, "a sign-in's rotation")
+			if name, _ := menuAs(t, n2.URL, b.sessionID()); name != "ed" {
+				t.Fatalf("node 2 with the rotated session: %q", name)
+			}
+		})
 	}
 }

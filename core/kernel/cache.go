@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/trovato/trovato/core"
+	"github.com/trovato/trovato/core/redis"
 )
 
 // Invalidator keeps a node's caches honest: it tails the change feed and
@@ -276,49 +277,17 @@ func InvalidationChannel(prefix string) string { return prefix + "invalidate" }
 // Follow caches while subscribed to the tag cache's invalidation channel
 // on Redis (every node's commits bump their tags there, the Invalidator
 // bumps the CLI's), evicting the users the bumped tags name. Losing the
-// subscription turns caching off until it is back. It returns when ctx
-// ends.
+// subscription turns caching off until it is back (redis.Follower notices
+// a reconnect that go-redis would hide). It returns when ctx ends.
 func (c *SessionUsers) Follow(ctx context.Context, client goredis.UniversalClient, prefix string, log *slog.Logger) {
-	defer c.setOn(false)
-	for ctx.Err() == nil {
-		sub := client.Subscribe(ctx, InvalidationChannel(prefix))
-		if _, err := sub.Receive(ctx); err != nil {
-			_ = sub.Close()
-			c.setOn(false)
-			if ctx.Err() == nil && log != nil {
-				log.Warn("session user cache: subscribe failed; reading users from PostgreSQL", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-			continue
-		}
-		c.setOn(true) // whatever was cached before may have missed a message
-		c.drain(ctx, sub.Channel(goredis.WithChannelHealthCheckInterval(5*time.Second)))
-		_ = sub.Close()
-		c.setOn(false)
-	}
-}
-
-// drain applies invalidation messages until ctx ends or the subscription
-// is lost (the channel closes).
-func (c *SessionUsers) drain(ctx context.Context, ch <-chan *goredis.Message) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case msg, ok := <-ch:
-			if !ok {
-				return
-			}
+	f := &redis.Follower{Client: client, Channel: InvalidationChannel(prefix), Subscribed: c.setOn, Log: log,
+		Message: func(payload string) {
 			var tags []string
-			if json.Unmarshal([]byte(msg.Payload), &tags) == nil {
+			if json.Unmarshal([]byte(payload), &tags) == nil {
 				c.evictTags(tags)
 			} else {
 				c.evict(nil)
 			}
-		}
-	}
+		}}
+	f.Follow(ctx)
 }

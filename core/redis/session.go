@@ -16,7 +16,9 @@ import (
 // <prefix>sess:<SHA-256 of the id> with the session's remaining lifetime
 // as the key's expiry. <prefix>usess:<user id> is the set of a user's
 // session keys (for DeleteUserSessions); it may hold keys of sessions
-// already gone.
+// already gone. Every change to an existing session (save, rotate,
+// delete, DeleteUserSessions) is announced on <prefix>sessions in the same
+// transaction, for the in-process tiers of every node (SessionTier).
 type SessionStore struct {
 	c        goredis.UniversalClient
 	prefix   string
@@ -38,46 +40,115 @@ func NewSessionStore(c goredis.UniversalClient, prefix string, t core.SessionTim
 	return &SessionStore{c: c, prefix: prefix, timeouts: t, now: time.Now}
 }
 
-func (r *SessionStore) key(id string) string { return r.prefix + "sess:" + core.SessionKey(id) }
+func (r *SessionStore) key(id string) string { return r.keyOf(core.SessionKey(id)) }
+
+func (r *SessionStore) keyOf(hash string) string { return r.prefix + "sess:" + hash }
 
 func (r *SessionStore) userKey(user core.ID) string { return r.prefix + "usess:" + user.String() }
+
+// channel is where session changes are announced.
+func (r *SessionStore) channel() string { return r.prefix + "sessions" }
+
+// sessionEvent is a message on the sessions channel: the changed
+// sessions' keys (SHA-256 of their ids, never the ids) and, for
+// DeleteUserSessions, the user whose sessions all ended.
+type sessionEvent struct {
+	Keys []string `json:"k,omitempty"`
+	User core.ID  `json:"u,omitzero"`
+}
+
+func (r *SessionStore) announce(ctx context.Context, pipe goredis.Pipeliner, ev sessionEvent) {
+	b, _ := json.Marshal(ev)
+	pipe.Publish(ctx, r.channel(), b)
+}
 
 func notFound() error { return core.Errorf(core.ENotFound, "no such session") }
 
 // GetSession implements core.SessionStore.
 func (r *SessionStore) GetSession(ctx context.Context, id string) (*core.Session, error) {
+	s, raw, err := r.read(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if now := r.now(); now.Sub(s.LastSeen) >= core.SessionTouchInterval {
+		next, ttl, err := r.touched(s, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.touch(ctx, core.SessionKey(id), raw, next, ttl); err != nil {
+			return nil, err
+		}
+		s.LastSeen = now
+	}
+	return s, nil
+}
+
+// read returns the session with the id and its stored form, without
+// touching it. An expired session is deleted.
+func (r *SessionStore) read(ctx context.Context, id string) (*core.Session, []byte, error) {
 	if !core.ValidSessionID(id) {
-		return nil, notFound()
+		return nil, nil, notFound()
 	}
 	raw, err := r.c.Get(ctx, r.key(id)).Bytes()
 	if errors.Is(err, goredis.Nil) {
-		return nil, notFound()
+		return nil, nil, notFound()
 	} else if err != nil {
-		return nil, unavailable("read session", err)
+		return nil, nil, unavailable("read session", err)
 	}
 	s := &core.Session{}
 	if err := json.Unmarshal(raw, s); err != nil {
-		return nil, fmt.Errorf("decode session: %w", err)
+		return nil, nil, fmt.Errorf("decode session: %w", err)
 	}
 	s.ID = id
-	now := r.now()
-	if s.Expired(now, r.timeouts) {
-		_ = r.c.Del(ctx, r.key(id)).Err()
-		return nil, notFound()
-	}
-	if now.Sub(s.LastSeen) >= core.SessionTouchInterval {
-		s.LastSeen = now
-		if err := r.put(ctx, s, true); err != nil {
-			return nil, err
+	if s.Expired(r.now(), r.timeouts) {
+		if err := r.DeleteSession(ctx, id); err != nil {
+			return nil, nil, err
 		}
+		return nil, nil, notFound()
 	}
-	return s, nil
+	return s, raw, nil
+}
+
+// touched is the stored form of s seen at now, and how long to keep it.
+func (r *SessionStore) touched(s *core.Session, now time.Time) ([]byte, time.Duration, error) {
+	t := *s
+	t.LastSeen = now
+	raw, err := json.Marshal(&t)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode session: %w", err)
+	}
+	return raw, t.TTL(now, r.timeouts), nil
+}
+
+// touchScript replaces a session's stored form with its touched form,
+// and its expiry, only if the session is still what the reader read: a
+// touch never resurrects a deleted session nor undoes a change made
+// meanwhile (by another node: a new preview stage, a rotation).
+var touchScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+`)
+
+// touch writes next over raw (the session keyed hash as it was read) with
+// the expiry ttl. Losing the race to another change is not an error.
+func (r *SessionStore) touch(ctx context.Context, hash string, raw, next []byte, ttl time.Duration) error {
+	if ttl < time.Millisecond {
+		return nil
+	}
+	if err := touchScript.Run(ctx, r.c, []string{r.keyOf(hash)}, raw, next, ttl.Milliseconds()).Err(); err != nil {
+		return unavailable("touch session", err)
+	}
+	return nil
 }
 
 // SaveSession implements core.SessionStore.
 func (r *SessionStore) SaveSession(ctx context.Context, s *core.Session) error {
 	now := r.now()
-	if s.ID == "" {
+	existing := s.ID != ""
+	if !existing {
 		core.PrepareNewSession(s, now)
 	} else if !core.ValidSessionID(s.ID) {
 		return core.Errorf(core.EInvalid, "malformed session id")
@@ -88,13 +159,7 @@ func (r *SessionStore) SaveSession(ctx context.Context, s *core.Session) error {
 	if s.LastSeen.IsZero() {
 		s.LastSeen = now
 	}
-	return r.put(ctx, s, false)
-}
-
-// put writes s with its remaining lifetime; onlyExisting does not
-// resurrect a session deleted meanwhile.
-func (r *SessionStore) put(ctx context.Context, s *core.Session, onlyExisting bool) error {
-	ttl := s.TTL(r.now(), r.timeouts)
+	ttl := s.TTL(now, r.timeouts)
 	if ttl <= 0 {
 		return r.DeleteSession(ctx, s.ID)
 	}
@@ -102,18 +167,13 @@ func (r *SessionStore) put(ctx context.Context, s *core.Session, onlyExisting bo
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
-	if onlyExisting {
-		err = r.c.SetArgs(ctx, r.key(s.ID), raw, goredis.SetArgs{Mode: "XX", TTL: ttl}).Err()
-		if errors.Is(err, goredis.Nil) {
-			return nil
-		}
-	} else {
-		pipe := r.c.TxPipeline()
-		pipe.Set(ctx, r.key(s.ID), raw, ttl)
-		r.indexUser(ctx, pipe, s)
-		_, err = pipe.Exec(ctx)
+	pipe := r.c.TxPipeline()
+	pipe.Set(ctx, r.key(s.ID), raw, ttl)
+	r.indexUser(ctx, pipe, s)
+	if existing {
+		r.announce(ctx, pipe, sessionEvent{Keys: []string{core.SessionKey(s.ID)}})
 	}
-	if err != nil {
+	if _, err := pipe.Exec(ctx); err != nil {
 		return unavailable("write session", err)
 	}
 	return nil
@@ -129,18 +189,21 @@ func (r *SessionStore) indexUser(ctx context.Context, pipe goredis.Pipeliner, s 
 	pipe.PExpire(ctx, r.userKey(s.UserID), r.timeouts.Absolute)
 }
 
-// deleteUserScript deletes every session in a user's set, and the set.
+// deleteUserScript deletes every session in a user's set, and the set,
+// and announces it.
 var deleteUserScript = goredis.NewScript(`
 local m = redis.call('SMEMBERS', KEYS[1])
 local n = 0
 for _, k in ipairs(m) do n = n + redis.call('DEL', ARGV[1] .. k) end
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return n
 `)
 
 // DeleteUserSessions implements core.SessionStore, atomically.
 func (r *SessionStore) DeleteUserSessions(ctx context.Context, user core.ID) (int, error) {
-	n, err := deleteUserScript.Run(ctx, r.c, []string{r.userKey(user)}, r.prefix+"sess:").Int()
+	ev, _ := json.Marshal(sessionEvent{User: user})
+	n, err := deleteUserScript.Run(ctx, r.c, []string{r.userKey(user)}, r.prefix+"sess:", r.channel(), ev).Int()
 	if err != nil {
 		return 0, unavailable("delete user sessions", err)
 	}
@@ -152,7 +215,10 @@ func (r *SessionStore) DeleteSession(ctx context.Context, id string) error {
 	if !core.ValidSessionID(id) {
 		return nil
 	}
-	if err := r.c.Del(ctx, r.key(id)).Err(); err != nil {
+	pipe := r.c.TxPipeline()
+	pipe.Del(ctx, r.key(id))
+	r.announce(ctx, pipe, sessionEvent{Keys: []string{core.SessionKey(id)}})
+	if _, err := pipe.Exec(ctx); err != nil {
 		return unavailable("delete session", err)
 	}
 	return nil
@@ -181,7 +247,9 @@ func (r *SessionStore) RotateSession(ctx context.Context, s *core.Session) error
 	}
 	ttl := next.TTL(r.now(), r.timeouts)
 	if ttl <= 0 {
-		_ = r.c.Del(ctx, old).Err()
+		if err := r.DeleteSession(ctx, s.ID); err != nil {
+			return err
+		}
 		return notFound()
 	}
 	pipe := r.c.TxPipeline()
@@ -191,6 +259,7 @@ func (r *SessionStore) RotateSession(ctx context.Context, s *core.Session) error
 		pipe.SRem(ctx, r.userKey(s.UserID), core.SessionKey(s.ID))
 	}
 	r.indexUser(ctx, pipe, &next)
+	r.announce(ctx, pipe, sessionEvent{Keys: []string{core.SessionKey(s.ID)}})
 	if _, err := pipe.Exec(ctx); err != nil {
 		return unavailable("rotate session", err)
 	}

@@ -153,30 +153,16 @@ func NewLocalTier(ctx context.Context, next *TagCache, max int) *LocalTier {
 func (l *LocalTier) Close() { l.cancel() }
 
 func (l *LocalTier) listen(ctx context.Context) {
-	for ctx.Err() == nil {
-		sub := l.next.c.Subscribe(ctx, l.next.prefix+"invalidate")
-		if _, err := sub.Receive(ctx); err != nil {
-			_ = sub.Close()
-			l.flush(false)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-			continue
-		}
-		// Anything cached before this subscription may have missed a message.
-		l.flush(true)
-		ch := sub.Channel(goredis.WithChannelHealthCheckInterval(5 * time.Second))
-		for msg := range ch {
+	f := &Follower{Client: l.next.c, Channel: l.next.prefix + "invalidate", Subscribed: l.flush,
+		Message: func(payload string) {
 			var tags []string
-			if json.Unmarshal([]byte(msg.Payload), &tags) == nil {
+			if json.Unmarshal([]byte(payload), &tags) == nil {
 				l.evict(tags)
+			} else {
+				l.flush(true)
 			}
-		}
-		_ = sub.Close()
-		l.flush(false)
-	}
+		}}
+	f.Follow(ctx)
 }
 
 func (l *LocalTier) flush(subscribed bool) {

@@ -151,7 +151,13 @@ func (a *app) serve(ctx context.Context, addr string, proxies []netip.Prefix, st
 		}
 		defer c.Close()
 		const prefix = "trovato:"
-		opts.Sessions = redis.NewSessionStore(c, prefix, core.SessionTimeouts{})
+		// Sessions read here are kept in process, dropped by every node's
+		// announcement of a change (and all of them when the
+		// subscription is lost), trusted for at most a few seconds.
+		sessions := redis.NewSessionTier(ctx, redis.NewSessionStore(c, prefix, core.SessionTimeouts{}),
+			redis.SessionTierOptions{Log: log.With("component", "sessions")})
+		defer sessions.Close()
+		opts.Sessions = sessions
 		opts.Limiter = redis.NewRateLimiter(c, prefix)
 		opts.Cache = redis.NewCache(c, prefix)
 		opts.Checks = map[string]func(context.Context) error{"redis": func(ctx context.Context) error { return c.Ping(ctx).Err() }}
