@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -70,6 +71,12 @@ const pageSize = 65536
 // compared with the snapshot and copied back only if it differs, which
 // reads instead of writes the (mostly untouched) bulk of a guest's memory.
 const restoreChunk = 4096
+
+// cowEnabled selects the copy-on-write memory reset where the platform
+// has it (cow_linux.go). TROVATO_PLUGIN_COW=0 turns it off: every
+// instance then restores by compare-and-copy (for comparison, or a kernel
+// that refuses memfd_create or /proc/self/pagemap).
+var cowEnabled = os.Getenv("TROVATO_PLUGIN_COW") != "0"
 
 // engine is what every plugin runtime shares.
 type engine struct {
@@ -239,9 +246,10 @@ type instance struct {
 	taps    map[string]api.Function
 	globals []api.MutableGlobal
 
-	snapSize    int     // bytes of linear memory at the snapshot
-	snapChunks  []int32 // per restoreChunk: offset into snapData, or -1 if the chunk was all zero
-	snapData    []byte  // the non-zero chunks, back to back
+	snapSize    int        // bytes of linear memory at the snapshot
+	cow         *cowMemory // copy-on-write memory (cow_linux.go); nil: compare-and-copy restore
+	snapChunks  []int32    // per restoreChunk: offset into snapData, or -1 if the chunk was all zero
+	snapData    []byte     // the non-zero chunks, back to back
 	snapGlobals []uint64
 
 	stop   api.MutableGlobal // the stop flag (wasmcode.go)
@@ -271,7 +279,8 @@ func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
 	// Initialisation gets a generous deadline of its own: a Go runtime
 	// takes milliseconds to start, a hostile one may never return.
 	initDeadline := max(s.limits.Deadline*4, 2*time.Second)
-	ictx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(ctx, s.eng.alloc), initDeadline)
+	memAlloc, cowOf := newInstanceAllocator(s.eng.alloc)
+	ictx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(ctx, memAlloc), initDeadline)
 	defer cancel()
 	mod, err := s.runtime.InstantiateModule(ictx, s.compiled, cfg)
 	if err != nil {
@@ -322,8 +331,21 @@ func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
 		return nil, f
 	}
 	size := int(in.mem.Size())
-	buf, _ := in.mem.Read(0, uint32(size))
-	in.takeSnapshot(buf)
+	if c := cowOf(); c != nil {
+		if err := c.seal(s.name, size); err != nil {
+			if c.broken() {
+				mod.Close(ctx)
+				return nil, fail(ReasonBadModule, "snapshot: %v", err)
+			}
+			s.logger.Warn("plugin memory: copy-on-write reset unavailable, restoring by compare-and-copy", "error", err)
+		} else {
+			in.cow, in.snapSize = c, size
+		}
+	}
+	if in.cow == nil {
+		buf, _ := in.mem.Read(0, uint32(size))
+		in.takeSnapshot(buf)
+	}
 	in.snapGlobals = make([]uint64, len(in.globals))
 	for i, g := range in.globals {
 		in.snapGlobals[i] = g.Get()
@@ -490,15 +512,43 @@ func (in *instance) takeSnapshot(buf []byte) {
 	in.snapData = bytes.Clone(data)
 }
 
-// restore puts the clean snapshot back: each chunk of memory is compared
-// with the snapshot and rewritten only if it differs (reading is cheaper
-// than writing the untouched bulk), pages above the snapshot are zeroed if
-// memory grew, and every mutable global is reset. It reports false when
-// the instance should be dropped instead: its memory grew far beyond the
-// snapshot.
+// restore puts the clean snapshot back and resets every mutable global.
+// With copy-on-write memory (Linux) the pages the call changed are
+// dropped back to the snapshot's (or to zero above it). Otherwise each
+// chunk of memory is compared with the snapshot and rewritten only if it
+// differs (reading is cheaper than writing the untouched bulk), and pages
+// above the snapshot are zeroed if memory grew. It reports false when the
+// instance should be dropped instead: its memory grew far beyond the
+// snapshot, or could not be reset.
 func (in *instance) restore() bool {
 	start := time.Now()
 	size := int(in.mem.Size())
+	if in.cow != nil {
+		if err := in.cow.reset(); err != nil {
+			in.sb.logger.Error("plugin memory reset failed: instance dropped", "error", err)
+			return false
+		}
+	} else {
+		in.restoreCopy(size)
+	}
+	if size > in.snapSize {
+		in.sb.logger.Debug("plugin memory grew during a call", "snapshot_bytes", in.snapSize, "memory_bytes", size)
+	}
+	for i, g := range in.globals {
+		g.Set(in.snapGlobals[i])
+	}
+	in.stderr.reset()
+	in.sb.resetNanos.Add(int64(time.Since(start)))
+	in.sb.resets.Add(1)
+	// Memory never shrinks; a guest whose allocator believes its heap
+	// ends at the snapshot would grow it again on every call. Past twice
+	// the snapshot (or 3/4 of the cap) a fresh instance is cheaper.
+	capBytes := int(in.sb.limits.MemoryPages) * pageSize
+	return size <= max(2*in.snapSize, in.snapSize+4*pageSize) && size <= capBytes*3/4
+}
+
+// restoreCopy is the portable restore: compare and copy back.
+func (in *instance) restoreCopy(size int) {
 	buf, _ := in.mem.Read(0, uint32(size))
 	for i, at := range in.snapChunks {
 		off := i * restoreChunk
@@ -516,19 +566,7 @@ func (in *instance) restore() bool {
 	}
 	if size > in.snapSize {
 		clear(buf[in.snapSize:])
-		in.sb.logger.Debug("plugin memory grew during a call", "snapshot_bytes", in.snapSize, "memory_bytes", size)
 	}
-	for i, g := range in.globals {
-		g.Set(in.snapGlobals[i])
-	}
-	in.stderr.reset()
-	in.sb.resetNanos.Add(int64(time.Since(start)))
-	in.sb.resets.Add(1)
-	// Memory never shrinks; a guest whose allocator believes its heap
-	// ends at the snapshot would grow it again on every call. Past twice
-	// the snapshot (or 3/4 of the cap) a fresh instance is cheaper.
-	capBytes := int(in.sb.limits.MemoryPages) * pageSize
-	return size <= max(2*in.snapSize, in.snapSize+4*pageSize) && size <= capBytes*3/4
 }
 
 // begin prepares the per-call state; parent is the caller's context
