@@ -275,3 +275,15 @@ func newInstanceAllocator(fallback experimental.MemoryAllocator) (experimental.M
 
 // broken reports that the memory can no longer be used (a failed seal).
 func (c *cowMemory) broken() bool { return c.freed }
+
+// privatePages counts the pages of the snapshot that are private copies
+// (the ones each reset compares), from the last reset's pagemap.
+func (c *cowMemory) privatePages() int {
+	n := 0
+	for i := 0; i < c.snapSize/hostPageSize && (i+1)*8 <= len(c.pm); i++ {
+		if e := binary.LittleEndian.Uint64(c.pm[i*8:]); e&(pmPresent|pmSwapped) != 0 && e&pmFile == 0 {
+			n++
+		}
+	}
+	return n
+}

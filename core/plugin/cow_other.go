@@ -19,3 +19,5 @@ func (c *cowMemory) broken() bool           { return true }
 func newInstanceAllocator(fallback experimental.MemoryAllocator) (experimental.MemoryAllocator, func() *cowMemory) {
 	return fallback, func() *cowMemory { return nil }
 }
+
+func (c *cowMemory) privatePages() int { return 0 }
