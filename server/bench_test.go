@@ -44,9 +44,9 @@ func BenchmarkItemPage(b *testing.B) {
 const benchPath = "/articles/staging-a-whole-site"
 
 // BenchmarkSite loads the demo and measures one item page over HTTP on
-// 127.0.0.1 with wrk: served by trovato (rendered on every request, no
-// page cache), then the same bytes as a static file served by nginx, in
-// the same run. It prints a table and reports trovato's figures. It runs
+// 127.0.0.1 with wrk: served by trovato as `trovato serve` serves it
+// (rendered on every request, no page cache), then the same bytes as a
+// static file served by nginx, in the same run. It prints a table and reports trovato's figures. It runs
 // once whatever b.N is (wrk decides the number of requests); it skips
 // when wrk or nginx is missing (build/deps.sh bench installs them).
 // TROVATO_BENCH_WRK overrides the wrk arguments (default "-t2 -c32 -d10s").
@@ -64,8 +64,7 @@ func BenchmarkSite(b *testing.B) {
 		args = []string{"-t2", "-c32", "-d10s"}
 	}
 	_, _, srv := demoSite(b, server.Options{})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	hs := struct{ URL string }{serveLoopback(b, srv)} // as `trovato serve` serves it
 	page := fetchPage(b, hs.URL+benchPath)
 
 	dir := b.TempDir()

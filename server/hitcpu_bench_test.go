@@ -31,7 +31,8 @@ import (
 // CPU per request moves far less with the load of a shared machine than
 // req/s does, and on a CPU-bound machine the req/s ratio follows it:
 // "expected %" is (nginx + its wrk) / (trovato + its wrk).
-// TROVATO_BENCH_CPUPROFILE=FILE writes the server's CPU profile of its
+// TROVATO_BENCH_LOG=1 logs every request as `trovato serve` does by
+// default (text, info level; to a file). TROVATO_BENCH_CPUPROFILE=FILE writes the server's CPU profile of its
 // measured run. TROVATO_BENCH_WRK overrides "-t2 -c32 -d5s".
 func BenchmarkCachedPageHTTP(b *testing.B) {
 	wrk, err := exec.LookPath("wrk")
@@ -52,7 +53,18 @@ func BenchmarkCachedPageHTTP(b *testing.B) {
 	local := redis.NewLocalTier(ctx, redis.NewTagCache(c, prefix), 10000)
 	defer local.Close()
 	k, _, _ := demoSite(b, server.Options{})
-	cached, err := server.New(k, server.Options{PageCache: local})
+	opts := server.Options{PageCache: local}
+	if os.Getenv("TROVATO_BENCH_LOG") != "" {
+		// Request logs as `trovato serve` writes them by default (text,
+		// info), to a file.
+		f, err := os.Create(filepath.Join(b.TempDir(), "serve.log"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	cached, err := server.New(k, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
