@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,17 @@ func BenchmarkExport(b *testing.B) {
 			inc  *export.Report
 			incs []time.Duration
 		)
+		// TROVATO_BENCH_EXPORT_CPUPROFILE=FILE profiles the incremental
+		// exports only (of the last size).
+		var prof *os.File
+		if name := os.Getenv("TROVATO_BENCH_EXPORT_CPUPROFILE"); name != "" {
+			if prof, err = os.Create(name); err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(prof); err != nil {
+				b.Fatal(err)
+			}
+		}
 		for i := range 5 {
 			a := arts[(len(arts)/2+i*97)%len(arts)]
 			body, _ := json.Marshal(map[string]string{"body": a.body + fmt.Sprintf("\n\nEdited for the bench (%d).", i)})
@@ -90,6 +102,10 @@ func BenchmarkExport(b *testing.B) {
 				inc = r
 			}
 			fmt.Fprintf(&details, "incremental %d, %d articles: %s, %d URLs; slowest %s\n", i+1, n, incs[i].Round(time.Millisecond), r.Rendered, slowest(r))
+		}
+		if prof != nil {
+			pprof.StopCPUProfile()
+			prof.Close()
 		}
 		slices.Sort(incs)
 		incD := incs[len(incs)/2]

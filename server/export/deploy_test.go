@@ -89,6 +89,7 @@ func TestDeploy(t *testing.T) {
 	}
 	exported := tree(t, src)
 	delete(exported, export.ManifestFile)
+	delete(exported, export.ManifestLogFile)
 	sameTree(t, exported, tree(t, dst), "first deploy")
 	firstManifest, _ := os.ReadFile(filepath.Join(dst, export.DeployManifestFile))
 
@@ -139,6 +140,7 @@ func TestDeploy(t *testing.T) {
 	}
 	exported = tree(t, src)
 	delete(exported, export.ManifestFile)
+	delete(exported, export.ManifestLogFile)
 	sameTree(t, tree(t, ref), tree(t, dst), "resumed against uninterrupted")
 	sameTree(t, exported, tree(t, dst), "resumed against the export")
 	var m export.Manifest

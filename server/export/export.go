@@ -210,9 +210,9 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	if e.opts.Stage != nil {
 		stageName = e.opts.Stage.Name
 	}
-	// A stage's pages record no tags (the page cache keeps live only):
-	// a stage is exported whole, and so is live after one.
-	full := e.opts.Full || !found || old.Version != manifestVersion || stageName != "" || old.Stage != stageName
+	// A folder holds one stage's export (live's, or a stage's): another
+	// stage's manifest makes a full export.
+	full := e.opts.Full || !found || old.Version != manifestVersion || old.Stage != stageName
 	feed := e.k.Store.Feed()
 	var (
 		cursor core.FeedCursor
@@ -241,13 +241,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 				break
 			}
 			rep.Changes += len(rows)
-			// The item deltas make the listing tags precise; unreadable,
-			// every listing is rendered again.
-			tags, err := core.TagsForChanges(ctx, rows, e.k.Store)
-			if err != nil {
-				e.log.Warn("export: item deltas unreadable; every listing rendered again", "err", err)
-			}
-			for _, t := range tags {
+			for _, t := range e.changeTags(ctx, rows) { // incremental.go
 				bumped[t] = true
 			}
 		}
@@ -451,18 +445,9 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		bodies[rel] = b
 	}
 	// Nothing is written or removed through a symlinked folder inside
-	// the export folder (realParents, as a local deploy): a planted
-	// symlink would lead a page, or a removal the manifest lists, outside.
-	checked := map[string]bool{}
-	for _, m := range []*Manifest{next, old} {
-		for _, rel := range m.Paths() {
-			if d := filepath.Dir(rel); !checked[d] {
-				if err := realParents(abs, rel); err != nil {
-					return nil, fmt.Errorf("export: %w", err)
-				}
-				checked[d] = true
-			}
-		}
+	// the export folder (incremental.go).
+	if err := checkFolders(abs, full, old, next, bodies); err != nil {
+		return nil, err
 	}
 	rep.phase("links and extras", &mark)
 
@@ -535,20 +520,9 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		removeEmptyParents(abs, filepath.Dir(filepath.Join(abs, filepath.FromSlash(rel))))
 	}
 	rep.phase("files", &mark)
-	raw, err := next.encode()
-	if err != nil {
-		return nil, err
-	}
 	if full || len(rep.Added)+len(rep.Changed)+len(rep.Removed) > 0 || rep.Changes > 0 {
-		// The folder's copy and the database's are written together.
-		saved := make(chan error, 1)
-		go func() { saved <- e.k.Store.SaveExportManifest(ctx, name, cursor, raw) }()
-		werr := writeAtomic(filepath.Join(abs, ManifestFile), raw)
-		if err := <-saved; err != nil {
+		if err := e.writeManifest(ctx, abs, name, old, next, full); err != nil { // incremental.go
 			return nil, err
-		}
-		if werr != nil {
-			return nil, fmt.Errorf("export: write manifest: %w", werr)
 		}
 	}
 	rep.phase("manifest write", &mark)

@@ -98,27 +98,43 @@ func TestIncrementalExport(t *testing.T) {
 	})
 
 	var created *core.Item
-	// What a new or deleted article changes: the listings of articles and
-	// of every type, their feeds, the sitemap, and the pages with the
-	// latest-articles tile (every page outside /articles/).
+	// What a new or deleted article renders again: the listings of
+	// articles and of every type, their feeds, the sitemap, the pages with
+	// the latest-articles tile (every page outside /articles/), the
+	// category pages (they list every type: items:(all)) and the article's
+	// own page — no other article: links to an item depend on its alias
+	// alone (alias:/item/ID), not on every alias.
 	listings := []string{"/", "/articles", "/articles/feed.xml", "/articles/page/2", "/articles/page/3", "/atom.xml", "/latest", "/rss.xml", "/sitemap.xml"}
-	checkListings := func(t *testing.T, rep *export.Report) {
+	tilePages := []string{"/about", "/colophon", "/contact", "/home", "/privacy"}
+	var categories []string
+	for _, en := range m.Files {
+		if strings.HasPrefix(en.URL, "/term/") && en.Kind == export.KindPage {
+			categories = append(categories, en.URL)
+		}
+	}
+	if len(categories) < 10 {
+		t.Fatalf("the demo's category pages: %v", categories)
+	}
+	createDelete := func(t *testing.T, rep *export.Report, own string) {
 		t.Helper()
-		for _, u := range listings {
-			if !slices.Contains(rep.RenderedURLs, u) {
-				t.Errorf("%s not rendered again", u)
-			}
+		want := append(append(append([]string{own}, listings...), tilePages...), categories...)
+		slices.Sort(want)
+		if !slices.Equal(rep.RenderedURLs, want) {
+			t.Errorf("rendered %v\nwant %v", rep.RenderedURLs, want)
 		}
-		for _, rel := range rep.Changed {
-			if strings.HasPrefix(rel, "articles/") && !strings.HasPrefix(rel, "articles/page/") && rel != "articles/index.html" && rel != "articles/feed.xml" {
-				t.Errorf("%s changed: an article page shows no listing", rel)
+		// Each of them shows the new article's teaser or the tile, but for
+		// the category pages of other terms (their tile only).
+		for _, u := range want {
+			rel := strings.TrimPrefix(u, "/")
+			if !strings.HasSuffix(rel, ".xml") {
+				rel = strings.TrimPrefix(rel+"/index.html", "/")
 			}
-		}
-		for _, rel := range []string{"index.html", "latest/index.html", "articles/index.html", "rss.xml", "atom.xml", "articles/feed.xml", "sitemap.xml", "about/index.html"} {
-			if !slices.Contains(rep.Changed, rel) {
+			if u != own && !slices.Contains(rep.Changed, rel) {
 				t.Errorf("%s did not change", rel)
 			}
 		}
+		// Every file, rendered again or not, is the server's answer.
+		checkAgainstServer(t, srv, dir, nil)
 	}
 
 	t.Run("NewItem", func(t *testing.T) {
@@ -131,8 +147,7 @@ func TestIncrementalExport(t *testing.T) {
 		if want := []string{"articles/a-new-article/index.html"}; !slices.Equal(rep.Added, want) || len(rep.Removed) != 0 {
 			t.Errorf("added %v removed %v, want added %v", rep.Added, rep.Removed, want)
 		}
-		checkListings(t, rep)
-		consistent(rep)
+		createDelete(t, rep, "/articles/a-new-article")
 	})
 
 	t.Run("Delete", func(t *testing.T) {
@@ -146,11 +161,47 @@ func TestIncrementalExport(t *testing.T) {
 		if want := []string{"articles/a-new-article/index.html"}; !slices.Equal(rep.Removed, want) || len(rep.Added) != 0 {
 			t.Errorf("removed %v added %v, want removed %v", rep.Removed, rep.Added, want)
 		}
-		checkListings(t, rep)
-		consistent(rep)
+		createDelete(t, rep, "/articles/a-new-article")
 		if _, err := os.Stat(filepath.Join(dir, "articles", "a-new-article")); !os.IsNotExist(err) {
 			t.Errorf("the deleted article's folder is still there (%v)", err)
 		}
+	})
+
+	t.Run("AliasEdit", func(t *testing.T) {
+		// A new alias for the article: the pages linking to it render
+		// again (its own, now a redirect, and the listings showing it),
+		// the new URL is added; nothing else.
+		docs, err := k.Store.Staged().FindStagedDocs(admin, core.KindAlias, core.LiveStageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc *core.StagedDoc
+		for _, d := range docs {
+			var a core.Alias
+			if json.Unmarshal(d.Doc, &a) == nil && a.Path == "/item/"+id.String() {
+				doc = d
+			}
+		}
+		if doc == nil {
+			t.Fatal("the article has no alias")
+		}
+		body := json.RawMessage(`{"alias":"/articles/page-speed","language":"und","path":"/item/` + id.String() + `"}`)
+		if _, err := k.Store.Staged().PutStaged(admin, core.KindAlias, core.LiveStageID, doc.ID, body, &doc.RevisionID, "move"); err != nil {
+			t.Fatal(err)
+		}
+		rep := mustExport(t, k, dir)
+		want := append(append([]string(nil), showing...), "/articles/page-speed", "/sitemap.xml")
+		slices.Sort(want)
+		if !slices.Equal(rep.RenderedURLs, want) {
+			t.Errorf("rendered %v\nwant %v", rep.RenderedURLs, want)
+		}
+		if !slices.Equal(rep.Added, []string{"articles/page-speed/index.html"}) || len(rep.Removed) != 0 {
+			t.Errorf("added %v removed %v", rep.Added, rep.Removed)
+		}
+		if m, _, err := export.ReadManifest(dir); err != nil || m.Files["articles/measuring-page-speed/index.html"].Kind != export.KindRedirect {
+			t.Errorf("the former alias is no redirect page: %v", err)
+		}
+		checkAgainstServer(t, srv, dir, nil)
 	})
 }
 

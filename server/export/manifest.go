@@ -42,6 +42,10 @@ type Manifest struct {
 	Cursor  core.FeedCursor   `json:"cursor"`
 	Stage   string            `json:"stage,omitempty"`
 	Files   map[string]*Entry `json:"files"` // by file path relative to the export folder
+
+	// store is where the manifest was read from: its base file and log
+	// (manifestlog.go); zero for a manifest not read from a folder.
+	store logState
 }
 
 // Entry is one output file.
@@ -65,8 +69,10 @@ func newManifest() *Manifest {
 	return &Manifest{Version: manifestVersion, Files: map[string]*Entry{}}
 }
 
-// ReadManifest reads DIR/.trovato-export.json; a missing file is an empty
-// manifest (ok false), a damaged one an EInvalid error.
+// ReadManifest reads DIR/.trovato-export.json and the changes logged
+// since it was written (DIR/.trovato-export.log, manifestlog.go); a
+// missing file is an empty manifest (ok false), a damaged one an EInvalid
+// error.
 func ReadManifest(dir string) (*Manifest, bool, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -74,9 +80,13 @@ func ReadManifest(dir string) (*Manifest, bool, error) {
 	} else if err != nil {
 		return nil, false, err
 	}
-	m, err := decodeManifest(raw)
+	m, w, err := decodeManifestTable(raw)
 	if err != nil {
 		return nil, false, core.Errorf(core.EInvalid, "%s: %s (delete it to export everything again)", filepath.Join(dir, ManifestFile), err)
+	}
+	m.store = logState{gen: w.Gen, strs: w.Strings, baseSize: int64(len(raw))}
+	if err := m.applyLog(dir); err != nil {
+		return nil, false, core.Errorf(core.EInvalid, "%s: %s (delete it and %s to export everything again)", filepath.Join(dir, ManifestLogFile), err, ManifestFile)
 	}
 	return m, true, nil
 }
@@ -89,6 +99,7 @@ func ReadManifest(dir string) (*Manifest, bool, error) {
 // and a single JSON value to read). Versions 1 and 2 are read too.
 type wireManifest struct {
 	Version int                   `json:"version"`
+	Gen     string                `json:"gen,omitempty"` // names the base its log records follow
 	Cursor  core.FeedCursor       `json:"cursor"`
 	Stage   string                `json:"stage,omitempty"`
 	Strings []string              `json:"strings,omitempty"`
@@ -110,11 +121,33 @@ type wireEntry struct {
 }
 
 func decodeManifest(raw []byte) (*Manifest, error) {
+	m, _, err := decodeManifestTable(raw)
+	return m, err
+}
+
+// decodeManifestTable is decodeManifest that also returns the wire form
+// (its string table and generation).
+func decodeManifestTable(raw []byte) (*Manifest, *wireManifest, error) {
 	var w wireManifest
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, fmt.Errorf("not a manifest: %v", err)
+		return nil, nil, fmt.Errorf("not a manifest: %v", err)
 	}
 	m := &Manifest{Version: w.Version, Cursor: w.Cursor, Stage: w.Stage, Files: make(map[string]*Entry, len(w.Files))}
+	for p, we := range w.Files {
+		en, err := we.entry(p, w.Strings)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.Files[p] = en
+	}
+	return m, &w, nil
+}
+
+// entry is the wire entry at path p with its indexes resolved in table.
+func (we *wireEntry) entry(p string, table []string) (*Entry, error) {
+	if we == nil {
+		return nil, fmt.Errorf("bad entry %q", p)
+	}
 	str := func(idx []int, packed string, plain []string) ([]string, bool) {
 		if packed != "" {
 			var ok bool
@@ -127,60 +160,74 @@ func decodeManifest(raw []byte) (*Manifest, error) {
 		}
 		out := make([]string, len(idx))
 		for i, n := range idx {
-			if n < 0 || n >= len(w.Strings) {
+			if n < 0 || n >= len(table) {
 				return nil, false
 			}
-			out[i] = w.Strings[n]
+			out[i] = table[n]
 		}
 		return out, true
 	}
-	for p, we := range w.Files {
-		if we == nil {
-			return nil, fmt.Errorf("bad entry %q", p)
-		}
-		tags, ok1 := str(we.T, we.TP, we.Tags)
-		links, ok2 := str(we.L, we.LP, we.Links)
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("bad entry %q: a string index out of range", p)
-		}
-		m.Files[p] = &Entry{URL: we.URL, Kind: we.Kind, SHA256: we.SHA256, Size: we.Size, Tags: tags, Links: links, Target: we.Target}
+	tags, ok1 := str(we.T, we.TP, we.Tags)
+	links, ok2 := str(we.L, we.LP, we.Links)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("bad entry %q: a string index out of range", p)
 	}
-	for p, e := range m.Files {
-		if e == nil || !safeRel(p) || len(e.SHA256) != 64 {
-			return nil, fmt.Errorf("bad entry %q", p)
-		}
+	if !safeRel(p) || len(we.SHA256) != 64 {
+		return nil, fmt.Errorf("bad entry %q", p)
 	}
-	return m, nil
+	return &Entry{URL: we.URL, Kind: we.Kind, SHA256: we.SHA256, Size: we.Size, Tags: tags, Links: links, Target: we.Target}, nil
 }
 
 // encode writes the manifest (version 2, wireManifest) with sorted keys
 // and the string table in the order of first use along sorted paths, so
 // the same manifest is the same bytes.
 func (m *Manifest) encode() ([]byte, error) {
-	w := wireManifest{Version: manifestVersion, Cursor: m.Cursor, Stage: m.Stage, Files: make(map[string]*wireEntry, len(m.Files))}
-	index := map[string]int{}
-	var buf []byte
-	intern := func(list []string) string {
-		if len(list) == 0 {
-			return ""
-		}
-		buf = buf[:0]
-		for _, s := range list {
-			n, ok := index[s]
-			if !ok {
-				n = len(w.Strings)
-				index[s] = n
-				w.Strings = append(w.Strings, s)
-			}
-			buf = binary.AppendUvarint(buf, uint64(n))
-		}
-		return base64.RawURLEncoding.EncodeToString(buf)
-	}
+	raw, _, err := m.encodeBase("")
+	return raw, err
+}
+
+// encodeBase is encode naming a generation (a base file's: its log's
+// records name it) and returning the string table.
+func (m *Manifest) encodeBase(gen string) ([]byte, []string, error) {
+	w := wireManifest{Version: manifestVersion, Gen: gen, Cursor: m.Cursor, Stage: m.Stage, Files: make(map[string]*wireEntry, len(m.Files))}
+	in := interner{index: map[string]int{}}
 	for _, p := range m.Paths() {
-		e := m.Files[p]
-		w.Files[p] = &wireEntry{URL: e.URL, Kind: e.Kind, SHA256: e.SHA256, Size: e.Size, TP: intern(e.Tags), LP: intern(e.Links), Target: e.Target}
+		w.Files[p] = in.entry(m.Files[p])
 	}
-	return json.Marshal(&w)
+	w.Strings = in.added
+	raw, err := json.Marshal(&w)
+	return raw, w.Strings, err
+}
+
+// interner writes entries with their strings as indexes into a table:
+// index holds the table so far, added the strings it appended.
+type interner struct {
+	index map[string]int
+	size  int // strings in the table before added
+	added []string
+	buf   []byte
+}
+
+func (in *interner) entry(e *Entry) *wireEntry {
+	return &wireEntry{URL: e.URL, Kind: e.Kind, SHA256: e.SHA256, Size: e.Size, TP: in.pack(e.Tags), LP: in.pack(e.Links), Target: e.Target}
+}
+
+// pack is list as packedIndexes, interning new strings.
+func (in *interner) pack(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	in.buf = in.buf[:0]
+	for _, s := range list {
+		n, ok := in.index[s]
+		if !ok {
+			n = in.size + len(in.added)
+			in.index[s] = n
+			in.added = append(in.added, s)
+		}
+		in.buf = binary.AppendUvarint(in.buf, uint64(n))
+	}
+	return base64.RawURLEncoding.EncodeToString(in.buf)
 }
 
 // packedIndexes are string-table indexes as unsigned varints, in

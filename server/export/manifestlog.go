@@ -1,0 +1,192 @@
+package export
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/trovato/trovato/core"
+)
+
+// ManifestLogFile holds the changes of the exports since the manifest
+// file (ManifestFile, the base) was written: one JSON line per export,
+// appended. An incremental export writes only its line (what it added,
+// changed and removed), not the whole manifest; the base is written again
+// (compacted: the log is folded in and removed) by a full export and once
+// the log outgrows a quarter of the base.
+//
+// A line names the base it follows (the base's gen): lines of another
+// base (a compaction that stopped before removing the log) are skipped.
+// Each line may append strings to the base's string table (strings), and
+// its entries (set) index the table as it stands after the line's own
+// strings; del lists the paths removed. A last line without its line
+// break (an export stopped while appending) is ignored: the next export
+// reads the feed from the line before, and renders that export's changes
+// again.
+const ManifestLogFile = ".trovato-export.log"
+
+type logRecord struct {
+	Gen     string                `json:"gen"`
+	Cursor  core.FeedCursor       `json:"cursor"`
+	Stage   string                `json:"stage,omitempty"`
+	Strings []string              `json:"strings,omitempty"`
+	Set     map[string]*wireEntry `json:"set,omitempty"`
+	Del     []string              `json:"del,omitempty"`
+}
+
+// logState is what a manifest read from a folder knows of its files.
+type logState struct {
+	gen      string   // the base's generation ("" : a base without a log)
+	strs     []string // the string table: the base's, then the log's
+	baseSize int64
+	logSize  int64 // bytes of the log's lines that apply
+	logEnd   int64 // bytes of whole lines (a torn line after them is cut before the next append)
+}
+
+// compactRatio: the base is written again when the log would exceed
+// 1/compactRatio of it (at least compactMin bytes).
+const compactRatio = 4
+
+var compactMin int64 = 64 << 10
+
+// applyLog applies DIR/.trovato-export.log to m, read from DIR's base.
+func (m *Manifest) applyLog(dir string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestLogFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if m.store.gen == "" {
+		return nil // the base was written without a log: any log is stale
+	}
+	for off := int64(0); len(raw) > 0; {
+		nl := bytes.IndexByte(raw, '\n')
+		if nl < 0 {
+			break // a torn last line: that export is done again
+		}
+		line := raw[:nl]
+		raw = raw[nl+1:]
+		off += int64(nl + 1)
+		m.store.logEnd = off
+		var rec logRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return fmt.Errorf("a damaged line: %v", err)
+		}
+		if rec.Gen != m.store.gen {
+			continue
+		}
+		m.store.strs = append(m.store.strs[:len(m.store.strs):len(m.store.strs)], rec.Strings...)
+		for p, we := range rec.Set {
+			en, err := we.entry(p, m.store.strs)
+			if err != nil {
+				return err
+			}
+			m.Files[p] = en
+		}
+		for _, p := range rec.Del {
+			delete(m.Files, p)
+		}
+		m.Cursor, m.Stage = rec.Cursor, rec.Stage
+		m.store.logSize += int64(nl + 1)
+	}
+	return nil
+}
+
+// saveManifest records next, the manifest of the export just made over
+// old, in DIR: a line appended to the log when old was read from DIR and
+// the log stays small, else a new base (and the log removed). saved says
+// whether a base was written (the database keeps a copy of each base).
+func saveManifest(dir string, old, next *Manifest, full bool) (base []byte, err error) {
+	st := old.store
+	if !full && st.gen != "" && old.Version == manifestVersion {
+		rec := logRecord{Gen: st.gen, Cursor: next.Cursor, Stage: next.Stage, Set: map[string]*wireEntry{}}
+		in := interner{index: make(map[string]int, len(st.strs)), size: len(st.strs)}
+		for i, s := range st.strs {
+			if _, dup := in.index[s]; !dup {
+				in.index[s] = i
+			}
+		}
+		for _, p := range next.Paths() {
+			if en := next.Files[p]; !sameEntry(old.Files[p], en) {
+				rec.Set[p] = in.entry(en)
+			}
+		}
+		for _, p := range old.Paths() {
+			if _, ok := next.Files[p]; !ok {
+				rec.Del = append(rec.Del, p)
+			}
+		}
+		rec.Strings = in.added
+		line, err := json.Marshal(&rec)
+		if err != nil {
+			return nil, err
+		}
+		line = append(line, '\n')
+		if st.logSize+int64(len(line)) <= max(compactMin, st.baseSize/compactRatio) {
+			if err := appendFile(filepath.Join(dir, ManifestLogFile), st.logEnd, line); err != nil {
+				return nil, fmt.Errorf("export: write manifest log: %w", err)
+			}
+			next.store = logState{gen: st.gen, strs: append(st.strs[:len(st.strs):len(st.strs)], in.added...),
+				baseSize: st.baseSize, logSize: st.logSize + int64(len(line)), logEnd: st.logEnd + int64(len(line))}
+			return nil, nil
+		}
+	}
+	var g [8]byte
+	if _, err := rand.Read(g[:]); err != nil {
+		return nil, err
+	}
+	gen := hex.EncodeToString(g[:])
+	raw, strs, err := next.encodeBase(gen)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(filepath.Join(dir, ManifestFile), raw); err != nil {
+		return nil, fmt.Errorf("export: write manifest: %w", err)
+	}
+	// The new base names a new generation: the old log's lines no longer
+	// apply, so removing it can wait (a failure here leaves a stale log).
+	if err := os.Remove(filepath.Join(dir, ManifestLogFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("export: remove the manifest log: %w", err)
+	}
+	next.store = logState{gen: gen, strs: strs, baseSize: int64(len(raw))}
+	return raw, nil
+}
+
+// sameEntry reports whether two entries say the same.
+func sameEntry(a, b *Entry) bool {
+	if a == b {
+		return true
+	}
+	return a != nil && b != nil && a.URL == b.URL && a.Kind == b.Kind && a.SHA256 == b.SHA256 && a.Size == b.Size &&
+		a.Target == b.Target && slices.Equal(a.Tags, b.Tags) && slices.Equal(a.Links, b.Links)
+}
+
+// appendFile appends one line in one write (O_APPEND) after the first end
+// bytes (what follows them, a torn line, is cut): a reader sees the whole
+// line or a line without its break, which it ignores.
+func appendFile(path string, end int64, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > end {
+		err = f.Truncate(end)
+		if err != nil {
+			f.Close()
+			return err
+		}
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	return werr
+}
