@@ -19,6 +19,8 @@ type ItemType struct {
 	Description string     `json:"description,omitempty"`
 	TitleLabel  string     `json:"title_label,omitempty"` // label of the title input; "Title" when empty
 	Fields      []FieldDef `json:"fields,omitempty"`
+	// Comments are the type's comment settings; nil: the defaults.
+	Comments *CommentSettings `json:"comments,omitempty"`
 	// Version is set by the config store: it increases with every change of
 	// the document. Revisions record the version they were validated
 	// against. It is not part of the document.
@@ -60,6 +62,48 @@ type FieldDef struct {
 	Vocabulary    string
 	AllowedMIME   []string
 	MaxSize       int64
+}
+
+// Comment modes of an item type (CommentSettings.Mode), as Drupal's per
+// content type comment setting.
+const (
+	CommentsOpen   = "open"   // comments shown, and the form to post one (the default)
+	CommentsClosed = "closed" // existing comments shown and counted; no form, posts refused
+	CommentsHidden = "hidden" // comments neither shown nor counted; posts refused
+)
+
+// CommentModes are the values of CommentSettings.Mode.
+var CommentModes = []string{CommentsOpen, CommentsClosed, CommentsHidden}
+
+// CommentSettings are an item type's comment settings. The zero value is
+// the default: open, and anonymous visitors as the site allows.
+type CommentSettings struct {
+	// Mode is CommentsOpen, CommentsClosed or CommentsHidden; "" is open.
+	Mode string `json:"mode,omitempty"`
+	// Anonymous false keeps visitors without an account from commenting
+	// on items of the type. True or nil leaves it to the site-wide
+	// setting: the anonymous role must hold comments.anonymous either way.
+	Anonymous *bool `json:"anonymous,omitempty"`
+}
+
+// CommentMode is the type's comment mode (CommentsOpen when unset). A nil
+// type (deleted) has the defaults.
+func (t *ItemType) CommentMode() string {
+	if t == nil || t.Comments == nil || t.Comments.Mode == "" {
+		return CommentsOpen
+	}
+	return t.Comments.Mode
+}
+
+// AnonymousComments reports whether anonymous visitors may comment on
+// items of the type, given whether the anonymous role holds
+// comments.anonymous (siteAllows): only when comments are open, the role
+// holds it and the type does not say anonymous: false.
+func (t *ItemType) AnonymousComments(siteAllows bool) bool {
+	if !siteAllows || t.CommentMode() != CommentsOpen {
+		return false
+	}
+	return t == nil || t.Comments == nil || t.Comments.Anonymous == nil || *t.Comments.Anonymous
 }
 
 // CardinalityUnlimited marks a field that takes any number of values.

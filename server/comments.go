@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/trovato/trovato/core"
@@ -20,13 +21,44 @@ const (
 // comment rows (core.KindComment, entity id = the item) bump it.
 func commentTag(item core.ID) string { return core.EntityTag(core.KindComment, item.String()) }
 
+// commentType is the item type whose comment settings apply to it: nil
+// (the defaults) when the type was deleted.
+func (s *Server) commentType(st *reqState, it *core.Item) (*core.ItemType, error) {
+	typ, err := s.itemType(st, it.Type)
+	if core.ErrorCode(err) == core.ENotFound {
+		return nil, nil
+	}
+	return typ, err
+}
+
+// commentCount is how a listing or the item page says n comments.
+func commentCount(n int) string {
+	switch n {
+	case 0:
+		return "No comments yet"
+	case 1:
+		return "1 comment"
+	}
+	return itoa(n) + " comments"
+}
+
 // commentsSection is an item's published comments, threaded, with their
-// count and the comment form's island.
-func (s *Server) commentsSection(ctx context.Context, st *reqState, it *core.Item) (core.Node, error) {
+// count, then the comment form's island when its type has comments open
+// ("Comments are closed." when closed); nothing when hidden. The item's
+// type must be loaded (st.data).
+func (s *Server) commentsSection(ctx context.Context, st *reqState, it *core.Item) ([]core.Node, error) {
+	typ, err := s.commentType(st, it)
+	if err != nil {
+		return nil, err
+	}
+	mode := typ.CommentMode()
+	if mode == core.CommentsHidden {
+		return nil, nil
+	}
 	s.depend(ctx, st, commentTag(it.ID))
 	comments, err := s.k.Store.FindComments(ctx, it.ID, postgres.CommentPublished)
 	if err != nil {
-		return core.Node{}, err
+		return nil, err
 	}
 	children := map[core.ID][]*postgres.Comment{}
 	var roots []*postgres.Comment
@@ -37,10 +69,15 @@ func (s *Server) commentsSection(ctx context.Context, st *reqState, it *core.Ite
 			roots = append(roots, c)
 		}
 	}
+	// Visible are the comments reachable from the roots: the replies of
+	// an unpublished comment are hidden with it (postgres.CountComments
+	// counts the same for listings).
+	visible := 0
 	var list func(cs []*postgres.Comment, depth int) core.Node
 	list = func(cs []*postgres.Comment, depth int) core.Node {
 		n := core.Node{Type: core.ElemList, Attrs: map[string]string{"class": "comments__list"}}
 		for i, c := range cs {
+			visible++
 			item := core.Node{Type: core.ElemContainer, Tag: "article", Weight: i, Attrs: map[string]string{"class": "comment", "id": "comment-" + c.ID.String()},
 				Children: []core.Node{
 					{Type: core.ElemParagraph, Attrs: map[string]string{"class": "comment__meta"}, Children: []core.Node{
@@ -49,29 +86,115 @@ func (s *Server) commentsSection(ctx context.Context, st *reqState, it *core.Ite
 					}},
 					{Type: core.ElemText, Format: core.FormatPlain, Text: c.Body},
 				}}
-			if kids := children[c.ID]; len(kids) > 0 && depth < 8 {
-				item.Children = append(item.Children, list(kids, depth+1))
+			if kids := children[c.ID]; len(kids) > 0 {
+				if depth < 8 {
+					item.Children = append(item.Children, list(kids, depth+1))
+				} else {
+					visible += countBelow(kids, children)
+				}
 			}
 			n.Items = append(n.Items, item)
 		}
 		return n
 	}
-	count := "No comments yet"
-	switch len(comments) {
-	case 0:
-	case 1:
-		count = "1 comment"
-	default:
-		count = itoa(len(comments)) + " comments"
+	var thread core.Node
+	if len(roots) > 0 {
+		thread = list(roots, 0)
 	}
 	sec := core.Node{Type: core.ElemContainer, Tag: "section", Weight: 1000, Attrs: map[string]string{"class": "comments", "id": "comments"},
-		Children: []core.Node{{Type: core.ElemHeading, Level: 2, Text: count}}}
+		Children: []core.Node{{Type: core.ElemHeading, Level: 2, Text: commentCount(visible)}}}
 	if len(roots) > 0 {
-		sec.Children = append(sec.Children, list(roots, 0))
+		sec.Children = append(sec.Children, thread)
 	}
-	sec.Children = append(sec.Children, core.Node{Type: core.ElemIsland, Name: "comment-form", Href: "/user/login", Text: "Sign in to comment",
-		Attrs: map[string]string{"class": "comment-form"}})
-	return sec, nil
+	if mode == core.CommentsClosed {
+		sec.Children = append(sec.Children, core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "comments__closed"}, Text: "Comments are closed."})
+	} else {
+		sec.Children = append(sec.Children, core.Node{Type: core.ElemIsland, Name: "comment-form", Href: "/user/login", Text: "Sign in to comment",
+			Attrs: map[string]string{"class": "comment-form"}})
+	}
+	return []core.Node{sec}, nil
+}
+
+// countBelow counts the comments in the threads of cs (nested deeper
+// than the page shows).
+func countBelow(cs []*postgres.Comment, children map[core.ID][]*postgres.Comment) int {
+	n := len(cs)
+	for _, c := range cs {
+		n += countBelow(children[c.ID], children)
+	}
+	return n
+}
+
+// commentCounts are the comment counts a listing shows, by item.
+type commentCounts map[core.ID]int
+
+// listingComments reads the comment counts of the items a listing shows,
+// in one query for the page, and records that the page depends on each
+// item's comments (comment:ID, which the change feed's comment rows bump
+// when a comment on it is published, unpublished, edited or deleted).
+// Items of types with hidden comments, and items without comments, get
+// no count.
+func (s *Server) listingComments(ctx context.Context, st *reqState, items []*core.Item) (commentCounts, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	ids := make([]core.ID, 0, len(items))
+	tags := make([]string, 0, len(items))
+	var types []postgres.ConfigKey
+	for _, it := range items {
+		ids = append(ids, it.ID)
+		tags = append(tags, commentTag(it.ID))
+		k := postgres.ConfigKey{Kind: "item_type", Name: it.Type}
+		if st.data == nil || st.data.Configs[k] == nil {
+			if !slices.Contains(types, k) {
+				types = append(types, k)
+			}
+		}
+	}
+	// The tags' versions are read before the counts.
+	s.depend(ctx, st, tags...)
+	if len(types) > 0 {
+		if err := s.load(ctx, st, postgres.PageQuery{Configs: types}); err != nil {
+			return nil, err
+		}
+	}
+	n, err := s.k.Store.CountComments(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(commentCounts, len(n))
+	for _, it := range items {
+		if n[it.ID] == 0 {
+			continue
+		}
+		typ, err := s.commentType(st, it)
+		if err != nil {
+			return nil, err
+		}
+		if typ.CommentMode() != core.CommentsHidden {
+			out[it.ID] = n[it.ID]
+		}
+	}
+	return out, nil
+}
+
+// node is the count of an item's comments as a link to them on its page
+// (a teaser's last line); false when the item shows none.
+func (c commentCounts) node(id core.ID) (core.Node, bool) {
+	n := c[id]
+	if n == 0 {
+		return core.Node{}, false
+	}
+	return core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "teaser__comments"},
+		Children: []core.Node{{Type: core.ElemLink, Href: itemPath(id) + "#comments", Text: commentCount(n)}}}, true
+}
+
+// withCount appends an item's comment count to its teaser.
+func (c commentCounts) withCount(teaser core.Node, id core.ID) core.Node {
+	if n, ok := c.node(id); ok {
+		teaser.Children = append(teaser.Children, n)
+	}
+	return teaser
 }
 
 // Fields of the comment form. commentTrapField is the honeypot: hidden
@@ -95,13 +218,15 @@ func (s *Server) anonymousComments(ctx context.Context) bool {
 
 // commentForm is the comment form island: a POST form with the session's
 // CSRF token for a signed-in visitor; for an anonymous visitor, when the
-// site lets them comment, the same form with a name, an optional e-mail
-// and the honeypot (this starts their session: the token is bound to
-// it), otherwise the sign-in link.
+// site and the item's type let them comment, the same form with a name,
+// an optional e-mail and the honeypot (this starts their session: the
+// token is bound to it), otherwise the sign-in link. "Comments are
+// closed." when the item's type has comments closed or hidden.
 func (s *Server) commentForm(w http.ResponseWriter, r *http.Request, st *reqState) ([]core.Node, error) {
 	signIn := []core.Node{{Type: core.ElemLink, Href: "/user/login", Text: "Sign in to comment"}}
 	anonymous := st.sess == nil || st.user.IsAnonymous()
-	if anonymous && !s.anonymousComments(r.Context()) {
+	siteAllows := anonymous && s.anonymousComments(r.Context())
+	if anonymous && !siteAllows {
 		return signIn, nil
 	}
 	p := r.URL.Query().Get("path")
@@ -116,6 +241,23 @@ func (s *Server) commentForm(w http.ResponseWriter, r *http.Request, st *reqStat
 	kind, id, ok := parseInternal(internal)
 	if !ok || kind != "item" {
 		return nil, core.Errorf(core.ENotFound, "no item at this path")
+	}
+	it, err := s.k.Store.Items().FindItemByID(r.Context(), core.LiveStageID, id)
+	if err != nil {
+		if code := core.ErrorCode(err); code == core.ENotFound || code == core.EForbidden || code == core.EUnauthorized {
+			return nil, core.Errorf(core.ENotFound, "no item at this path")
+		}
+		return nil, err
+	}
+	typ, err := s.k.Store.CommentItemType(r.Context(), it.Type)
+	if err != nil {
+		return nil, err
+	}
+	if typ.CommentMode() != core.CommentsOpen {
+		return []core.Node{{Type: core.ElemParagraph, Text: "Comments are closed."}}, nil
+	}
+	if anonymous && !typ.AnonymousComments(siteAllows) {
+		return signIn, nil
 	}
 	sess := st.sess
 	if anonymous {
@@ -150,9 +292,10 @@ func (s *Server) commentForm(w http.ResponseWriter, r *http.Request, st *reqStat
 }
 
 // postComment stores a comment (POST /comment/{id}, CSRF checked by the
-// middleware): published for comment moderators, pending moderation
-// otherwise; anonymous visitors only when the site lets them, always
-// pending. At most commentBurst a minute per user (or, anonymous, per
+// middleware) when the item's type has comments open (403 otherwise):
+// published for comment moderators, pending moderation otherwise;
+// anonymous visitors only when the site and the item's type let them
+// (401 otherwise), always pending. At most commentBurst a minute per user (or, anonymous, per
 // address) and address.
 func (s *Server) postComment(w http.ResponseWriter, r *http.Request, st *reqState) error {
 	id, err := core.ParseID(r.PathValue("id"))

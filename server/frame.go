@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/render"
@@ -137,10 +138,14 @@ func (s *Server) aliasLinks(ctx context.Context, st *reqState, regions map[strin
 	seen := map[string]bool{}
 	var paths []string
 	visit := func(n *core.Node) {
-		if n.Type == core.ElemLink && !seen[n.Href] {
-			if _, _, ok := parseInternal(n.Href); ok {
-				seen[n.Href] = true
-				paths = append(paths, n.Href)
+		if n.Type != core.ElemLink {
+			return
+		}
+		p, _, _ := strings.Cut(n.Href, "#") // /item/ID#comments
+		if !seen[p] {
+			if _, _, ok := parseInternal(p); ok {
+				seen[p] = true
+				paths = append(paths, p)
 			}
 		}
 	}
@@ -158,8 +163,12 @@ func (s *Server) aliasLinks(ctx context.Context, st *reqState, regions map[strin
 	for _, nodes := range regions {
 		walkNodes(nodes, func(n *core.Node) {
 			if n.Type == core.ElemLink {
-				if a, ok := aliases[n.Href]; ok {
+				p, frag, hasFrag := strings.Cut(n.Href, "#")
+				if a, ok := aliases[p]; ok {
 					n.Href = href(a)
+					if hasFrag {
+						n.Href += "#" + frag
+					}
 				}
 			}
 		})

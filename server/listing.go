@@ -161,6 +161,10 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 		return core.Errorf(core.ENotFound, "page not found")
 	}
 	s.dependShown(ctx, st, probe, res.Items)
+	counts, err := s.listingComments(ctx, st, res.Items)
+	if err != nil {
+		return err
+	}
 	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err
@@ -180,7 +184,7 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 	if form := exposedForm(filters, exposed, d.PagePath(args, 1)); form != nil {
 		content = append(content, *form)
 	}
-	content = append(content, teaserList(res.Items, "Nothing to show here yet.")...)
+	content = append(content, teaserList(res.Items, counts, "Nothing to show here yet.")...)
 	if pg := pager(res.Page, res.Pages, func(n int) string {
 		p := d.PagePath(args, n)
 		if n == 1 && public == "/" {
@@ -277,14 +281,15 @@ func (s *Server) listingTags(ctx context.Context, g *core.Gather, exposed map[st
 // gatherNeedsArgs reports whether a gather's filters use path arguments.
 func gatherNeedsArgs(g *core.Gather) bool { return postgres.GatherUsesPathArgs(g) }
 
-// teaserList is the items as teasers, or a note when there are none.
-func teaserList(items []*core.Item, empty string) []core.Node {
+// teaserList is the items as teasers with their comment counts, or a
+// note when there are none.
+func teaserList(items []*core.Item, counts commentCounts, empty string) []core.Node {
 	if len(items) == 0 {
 		return []core.Node{{Type: core.ElemParagraph, Attrs: map[string]string{"class": "empty"}, Text: empty}}
 	}
 	teasers := make([]core.Node, 0, len(items))
 	for _, it := range items {
-		teasers = append(teasers, teaser(it, itemPath(it.ID)))
+		teasers = append(teasers, counts.withCount(teaser(it, itemPath(it.ID)), it.ID))
 	}
 	return []core.Node{{Type: core.ElemContainer, Attrs: map[string]string{"class": "teasers"}, Children: teasers}}
 }

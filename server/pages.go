@@ -141,16 +141,24 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		return err
 	}
 	var (
+		shown   []*core.Item
 		teasers []core.Node
 		lastMod time.Time
 	)
 	for _, it := range items {
-		if it.Promote && len(teasers) < ss.PerPage {
-			teasers = append(teasers, teaser(it, itemPath(it.ID)))
+		if it.Promote && len(shown) < ss.PerPage {
+			shown = append(shown, it)
 			if it.ChangedAt.After(lastMod) {
 				lastMod = it.ChangedAt
 			}
 		}
+	}
+	counts, err := s.listingComments(ctx, st, shown)
+	if err != nil {
+		return err
+	}
+	for _, it := range shown {
+		teasers = append(teasers, counts.withCount(teaser(it, itemPath(it.ID)), it.ID))
 	}
 	content := []core.Node{}
 	if len(teasers) == 0 {
@@ -303,7 +311,7 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, 
 		if err != nil {
 			return err
 		}
-		article.Children = append(article.Children, comments)
+		article.Children = append(article.Children, comments...)
 	}
 	p := render.Page{
 		Title: it.Title, Lang: lang, CanonicalURL: ss.canonical(public), Kind: "article",

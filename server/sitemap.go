@@ -219,6 +219,14 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, st *reqState
 		default:
 			content = append(content, core.Node{Type: core.ElemParagraph, Attrs: map[string]string{"class": "search-count", "role": "status"},
 				Text: strconv.Itoa(res.Total) + " results"})
+			items := make([]*core.Item, len(res.Hits))
+			for i, h := range res.Hits {
+				items[i] = h.Item
+			}
+			counts, err := s.listingComments(ctx, st, items)
+			if err != nil {
+				return err
+			}
 			var hits []core.Node
 			for _, h := range res.Hits {
 				n := core.Node{Type: core.ElemContainer, Tag: "article", Attrs: map[string]string{"class": "search-result"}, Children: []core.Node{
@@ -229,7 +237,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, st *reqState
 					// matches; filtered_html keeps the marks and nothing else.
 					n.Children = append(n.Children, core.Node{Type: core.ElemText, Format: core.FormatFilteredHTML, Text: h.Snippet})
 				}
-				hits = append(hits, n)
+				hits = append(hits, counts.withCount(n, h.Item.ID))
 			}
 			content = append(content, core.Node{Type: core.ElemContainer, Attrs: map[string]string{"class": "search-results"}, Children: hits})
 			if pg := pager(page, res.Pages, func(n int) string {
@@ -290,7 +298,11 @@ func (s *Server) termItems(ctx context.Context, st *reqState, t *core.Term, publ
 	if page > 1 && page > res.Pages {
 		return nil, core.Errorf(core.ENotFound, "page not found")
 	}
-	out := teaserList(res.Items, "Nothing is filed here yet.")
+	counts, err := s.listingComments(ctx, st, res.Items)
+	if err != nil {
+		return nil, err
+	}
+	out := teaserList(res.Items, counts, "Nothing is filed here yet.")
 	if pg := pager(res.Page, res.Pages, func(n int) string {
 		if n == 1 {
 			return href(public)

@@ -94,18 +94,61 @@ func validCommenter(name, email string) (string, string, error) {
 	return name, email, nil
 }
 
-// CreateComment stores a comment on a live item the acting user may view.
-// A signed-in user's comment is published at once when they hold
+// CommentItemType is the item type whose comment settings apply to items
+// of type name: nil (the defaults) when the type no longer exists.
+func (s *Store) CommentItemType(ctx context.Context, name string) (*core.ItemType, error) {
+	doc, err := findConfig(ctx, s.pool, "item_type", name)
+	if core.ErrorCode(err) == core.ENotFound {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	t, err := core.ParseItemType(doc.Body)
+	if err != nil {
+		return nil, fmt.Errorf("item type %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// CreateComment stores a comment on a live item the acting user may view,
+// when the item's type has comments open (core.CommentSettings). A
+// signed-in user's comment is published at once when they hold
 // comments.administer, pending otherwise. An anonymous visitor may comment
-// when the anonymous role holds comments.anonymous: c.AuthorName (and
-// optionally c.AuthorEmail) say who they are, the context's client
-// address is kept, and the comment always waits as pending. Errors:
-// EUnauthorized for an anonymous visitor the site does not let comment,
+// when the anonymous role holds comments.anonymous and the item's type
+// does not say anonymous: false: c.AuthorName (and optionally
+// c.AuthorEmail) say who they are, the context's client address is kept,
+// and the comment always waits as pending. Errors: EUnauthorized for an
+// anonymous visitor the site or the item's type does not let comment,
+// EForbidden when the item's type has comments closed or hidden,
 // EInvalid for an empty or oversized body, a bad name or e-mail, a name
 // of a registered user, or a parent that is not a published comment on the
 // same item; ENotFound for an item the user may not view.
 func (s *Store) CreateComment(ctx context.Context, c *Comment) error {
 	u := core.UserFromContext(ctx)
+	anonymousOK := false
+	if u.IsAnonymous() {
+		ok, err := s.authz.HasPermission(ctx, u, core.PermPostAnonymousComments)
+		if err != nil {
+			return err
+		} else if !ok {
+			return core.Errorf(core.EUnauthorized, "sign in to comment")
+		}
+		anonymousOK = ok
+	}
+	it, err := s.Items().FindItemByID(ctx, core.LiveStageID, c.ItemID)
+	if err != nil {
+		return err
+	}
+	typ, err := s.CommentItemType(ctx, it.Type)
+	if err != nil {
+		return err
+	}
+	if mode := typ.CommentMode(); mode != core.CommentsOpen {
+		return core.Errorf(core.EForbidden, "comments are %s on %s items", mode, it.Type)
+	}
+	if u.IsAnonymous() && !typ.AnonymousComments(anonymousOK) {
+		return core.Errorf(core.EUnauthorized, "sign in to comment: %s items take comments from signed-in users only", it.Type)
+	}
 	body, err := validCommentBody(c.Body)
 	if err != nil {
 		return err
@@ -118,11 +161,6 @@ func (s *Store) CreateComment(ctx context.Context, c *Comment) error {
 		c.ClientAddr = ""
 	}
 	if u.IsAnonymous() {
-		if ok, err := s.authz.HasPermission(ctx, u, core.PermPostAnonymousComments); err != nil {
-			return err
-		} else if !ok {
-			return core.Errorf(core.EUnauthorized, "sign in to comment")
-		}
 		if c.AuthorName, c.AuthorEmail, err = validCommenter(c.AuthorName, c.AuthorEmail); err != nil {
 			return err
 		}
@@ -133,9 +171,6 @@ func (s *Store) CreateComment(ctx context.Context, c *Comment) error {
 		} else if ok {
 			c.Status = CommentPublished
 		}
-	}
-	if _, err := s.Items().FindItemByID(ctx, core.LiveStageID, c.ItemID); err != nil {
-		return err
 	}
 	c.ID = core.NewID()
 	return s.inTx(ctx, func(tx *txn) error {
@@ -208,6 +243,44 @@ func (s *Store) FindComments(ctx context.Context, item core.ID, status string) (
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// CountComments returns the number of visible comments of each item
+// (items without any are left out), in one query, for listings: the
+// published comments that are not replies below a pending one (the item
+// page hides those with their parent), as the item page counts them.
+// At most 1000 ids.
+func (s *Store) CountComments(ctx context.Context, items []core.ID) (map[core.ID]int, error) {
+	out := make(map[core.ID]int, len(items))
+	if len(items) == 0 {
+		return out, nil
+	}
+	if len(items) > 1000 {
+		return nil, core.Errorf(core.EInvalid, "count comments: at most 1000 items, not %d", len(items))
+	}
+	rows, err := s.pool.Query(ctx, `WITH RECURSIVE hidden AS (
+			SELECT c.id FROM comment c WHERE c.item_id = ANY($1::uuid[]) AND c.status = 'pending'
+			UNION
+			SELECT k.id FROM comment k JOIN hidden h ON k.parent_id = h.id WHERE k.item_id = ANY($1))
+		SELECT c.item_id, count(*) FROM comment c
+		WHERE c.item_id = ANY($1) AND c.status = 'published' AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.id = c.id)
+		GROUP BY c.item_id`, items)
+	if err != nil {
+		return nil, fmt.Errorf("count comments: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id core.ID
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count comments: %w", err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count comments: %w", TranslateError(err))
+	}
+	return out, nil
 }
 
 // requireModerator returns EForbidden (EUnauthorized when anonymous)
