@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -20,7 +21,9 @@ import (
 // privately over the first snapshot-size bytes. A call's writes then land
 // in private copies of the pages it touches, and every other page is the
 // memfd's, clean by construction. /proc/self/pagemap tells them apart (a
-// private copy is present, or swapped, and not a file page), so the reset
+// private copy is present, or swapped, and not a file page; the
+// PAGEMAP_SCAN ioctl of Linux 6.7 lists them as ranges, older kernels'
+// pagemap is read entry by entry), so the reset
 // compares with the snapshot only the private copies — about 40 pages of
 // a Go guest's 1,536 — instead of all of memory. Pages above the snapshot
 // are anonymous; the touched ones are zeroed.
@@ -40,6 +43,7 @@ type cowMemory struct {
 	snapSize int            // bytes mapped from the memfd
 	snap     []byte         // read-only shared view of the memfd
 	pm       []byte         // pagemap entries, reused
+	private  int            // private copies of snapshot pages at the last reset
 	freed    bool
 }
 
@@ -60,6 +64,12 @@ var pagemap = sync.OnceValue(func() *os.File {
 
 // usePagemap is turned off by a test of the reset without it.
 var usePagemap = true
+
+// usePagemapScan: the PAGEMAP_SCAN ioctl (Linux 6.7) lists the private
+// copies as ranges; on older kernels the pagemap is read entry by entry.
+var usePagemapScan atomic.Bool
+
+func init() { usePagemapScan.Store(true) }
 
 // newCOWMemory reserves maxBytes of address space (no memory is committed
 // until it is touched). It returns nil if the reservation fails.
@@ -220,6 +230,16 @@ func (c *cowMemory) reset() error {
 	if f == nil || !usePagemap {
 		return c.drop(0, pages)
 	}
+	if usePagemapScan.Load() {
+		err := c.resetScan(f)
+		if err == nil {
+			return nil
+		}
+		if err != errScanUnsupported {
+			return err
+		}
+		usePagemapScan.Store(false)
+	}
 	if cap(c.pm) < pages*8 {
 		c.pm = make([]byte, pages*8)
 	}
@@ -234,6 +254,8 @@ func (c *cowMemory) reset() error {
 	}
 	mem := c.bytes(c.size)
 	snapPages := c.snapSize / ps
+	private := 0
+	defer func() { c.private = private }()
 	for i := 0; i < pages; i++ {
 		e := binary.LittleEndian.Uint64(pm[i*8:])
 		if e&(pmPresent|pmSwapped) == 0 {
@@ -244,6 +266,7 @@ func (c *cowMemory) reset() error {
 			if e&pmFile != 0 {
 				continue
 			}
+			private++
 			if want := c.snap[i*ps : (i+1)*ps]; !bytes.Equal(page, want) {
 				copy(page, want)
 			}
@@ -293,14 +316,74 @@ func newInstanceAllocator(fallback experimental.MemoryAllocator) (experimental.M
 // broken reports that the memory can no longer be used (a failed seal).
 func (c *cowMemory) broken() bool { return c.freed }
 
-// privatePages counts the pages of the snapshot that are private copies
-// (the ones each reset compares), from the last reset's pagemap.
-func (c *cowMemory) privatePages() int {
-	n := 0
-	for i := 0; i < c.snapSize/hostPageSize && (i+1)*8 <= len(c.pm); i++ {
-		if e := binary.LittleEndian.Uint64(c.pm[i*8:]); e&(pmPresent|pmSwapped) != 0 && e&pmFile == 0 {
-			n++
+// privatePages is the number of private copies the last reset compared.
+func (c *cowMemory) privatePages() int { return c.private }
+
+// PAGEMAP_SCAN (include/uapi/linux/fs.h).
+const (
+	pagemapScan   = 0xc0606610 // _IOWR('f', 16, struct pm_scan_arg)
+	pageIsFile    = 1 << 2
+	pageIsPresent = 1 << 3
+	pageIsSwapped = 1 << 4
+)
+
+type pmScanArg struct {
+	size, flags, start, end, walkEnd, vec, vecLen, maxPages       uint64
+	categoryInverted, categoryMask, categoryAnyofMask, returnMask uint64
+}
+
+type pageRegion struct{ start, end, categories uint64 }
+
+var errScanUnsupported = fmt.Errorf("PAGEMAP_SCAN is not supported")
+
+// resetScan is reset with the private copies listed by PAGEMAP_SCAN:
+// pages present or swapped and not file pages.
+func (c *cowMemory) resetScan(f *os.File) error {
+	var regions [64]pageRegion
+	mem := c.bytes(c.size)
+	start := uint64(uintptr(c.base))
+	end := start + c.size
+	snapEnd := start + uint64(c.snapSize)
+	private := 0
+	defer func() { c.private = private }()
+	for start < end {
+		arg := pmScanArg{
+			start: start, end: end,
+			vec: uint64(uintptr(unsafe.Pointer(&regions[0]))), vecLen: uint64(len(regions)),
+			categoryInverted: pageIsFile, categoryMask: pageIsFile,
+			categoryAnyofMask: pageIsPresent | pageIsSwapped,
+			returnMask:        pageIsPresent | pageIsSwapped | pageIsFile,
 		}
+		arg.size = uint64(unsafe.Sizeof(arg))
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), pagemapScan, uintptr(unsafe.Pointer(&arg)))
+		if errno != 0 {
+			if errno == unix.ENOTTY || errno == unix.EINVAL {
+				return errScanUnsupported
+			}
+			return fmt.Errorf("PAGEMAP_SCAN: %w", errno)
+		}
+		n := int(r)
+		for _, rg := range regions[:n] {
+			for a := rg.start; a < rg.end; a += uint64(hostPageSize) {
+				off := int(a - uint64(uintptr(c.base)))
+				page := mem[off : off+hostPageSize]
+				if a < snapEnd {
+					private++
+					if want := c.snap[off : off+hostPageSize]; !bytes.Equal(page, want) {
+						copy(page, want)
+					}
+				} else if !bytes.Equal(page, zeroPage) {
+					clear(page)
+				}
+			}
+		}
+		if arg.walkEnd >= end {
+			break
+		}
+		if arg.walkEnd <= start {
+			return fmt.Errorf("PAGEMAP_SCAN made no progress at %#x", start)
+		}
+		start = arg.walkEnd
 	}
-	return n
+	return nil
 }
