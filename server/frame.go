@@ -156,7 +156,7 @@ func (s *Server) aliasLinks(ctx context.Context, st *reqState, regions map[strin
 		return nil
 	}
 	s.dependAliases(ctx, st, paths)
-	aliases, err := s.k.Store.Site().AliasesOf(ctx, st.stage, paths)
+	aliases, err := s.aliasesOf(ctx, st, paths)
 	if err != nil || len(aliases) == 0 {
 		return err
 	}

@@ -269,7 +269,7 @@ func (s *Server) fieldValue(ctx context.Context, st *reqState, it *core.Item, fd
 			return core.Node{}, false, nil
 		}
 		s.depend(ctx, st, core.EntityTag(core.KindItem, ref.ID.String()))
-		target, err := s.k.Store.Items().FindItemByID(ctx, st.stage, ref.ID)
+		target, err := s.findItem(ctx, st, ref.ID)
 		if core.ErrorCode(err) == core.ENotFound {
 			return core.Node{}, false, nil
 		} else if err != nil {

@@ -58,7 +58,7 @@ func (s *Server) notAlias(w http.ResponseWriter, r *http.Request, st *reqState, 
 		internal := base
 		if _, _, isInternal := parseInternal(base); !isInternal {
 			s.dependAliases(ctx, st, []string{base})
-			internal, _, err = s.k.Store.Site().ResolveAlias(ctx, st.stage, base)
+			internal, _, err = s.resolveAlias(ctx, st, base)
 		}
 		if kind, id, ok := parseInternal(internal); err == nil && ok && kind == "term" {
 			st.page = n
@@ -143,8 +143,7 @@ func exposedValues(r *http.Request, filters []core.ExposedFilter) map[string]str
 // gatherPage renders page n of a gather's page display at public.
 func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState, g *core.Gather, d *core.GatherDisplay, args []string, page int, public string) error {
 	ctx := r.Context()
-	runner := s.k.Store.Gathers()
-	filters, err := runner.ExposedFilters(ctx, g)
+	filters, err := s.exposedFilters(ctx, st, g)
 	if err != nil {
 		return err
 	}
@@ -153,7 +152,7 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 	if page > core.GatherMaxPage {
 		return core.Errorf(core.ENotFound, "page not found")
 	}
-	res, err := runner.RunGather(ctx, g, st.stage, core.GatherArgs{PathArgs: args, Exposed: exposed, Page: page, Display: d.Name})
+	res, err := s.runGather(ctx, st, g, core.GatherArgs{PathArgs: args, Exposed: exposed, Page: page, Display: d.Name})
 	if err != nil {
 		return err
 	}

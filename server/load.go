@@ -20,7 +20,7 @@ func (s *Server) load(ctx context.Context, st *reqState, extra postgres.PageQuer
 		q.Configs = append(q.Configs, siteKey)
 		q.Menu = MainMenu
 	}
-	d, err := s.k.Store.Site().LoadPage(ctx, st.stage, q)
+	d, err := s.loadPage(ctx, st, q)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func (s *Server) frontPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		internal := fp
 		if _, _, ok := parseInternal(fp); !ok {
 			s.dependAliases(ctx, st, []string{fp})
-			if internal, _, err = s.k.Store.Site().ResolveAlias(ctx, st.stage, fp); err != nil {
+			if internal, _, err = s.resolveAlias(ctx, st, fp); err != nil {
 				return err
 			}
 		}
@@ -222,7 +222,7 @@ func (s *Server) byID(w http.ResponseWriter, r *http.Request, st *reqState, inte
 		return core.Errorf(core.ENotFound, "page not found")
 	}
 	s.dependAliases(r.Context(), st, []string{internal})
-	aliases, err := s.k.Store.Site().AliasesOf(r.Context(), st.stage, []string{internal})
+	aliases, err := s.aliasesOf(r.Context(), st, []string{internal})
 	if err != nil {
 		return err
 	}
@@ -242,13 +242,12 @@ func (s *Server) aliasPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		return core.Errorf(core.ENotFound, "page not found")
 	}
 	ctx := r.Context()
-	site := s.k.Store.Site()
 	s.dependAliases(ctx, st, []string{p}) // an alias made here takes the path over
-	internal, preferred, err := site.ResolveAlias(ctx, st.stage, p)
+	internal, preferred, err := s.resolveAlias(ctx, st, p)
 	if core.ErrorCode(err) == core.ENotFound && r.URL.RawPath != "" {
 		p = r.URL.EscapedPath()
 		s.dependAliases(ctx, st, []string{p})
-		internal, preferred, err = site.ResolveAlias(ctx, st.stage, p)
+		internal, preferred, err = s.resolveAlias(ctx, st, p)
 	}
 	if err == nil {
 		s.dependAliases(ctx, st, []string{internal}) // its preferred alias
@@ -281,7 +280,7 @@ func (s *Server) serveInternal(w http.ResponseWriter, r *http.Request, st *reqSt
 func (s *Server) itemPage(w http.ResponseWriter, r *http.Request, st *reqState, id core.ID, public string) error {
 	ctx := r.Context()
 	s.depend(ctx, st, core.EntityTag(core.KindItem, id.String()))
-	it, err := s.k.Store.Items().FindItemByID(ctx, st.stage, id)
+	it, err := s.findItem(ctx, st, id)
 	if err != nil {
 		return err
 	}

@@ -263,21 +263,9 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, st *reqState
 // it, through the term_ref fields of the term's vocabulary (the first
 // such field name when types use several), paged at /term-path/page/N.
 func (s *Server) termItems(ctx context.Context, st *reqState, t *core.Term, public string, page int) ([]core.Node, error) {
-	field := ""
-	docs, err := s.k.Store.Config().FindConfigs(ctx, "item_type")
+	field, err := s.termField(ctx, st, t.Vocabulary)
 	if err != nil {
 		return nil, err
-	}
-	for _, d := range docs {
-		typ, err := core.ParseItemType(d.Body)
-		if err != nil {
-			continue
-		}
-		for _, fd := range typ.Fields {
-			if fd.Type == core.FieldTermRef && fd.Vocabulary == t.Vocabulary && field == "" {
-				field = fd.Name
-			}
-		}
 	}
 	if field == "" {
 		if page > 1 {
@@ -290,7 +278,7 @@ func (s *Server) termItems(ctx context.Context, st *reqState, t *core.Term, publ
 		Filters: []core.GatherFilter{{Field: "status", Op: core.OpEq, Value: json.RawMessage(`"published"`)}, {Field: field, Op: core.OpCategory, Value: val}},
 		Sorts:   []core.GatherSort{{Field: "sticky", Direction: "desc"}, {Field: "created", Direction: "desc"}}}
 	probe := s.dependListing(ctx, st, s.listingTags(ctx, g, nil))
-	res, err := s.k.Store.Gathers().RunGather(ctx, g, st.stage, core.GatherArgs{Page: page})
+	res, err := s.runGather(ctx, st, g, core.GatherArgs{Page: page})
 	if err != nil {
 		return nil, err
 	}

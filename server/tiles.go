@@ -36,7 +36,7 @@ func (s *Server) siteConfig(ctx context.Context, st *reqState) (*siteConfig, err
 		return st.config, nil
 	}
 	s.depend(ctx, st, core.ListTag(core.KindConfig))
-	docs, err := s.k.Store.Config().FindConfigsOfKinds(ctx, "gather", "tile")
+	docs, err := s.gatherTileDocs(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 		if run == g {
 			args.Display = c.Gather.Display
 		}
-		res, err := s.k.Store.Gathers().RunGather(ctx, run, st.stage, args)
+		res, err := s.runGather(ctx, st, run, args)
 		if err != nil {
 			tileProblem(ctx, t, "content.gather.gather", "the gather failed: "+core.ErrorMessage(err))
 			s.log.Warn("tile left out", "tile", t.Name, "gather", g.Name, "reason", core.ErrorMessage(err))
@@ -230,7 +230,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 		}
 		if c.Menu.Menu == MainMenu {
 			links = st.data.MenuLinks
-		} else if links, err = s.k.Store.Site().FindMenuLinks(ctx, st.stage, c.Menu.Menu); err != nil {
+		} else if links, err = s.menuLinks(ctx, st, c.Menu.Menu); err != nil {
 			return "", nil, false, err
 		}
 		if len(links) == 0 {

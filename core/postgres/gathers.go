@@ -33,6 +33,8 @@ type Gathers struct {
 	ext core.GatherExtender
 	// Timeout is the statement_timeout of a run's transaction.
 	Timeout time.Duration
+	// all: a run reads every matching row (RunGatherAll), not one page.
+	all bool
 }
 
 // Gathers returns the gather runner, with the store's gather extender
@@ -107,6 +109,22 @@ func (gs *Gathers) RunGather(ctx context.Context, g *core.Gather, stage core.ID,
 	return res, err
 }
 
+// RunGatherAll runs g as RunGather does and returns every item it
+// matches, in its order, in one query: page N of RunGather is the slice
+// [(N-1)*PerPage, N*PerPage) of it (the order always ends with the id, so
+// the pages are the same). For a static export, which renders every page
+// of a listing. Errors: as RunGather's.
+func (gs *Gathers) RunGatherAll(ctx context.Context, g *core.Gather, stage core.ID, args core.GatherArgs) ([]*core.Item, error) {
+	all := *gs
+	all.all = true
+	args.Page = 1
+	res, _, err := all.run(ctx, g, stage, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.Items, nil
+}
+
 // run is RunGather; with each, it also calls each(tx, page rows' search
 // query) inside the transaction (search snippets).
 func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args core.GatherArgs,
@@ -172,7 +190,11 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 			offset = -1
 		}
 		if offset >= 0 {
-			items, total, err := c.page(ctx, tx, perPage, offset)
+			limit := perPage
+			if gs.all {
+				limit = -1
+			}
+			items, total, err := c.page(ctx, tx, limit, offset)
 			if err != nil {
 				return err
 			}
@@ -1011,13 +1033,18 @@ func (c *gatherCompiler) orderBy(prefix string, named bool) string {
 }
 
 // page reads one page and the total: filtering, sorting and counting run
-// on the keys in one scan; only the page's rows are read whole.
+// on the keys in one scan; only the page's rows are read whole. A limit
+// below 0 reads every row.
 func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int) ([]*core.Item, int, error) {
 	sel := []string{"k.id", "k.rev", "count(*) OVER () AS total"}
 	for i, o := range c.orders {
 		sel = append(sel, o.expr+" AS s"+strconv.Itoa(i))
 	}
-	params := append(slices.Clone(c.params), limit, offset)
+	var lim any = limit
+	if limit < 0 {
+		lim = nil // LIMIT NULL: every row
+	}
+	params := append(slices.Clone(c.params), lim, offset)
 	n := len(params)
 	var live, staged nullItem
 	sql := `WITH page AS (

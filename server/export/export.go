@@ -301,6 +301,9 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		}
 	}
 
+	// The pages of this run share what they all read (server.WithExportMemo);
+	// a full export reads each listing whole once and its pages are slices.
+	rctx := server.WithExportMemo(ctx, full)
 	results := map[string]*rendered{}
 	var (
 		mu       sync.Mutex
@@ -311,7 +314,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	prog := newProgress(e.opts.Progress, &count, &queued)
 	visit := func(u string) []string {
 		t0 := time.Now()
-		r, err := e.render(ctx, u, base)
+		r, err := e.render(rctx, u, base)
 		count.Add(1)
 		if r != nil {
 			r.took = time.Since(t0)
@@ -372,7 +375,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	notFound := make(chan page, 1)
 	go func() {
-		b, err := e.notFound(ctx)
+		b, err := e.notFound(rctx)
 		notFound <- page{b, err}
 	}()
 	for _, u := range start2 {
