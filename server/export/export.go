@@ -200,7 +200,17 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	if name == "" {
 		name = abs
 	}
+	feed := e.k.Store.Feed()
+	// Every change committed before this export is below the cursor it
+	// reads up to (an edit made just before is exported, and is not read
+	// again next time), even while other transactions of the cluster run;
+	// the manifest is read meanwhile.
+	settled := make(chan error, 1)
+	go func() { settled <- feed.WaitSettled(ctx, 2*time.Second) }()
 	old, found, err := ReadManifest(abs)
+	if serr := <-settled; err == nil {
+		err = serr
+	}
 	if err != nil {
 		prep.Wait()
 		return nil, err
@@ -213,17 +223,10 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	// A folder holds one stage's export (live's, or a stage's): another
 	// stage's manifest makes a full export.
 	full := e.opts.Full || !found || old.Version != manifestVersion || old.Stage != stageName
-	feed := e.k.Store.Feed()
 	var (
 		cursor core.FeedCursor
 		bumped = map[string]bool{}
 	)
-	// Every change committed before this export is below the cursor it
-	// reads up to (an edit made just before is exported, and is not read
-	// again next time), even while other transactions of the cluster run.
-	if err := feed.WaitSettled(ctx, 2*time.Second); err != nil {
-		return nil, err
-	}
 	if full {
 		// Every change before the head is in what we are about to read.
 		if cursor, err = feed.FeedHead(ctx); err != nil {
@@ -432,8 +435,11 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		next.Files[r.rel] = r.entry
 		bodies[r.rel] = r.body
 	}
-	// Keep what the roots reach; a page nothing links to any more goes.
-	reach(next, start2)
+	// Keep what the roots reach; a page nothing links to any more goes
+	// (unless no link changed: incremental.go).
+	if full || linksMoved(old, results) {
+		reach(next, start2)
+	}
 	// 404.html and the nginx map of redirects.
 	nf := <-notFound
 	if nf.err != nil {
@@ -611,7 +617,9 @@ func (e *Exporter) render(ctx context.Context, u, base string) (*rendered, error
 		}
 		b := redirectPage(target)
 		out.entry = &Entry{URL: u, Kind: KindRedirect, SHA256: hashOf(b), Size: int64(len(b)), Target: target,
-			Tags:  []string{core.ListTag(core.KindAlias), core.ListTag(core.KindItem), core.ListTag(core.KindTerm), core.ListTag(core.KindConfig)},
+			// A redirect is the alias table's (path_redirect follows every
+			// alias change) and the settings' (the language, the gathers).
+			Tags:  []string{core.ListTag(core.KindAlias), core.AliasesTag, core.ListTag(core.KindConfig)},
 			Links: []string{target}}
 		out.rel, out.body = rel, b
 	case http.StatusNotFound, http.StatusGone, http.StatusForbidden:

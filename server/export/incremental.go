@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/trovato/trovato/core"
 )
@@ -78,4 +79,27 @@ func (e *Exporter) writeManifest(ctx context.Context, abs, name string, old, nex
 		return err
 	}
 	return e.k.Store.SaveExportManifest(ctx, name, next.Cursor, base)
+}
+
+// linksMoved reports whether an incremental export's results can change
+// what the roots reach: a URL gone or new, or a page whose links differ
+// from its entry's. When none can, the walk over every entry (reach) is
+// skipped.
+func linksMoved(old *Manifest, results map[string]*rendered) bool {
+	byURL := make(map[string]*Entry, len(results))
+	for _, r := range results {
+		byURL[r.url] = nil
+	}
+	for _, en := range old.Files {
+		if _, ok := byURL[en.URL]; ok {
+			byURL[en.URL] = en
+		}
+	}
+	for _, r := range results {
+		prev := byURL[r.url]
+		if r.gone || r.entry == nil || prev == nil || !slices.Equal(prev.Links, r.entry.Links) {
+			return true
+		}
+	}
+	return false
 }

@@ -202,6 +202,33 @@ func TestIncrementalExport(t *testing.T) {
 			t.Errorf("the former alias is no redirect page: %v", err)
 		}
 		checkAgainstServer(t, srv, dir, nil)
+
+		// Moved again: both former aliases lead to the new one (the
+		// redirects follow the alias table).
+		cur, err := k.Store.Staged().FindStagedDocs(admin, core.KindAlias, core.LiveStageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range cur {
+			if d.ID == doc.ID {
+				doc = d
+			}
+		}
+		body = json.RawMessage(`{"alias":"/articles/speed","language":"und","path":"/item/` + id.String() + `"}`)
+		if _, err := k.Store.Staged().PutStaged(admin, core.KindAlias, core.LiveStageID, doc.ID, body, &doc.RevisionID, "move"); err != nil {
+			t.Fatal(err)
+		}
+		mustExport(t, k, dir)
+		m, _, err := export.ReadManifest(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rel := range []string{"articles/measuring-page-speed/index.html", "articles/page-speed/index.html"} {
+			if en := m.Files[rel]; en == nil || en.Kind != export.KindRedirect || en.Target != "/articles/speed" {
+				t.Errorf("%s: %+v, want a redirect to /articles/speed", rel, en)
+			}
+		}
+		checkAgainstServer(t, srv, dir, nil)
 	})
 }
 
