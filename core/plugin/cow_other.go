@@ -15,6 +15,7 @@ type cowMemory struct{}
 func (c *cowMemory) seal(string, int) error { return errors.New("copy-on-write reset needs Linux") }
 func (c *cowMemory) reset() error           { return errors.New("copy-on-write reset needs Linux") }
 func (c *cowMemory) broken() bool           { return true }
+func (c *cowMemory) Free()                  {}
 
 func newInstanceAllocator(fallback experimental.MemoryAllocator) (experimental.MemoryAllocator, func() *cowMemory) {
 	return fallback, func() *cowMemory { return nil }

@@ -284,6 +284,11 @@ func (s *sandbox) newInstance(ctx context.Context) (*instance, *failure) {
 	defer cancel()
 	mod, err := s.runtime.InstantiateModule(ictx, s.compiled, cfg)
 	if err != nil {
+		// wazero does not free the memory of a module whose data
+		// segments failed to apply.
+		if c := cowOf(); c != nil {
+			c.Free()
+		}
 		return nil, fail(ReasonBadModule, "instantiate: %v", err)
 	}
 	in.mod = mod
