@@ -153,6 +153,13 @@ func TestCachedHitOneWriteNoRedis(t *testing.T) {
 		}
 	}
 
+	// A file (streamed, not gathered) still arrives whole on the same
+	// connection, and the next page after it too.
+	res, file := rawGet(t, conn, br, "GET", "/files/"+s.file.Hash+"/cat.png")
+	if res.StatusCode != http.StatusOK || int64(len(file)) != s.file.Size {
+		t.Fatalf("file: %d, %d bytes of %d", res.StatusCode, len(file), s.file.Size)
+	}
+
 	// Hits from the in-process tier: no Redis command, each counted.
 	before := cacheHits(t, srv)
 	cmds.reset()
