@@ -92,6 +92,10 @@ type GatherArgs struct {
 	Exposed  map[string]string // exposed filter name -> form value
 	Page     int               // 1-based; 0 means 1
 	Display  string            // optional: a display whose items bound the page size
+	// Limit, above 0, reads Limit items from Offset instead of page Page
+	// (the API's cursor paging); a pager of style none still lists only
+	// the first page's items.
+	Offset, Limit int
 }
 
 // GatherResult is one page of a gather.

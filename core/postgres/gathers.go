@@ -141,6 +141,9 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 	if args.Page < 1 || args.Page > core.GatherMaxPage {
 		return nil, "", core.InvalidFields("invalid page", []core.FieldError{{Path: "page", Message: fmt.Sprintf("must be between 1 and %d", core.GatherMaxPage)}})
 	}
+	if args.Offset < 0 || args.Limit < 0 {
+		return nil, "", core.InvalidFields("invalid offset or limit", []core.FieldError{{Path: "limit", Message: "offset and limit must not be negative"}})
+	}
 	if args.Display != "" && g.Display(args.Display) == nil {
 		return nil, "", core.InvalidFields("unknown display", []core.FieldError{{Path: "display", Message: fmt.Sprintf("gather %s has no display %q", g.Name, args.Display)}})
 	}
@@ -173,7 +176,23 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 		return nil, "", err
 	}
 	perPage := g.PerPage(args.Display)
+	offset, limit := (args.Page-1)*perPage, perPage
+	if args.Limit > 0 {
+		offset, limit = args.Offset, args.Limit
+		if g.Pager.Style == "none" {
+			limit = min(limit, perPage-offset)
+		}
+	}
+	if limit <= 0 || g.Pager.Style == "none" && args.Limit == 0 && args.Page > 1 {
+		offset = -1 // beyond the first page of a pager of style none
+	}
+	if gs.all {
+		offset, limit = 0, -1 // every row (RunGatherAll)
+	}
 	res := &core.GatherResult{Items: []*core.Item{}, Page: args.Page, PerPage: perPage}
+	if args.Limit > 0 {
+		res.Page, res.PerPage = args.Offset/args.Limit+1, args.Limit
+	}
 	var tsq string
 	err = gs.s.readTx(ctx, gs.timeout(), func(tx pgx.Tx) error {
 		c := newGatherCompiler(ctx, tx, g, stage, types, args, gs.s.now())
@@ -185,15 +204,7 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 		if c.none {
 			return nil // a filter that can match nothing (no such term, no search words)
 		}
-		offset := (args.Page - 1) * perPage
-		if g.Pager.Style == "none" && args.Page > 1 {
-			offset = -1
-		}
 		if offset >= 0 {
-			limit := perPage
-			if gs.all {
-				limit = -1
-			}
 			items, total, err := c.page(ctx, tx, limit, offset)
 			if err != nil {
 				return err
@@ -214,7 +225,7 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 	if err != nil {
 		return nil, "", err
 	}
-	res.Pages = max(1, (res.Total+perPage-1)/perPage)
+	res.Pages = max(1, (res.Total+res.PerPage-1)/res.PerPage)
 	if g.Pager.Style == "none" {
 		res.Pages = 1
 	}

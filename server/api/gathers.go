@@ -1,7 +1,10 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -21,9 +24,38 @@ func (g gatherArgs) core() core.GatherArgs {
 	return core.GatherArgs{PathArgs: g.PathArgs, Exposed: g.Exposed, Page: g.Page, Display: g.Display}
 }
 
-// runGather runs a stored gather as the caller, in a stage: the items the
-// caller may view, one page. Query: page, display, arg (repeatable path
-// arguments) and exposed filters as x.NAME=value.
+// gatherPage is one page of a stored gather's results: the list shape
+// (items, total, next_cursor) with the gather pager's page numbers.
+type gatherPage struct {
+	*core.GatherResult
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// gatherScope is the cursor scope of a gather's results: the gather, a
+// fingerprint of its definition, the stage and the run's arguments, so a
+// cursor is refused after the gather changed or with other arguments.
+func gatherScope(r *http.Request, g *core.Gather, stage core.ID, args core.GatherArgs) string {
+	def, _ := json.Marshal(g)
+	sum := sha256.Sum256(def)
+	scope, _ := json.Marshal(struct {
+		Path    string            `json:"path"`
+		Def     string            `json:"def"`
+		Stage   core.ID           `json:"stage"`
+		Display string            `json:"display"`
+		Args    []string          `json:"args"`
+		Exposed map[string]string `json:"exposed"` // encoding/json sorts the keys
+	}{r.URL.Path, hex.EncodeToString(sum[:]), stage, args.Display, args.PathArgs, args.Exposed})
+	return string(scope)
+}
+
+// runGather runs a stored gather as the caller, in a stage: one page of
+// the items the caller may view. Query: cursor and limit (1..200, default
+// the gather's page size), or page (the gather's pager, as the site's
+// listing pages; page size limit when given), display, arg (repeatable
+// path arguments) and exposed filters as x.NAME=value. Errors: ENotFound
+// for the gather or a stage the caller may not view; EInvalid naming page,
+// limit, cursor (tampered, from another gather, stage or arguments, or
+// from before the gather changed), display, exposed.NAME or args[N].
 func (a *API) runGather(w http.ResponseWriter, r *http.Request) error {
 	stage, err := a.stageParam(r)
 	if err != nil {
@@ -35,23 +67,51 @@ func (a *API) runGather(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	args := core.GatherArgs{PathArgs: q["arg"], Display: q.Get("display"), Exposed: map[string]string{}}
-	if p := q.Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			return core.InvalidFields("The page is not valid.", []core.FieldError{{Path: "page", Message: "must be a whole number from 1"}})
-		}
-		args.Page = n
-	}
 	for k, v := range q {
 		if len(k) > 2 && k[:2] == "x." && len(v) > 0 {
 			args.Exposed[k[2:]] = v[0]
 		}
 	}
+	perPage := g.PerPage(args.Display)
+	args.Limit = perPage
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxPage {
+			return core.InvalidFields("The limit is not valid.", []core.FieldError{{Path: "limit", Message: fmt.Sprintf("must be a whole number from 1 to %d", maxPage)}})
+		}
+		args.Limit = n
+	}
+	scope := gatherScope(r, g, stage, args)
+	switch p, c := q.Get("page"), q.Get("cursor"); {
+	case p != "" && c != "":
+		return core.InvalidFields("Page by cursor or by page number, not both.", []core.FieldError{{Path: "page", Message: "cannot be combined with cursor"}})
+	case p != "":
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > core.GatherMaxPage {
+			return core.InvalidFields("The page is not valid.", []core.FieldError{{Path: "page", Message: fmt.Sprintf("must be a whole number from 1 to %d", core.GatherMaxPage)}})
+		}
+		args.Page, args.Offset = n, (n-1)*args.Limit
+	case c != "":
+		off, err := a.decodeCursor(scope, c)
+		if err != nil {
+			return core.InvalidFields("The cursor is not valid for this gather.", []core.FieldError{{Path: "cursor",
+				Message: "was tampered with, belongs to another gather, stage, display or arguments, or the gather changed since"}})
+		}
+		args.Offset = off
+	}
 	res, err := a.store.Gathers().RunGather(r.Context(), g, stage, args)
 	if err != nil {
 		return hideDenied(err, "stage not found")
 	}
-	writeJSON(w, http.StatusOK, gatherResult(res))
+	out := gatherPage{GatherResult: gatherResult(res)}
+	listed := res.Total
+	if g.Pager.Style == "none" {
+		listed = min(listed, perPage) // the first page only
+	}
+	if next := args.Offset + len(res.Items); len(res.Items) > 0 && next < listed {
+		out.NextCursor = a.encodeCursor(scope, next)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
