@@ -1,0 +1,7 @@
+//go:build !linux
+
+package plugin
+
+import "time"
+
+func threadCPUPrecise() time.Duration { return threadCPU() }
