@@ -24,7 +24,7 @@ func BenchmarkSDKItemViewParts(b *testing.B) {
 	var callCPU, resetCPU time.Duration
 	cpu := startCPU()
 	for b.Loop() {
-		c0 := threadCPU()
+		c0 := threadCPUPrecise()
 		cctx, cancel := context.WithTimeout(ctx, sb.limits.Deadline)
 		in.begin(cctx, ctx)
 		_, f := in.call("item_view", input)
@@ -33,12 +33,12 @@ func BenchmarkSDKItemViewParts(b *testing.B) {
 		if f != nil {
 			b.Fatal(f.Error())
 		}
-		c1 := threadCPU()
+		c1 := threadCPUPrecise()
 		if !in.restore() {
 			b.Fatal("the instance was not reusable after the call")
 		}
 		callCPU += c1 - c0
-		resetCPU += threadCPU() - c1
+		resetCPU += threadCPUPrecise() - c1
 	}
 	cpu.report(b)
 	b.ReportMetric(float64(callCPU.Nanoseconds())/float64(b.N), "call-cpu-ns/op")
