@@ -93,9 +93,12 @@ func BenchmarkCachedPageHTTP(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	self0, kids0 := rusage(b, syscall.RUSAGE_SELF), rusage(b, syscall.RUSAGE_CHILDREN)
 	site := runWrk(b, wrk, args, siteURL)
 	self1, kids1 := rusage(b, syscall.RUSAGE_SELF), rusage(b, syscall.RUSAGE_CHILDREN)
+	runtime.ReadMemStats(&ms1)
 	if prof != nil {
 		pprof.StopCPUProfile()
 		_ = prof.Close()
@@ -113,10 +116,13 @@ func BenchmarkCachedPageHTTP(b *testing.B) {
 	fmt.Fprintf(&t, "%-28s %10s %12s %12s\n", "", "req/s", "server µs/req", "wrk µs/req")
 	fmt.Fprintf(&t, "%-28s %10.0f %12.1f %12.1f\n", "trovato, cached", site.rps, siteCPU, siteWrk)
 	fmt.Fprintf(&t, "%-28s %10.0f %12.1f %12.1f\n", "nginx, the page as a file", static.rps, ngCPU, ngWrk)
+	allocs := float64(ms1.Mallocs-ms0.Mallocs) / float64(max(site.requests, 1))
+	fmt.Fprintf(&t, "trovato: %.1f allocations per request (net/http's and the site's), %d GC cycles\n", allocs, ms1.NumGC-ms0.NumGC)
 	fmt.Fprintf(&t, "req/s: trovato %.1f%% of nginx; by CPU per request (server + wrk): expected %.1f%%\n",
 		100*site.rps/static.rps, 100*(ngCPU+ngWrk)/(siteCPU+siteWrk))
 	fmt.Print(t.String())
 	b.ReportMetric(siteCPU, "server-µs/req")
+	b.ReportMetric(allocs, "server-allocs/req")
 	b.ReportMetric(ngCPU, "nginx-µs/req")
 	b.ReportMetric(100*(ngCPU+ngWrk)/(siteCPU+siteWrk), "expected-%-of-nginx")
 	b.ReportMetric(100*site.rps/static.rps, "%-of-nginx")
