@@ -133,8 +133,9 @@ func decodeManifestTable(raw []byte) (*Manifest, *wireManifest, error) {
 		return nil, nil, fmt.Errorf("not a manifest: %v", err)
 	}
 	m := &Manifest{Version: w.Version, Cursor: w.Cursor, Stage: w.Stage, Files: make(map[string]*Entry, len(w.Files))}
+	var sl slab
 	for p, we := range w.Files {
-		en, err := we.entry(p, w.Strings)
+		en, err := we.entryIn(p, w.Strings, &sl)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -145,15 +146,65 @@ func decodeManifestTable(raw []byte) (*Manifest, *wireManifest, error) {
 
 // entry is the wire entry at path p with its indexes resolved in table.
 func (we *wireEntry) entry(p string, table []string) (*Entry, error) {
+	return we.entryIn(p, table, &slab{})
+}
+
+// slab hands out string slices from shared arrays and decodes packed
+// indexes through one buffer: a manifest's thousands of tag and link
+// lists cost a few allocations, not two each.
+type slab struct {
+	free []string
+	buf  []byte
+}
+
+// take returns a slice of n strings (full: an append copies).
+func (sl *slab) take(n int) []string {
+	if n > len(sl.free) {
+		sl.free = make([]string, max(n, 16384))
+	}
+	out := sl.free[:n:n]
+	sl.free = sl.free[n:]
+	return out
+}
+
+// unpack resolves packed indexes in table: packed indexes are
+// string-table indexes as unsigned varints, in unpadded URL-safe base64.
+func (sl *slab) unpack(packed string, table []string) ([]string, bool) {
+	n := base64.RawURLEncoding.DecodedLen(len(packed))
+	if cap(sl.buf) < n {
+		sl.buf = make([]byte, n)
+	}
+	b := sl.buf[:n]
+	k, err := base64.RawURLEncoding.Decode(b, []byte(packed))
+	if err != nil {
+		return nil, false
+	}
+	b = b[:k]
+	count := 0
+	for _, c := range b {
+		if c < 0x80 {
+			count++
+		}
+	}
+	out := sl.take(count)
+	for i := range out {
+		v, w := binary.Uvarint(b)
+		if w <= 0 || v >= uint64(len(table)) {
+			return nil, false
+		}
+		out[i] = table[v]
+		b = b[w:]
+	}
+	return out, len(b) == 0
+}
+
+func (we *wireEntry) entryIn(p string, table []string, sl *slab) (*Entry, error) {
 	if we == nil {
 		return nil, fmt.Errorf("bad entry %q", p)
 	}
 	str := func(idx []int, packed string, plain []string) ([]string, bool) {
 		if packed != "" {
-			var ok bool
-			if idx, ok = unpackIndexes(packed); !ok {
-				return nil, false
-			}
+			return sl.unpack(packed, table)
 		}
 		if len(idx) == 0 {
 			return plain, true
@@ -228,25 +279,6 @@ func (in *interner) pack(list []string) string {
 		in.buf = binary.AppendUvarint(in.buf, uint64(n))
 	}
 	return base64.RawURLEncoding.EncodeToString(in.buf)
-}
-
-// packedIndexes are string-table indexes as unsigned varints, in
-// unpadded URL-safe base64 (unpackIndexes reads them).
-func unpackIndexes(s string) ([]int, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, false
-	}
-	out := make([]int, 0, len(b))
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > 1<<31 {
-			return nil, false
-		}
-		out = append(out, int(n))
-		b = b[k:]
-	}
-	return out, true
 }
 
 // Paths returns the manifest's file paths, sorted.
