@@ -31,6 +31,19 @@ func (s *Server) commentType(st *reqState, it *core.Item) (*core.ItemType, error
 	return typ, err
 }
 
+// loadCommentType is commentType for a request that has not loaded the
+// item's type yet: the document is read with the page's other data
+// (s.load) and parsed once per version.
+func (s *Server) loadCommentType(ctx context.Context, st *reqState, it *core.Item) (*core.ItemType, error) {
+	k := postgres.ConfigKey{Kind: "item_type", Name: it.Type}
+	if st.data == nil || st.data.Configs[k] == nil {
+		if err := s.load(ctx, st, postgres.PageQuery{Configs: []postgres.ConfigKey{k}}); err != nil {
+			return nil, err
+		}
+	}
+	return s.commentType(st, it)
+}
+
 // commentCount is how a listing or the item page says n comments.
 func commentCount(n int) string {
 	switch n {
@@ -249,7 +262,7 @@ func (s *Server) commentForm(w http.ResponseWriter, r *http.Request, st *reqStat
 		}
 		return nil, err
 	}
-	typ, err := s.k.Store.CommentItemType(r.Context(), it.Type)
+	typ, err := s.loadCommentType(r.Context(), st, it)
 	if err != nil {
 		return nil, err
 	}
