@@ -17,9 +17,10 @@ import (
 // that a handler holding a whole body (sendWhole: a cached page, a built
 // page) gathers the response and hands it to the kernel in one write.
 
-// Listener wraps ln's TCP connections so that whole responses leave in
-// one write; the http.Server must use ConnContext. NewHTTPServer and
-// ListenAndServe do both.
+// Listener wraps the connections ln accepts (TLS ones excepted) so that
+// whole responses leave in one write; the http.Server must use
+// ConnContext. NewHTTPServer sets ConnContext; ListenAndServe serves on
+// Listener.
 func Listener(ln net.Listener) net.Listener { return wholeListener{ln} }
 
 // ConnContext is the http.Server.ConnContext that makes a connection
