@@ -14,8 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/trovato/trovato/core"
 	"github.com/trovato/trovato/core/kernel"
@@ -42,8 +45,10 @@ func BenchmarkExport(b *testing.B) {
 	}
 	hugo, _ := exec.LookPath("hugo")
 	var t, details strings.Builder
-	fmt.Fprintf(&t, "\nstatic export on %d CPUs (full: every URL; incremental: after one article's body changed, median of 5)\n", runtime.NumCPU())
-	fmt.Fprintf(&t, "%9s %7s %10s %12s %10s %10s %12s\n", "articles", "URLs", "full", "incremental", "inc-URLs", "hugo", "full/hugo")
+	fmt.Fprintf(&t, "\nstatic export on %d CPUs (full: every URL; incremental: after one article's body changed, median of 5;\n", runtime.NumCPU())
+	fmt.Fprintf(&t, "CPU: the export's process and its database's PostgreSQL backends, hugo's process: what the machine's load moves least)\n")
+	fmt.Fprintf(&t, "%9s %7s %10s %12s %10s %10s %12s %10s %10s %12s\n", "articles", "URLs", "full", "incremental", "inc-URLs", "hugo", "full/hugo",
+		"full-CPU", "hugo-CPU", "CPU-ratio")
 	for _, n := range sizes {
 		k, admin := demoKernel(b)
 		genStart := time.Now()
@@ -54,12 +59,12 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Logf("%d articles generated in %s", n, time.Since(genStart).Round(time.Millisecond))
-		start := time.Now()
+		start, cpu0 := time.Now(), selfCPU()+dbCPU(b, k)
 		full, err := ex.Export(context.Background(), dir)
 		if err != nil {
 			b.Fatal(err)
 		}
-		fullD := time.Since(start)
+		fullD, fullCPU := time.Since(start), selfCPU()+dbCPU(b, k)-cpu0
 
 		// Five edits of different articles, each followed by an
 		// incremental export; the median is reported (the machine's load
@@ -111,15 +116,17 @@ func BenchmarkExport(b *testing.B) {
 		incD := incs[len(incs)/2]
 		fmt.Fprintf(&details, "incremental (median), %d articles: %s\n", n, phases(inc))
 		fmt.Fprintf(&details, "full, %d articles: %s; slowest %s\n", n, phases(full), slowest(full))
-		hugoCol, ratio := "-", "-"
+		hugoCol, ratio, hugoCPUCol, cpuRatio := "-", "-", "-", "-"
 		if hugo != "" {
-			hd := hugoBuild(b, hugo, arts)
-			hugoCol = hd.Round(time.Millisecond).String()
+			hd, hcpu := hugoBuild(b, hugo, arts)
+			hugoCol, hugoCPUCol = hd.Round(time.Millisecond).String(), hcpu.Round(time.Millisecond).String()
 			ratio = fmt.Sprintf("%.2f", fullD.Seconds()/hd.Seconds())
+			cpuRatio = fmt.Sprintf("%.2f", fullCPU.Seconds()/hcpu.Seconds())
 			b.ReportMetric(fullD.Seconds()/hd.Seconds(), fmt.Sprintf("full/hugo-%d", n))
+			b.ReportMetric(fullCPU.Seconds()/hcpu.Seconds(), fmt.Sprintf("full-cpu/hugo-cpu-%d", n))
 		}
-		fmt.Fprintf(&t, "%9d %7d %10s %12s %10d %10s %12s\n", n, full.Rendered, fullD.Round(time.Millisecond),
-			incD.Round(time.Millisecond), inc.Rendered, hugoCol, ratio)
+		fmt.Fprintf(&t, "%9d %7d %10s %12s %10d %10s %12s %10s %10s %12s\n", n, full.Rendered, fullD.Round(time.Millisecond),
+			incD.Round(time.Millisecond), inc.Rendered, hugoCol, ratio, fullCPU.Round(time.Millisecond), hugoCPUCol, cpuRatio)
 		b.ReportMetric(float64(fullD.Milliseconds()), fmt.Sprintf("full-ms-%d", n))
 		b.ReportMetric(float64(incD.Microseconds())/1000, fmt.Sprintf("incremental-ms-%d", n))
 	}
@@ -243,8 +250,8 @@ func termsOf(b *testing.B, k *kernel.Kernel, ctx context.Context, vocab string) 
 
 // hugoBuild writes the articles as a Hugo site with a minimal layout
 // (article pages, paginated home, section and taxonomy lists, 10 a page)
-// and times `hugo` building it.
-func hugoBuild(b *testing.B, hugo string, arts []article) time.Duration {
+// and times `hugo` building it: wall time and CPU time.
+func hugoBuild(b *testing.B, hugo string, arts []article) (time.Duration, time.Duration) {
 	b.Helper()
 	dir := b.TempDir()
 	files := map[string]string{
@@ -278,5 +285,45 @@ func hugoBuild(b *testing.B, hugo string, arts []article) time.Duration {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("hugo: %v\n%s", err, out)
 	}
-	return time.Since(start)
+	return time.Since(start), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// dbCPU is the CPU time used so far by the PostgreSQL backends connected
+// to the kernel's database (read from /proc: the bench's cluster runs on
+// this machine; 0 where /proc is not readable).
+func dbCPU(b *testing.B, k *kernel.Kernel) time.Duration {
+	b.Helper()
+	rows, err := k.Pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ticks int64
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: utime and
+		// stime are the 12th and 13th.
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+		if len(f) > 12 {
+			ut, _ := strconv.ParseInt(f[11], 10, 64)
+			st, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += ut + st
+		}
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
 }
