@@ -7,6 +7,7 @@
 # runs it with the rest).
 #   build/bench-export.sh
 #   TROVATO_BENCH_EXPORT_SIZES=1000 build/bench-export.sh
+#   TROVATO_BENCH_EXPORT_CPUPROFILE=inc.prof build/bench-export.sh  (CPU profile of the incremental exports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build/deps.sh bench
