@@ -69,7 +69,7 @@ func (s *Server) commentsSection(ctx context.Context, st *reqState, it *core.Ite
 		return nil, nil
 	}
 	s.depend(ctx, st, commentTag(it.ID))
-	comments, err := s.k.Store.FindComments(ctx, it.ID, postgres.CommentPublished)
+	comments, err := s.findComments(ctx, st, it.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Server) listingComments(ctx context.Context, st *reqState, items []*cor
 			return nil, err
 		}
 	}
-	n, err := s.k.Store.CountComments(ctx, ids)
+	n, err := s.countComments(ctx, st, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -48,7 +49,7 @@ type stageMemo struct {
 	aliases   lazy[*postgres.AliasTable]
 
 	mu       sync.Mutex
-	gathers  map[string]*lazy[[]*core.Item]        // a listing's every item, by gatherKey
+	gathers  map[string]*lazy[[]*core.Item]         // a listing's every item, by gatherKey
 	exposed  map[string]*lazy[[]core.ExposedFilter] // by gather name and version
 	items    map[core.ID]*core.Item                 // every item a listing read (live only)
 	pageMu   sync.Mutex                             // held while LoadPage fills the maps below
@@ -58,6 +59,10 @@ type stageMemo struct {
 	files    map[core.ID]*core.File
 	refsSeen map[core.ID]bool
 	menus    map[string][]*core.MenuLink
+
+	commentMu sync.Mutex                      // held while comments are read
+	comments  map[core.ID][]*postgres.Comment // an item page's published comments
+	counts    map[core.ID]int                 // a teaser's comment count
 }
 
 // lazy is a value read once; a failed read is tried again by the next
@@ -95,7 +100,8 @@ func (s *Server) memo(ctx context.Context, st *reqState) *stageMemo {
 	if sm == nil {
 		sm = &stageMemo{whole: m.whole, gathers: map[string]*lazy[[]*core.Item]{}, exposed: map[string]*lazy[[]core.ExposedFilter]{},
 			items: map[core.ID]*core.Item{}, docs: map[postgres.ConfigKey]*core.ConfigDocument{}, users: map[core.ID]*string{},
-			terms: map[core.ID]*core.Term{}, files: map[core.ID]*core.File{}, refsSeen: map[core.ID]bool{}, menus: map[string][]*core.MenuLink{}}
+			terms: map[core.ID]*core.Term{}, files: map[core.ID]*core.File{}, refsSeen: map[core.ID]bool{}, menus: map[string][]*core.MenuLink{},
+			comments: map[core.ID][]*postgres.Comment{}, counts: map[core.ID]int{}}
 		m.stages[st.stage] = sm
 	}
 	return sm
@@ -372,4 +378,80 @@ func (s *Server) menuLinks(ctx context.Context, st *reqState, menu string) ([]*c
 		return nil, err
 	}
 	return d.MenuLinks, nil
+}
+
+// commentBatch is want plus, up to 1000 ids in all, other items the
+// listings read whose entry in known is not filled yet: the item pages
+// and teasers to come take theirs from the same query.
+func (m *stageMemo) commentBatch(want []core.ID, known func(core.ID) bool) []core.ID {
+	ids := append([]core.ID(nil), want...)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.items {
+		if len(ids) >= 1000 {
+			break
+		}
+		if !known(id) && !slices.Contains(want, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// findComments is Store.FindComments of an item's published comments; in
+// an export that renders every page, read for up to 1000 items at once.
+func (s *Server) findComments(ctx context.Context, st *reqState, item core.ID) ([]*postgres.Comment, error) {
+	m := s.memo(ctx, st)
+	if m == nil || !m.whole {
+		return s.k.Store.FindComments(ctx, item, postgres.CommentPublished)
+	}
+	m.commentMu.Lock()
+	defer m.commentMu.Unlock()
+	if cs, ok := m.comments[item]; ok {
+		return slices.Clone(cs), nil
+	}
+	ids := m.commentBatch([]core.ID{item}, func(id core.ID) bool { _, ok := m.comments[id]; return ok })
+	got, err := s.k.Store.FindCommentsOfItems(ctx, ids, postgres.CommentPublished)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		m.comments[id] = got[id]
+	}
+	return slices.Clone(got[item]), nil
+}
+
+// countComments is Store.CountComments (at most 1000 ids); in an export
+// that renders every page, counted for up to 1000 items at once.
+func (s *Server) countComments(ctx context.Context, st *reqState, ids []core.ID) (map[core.ID]int, error) {
+	m := s.memo(ctx, st)
+	if m == nil || !m.whole || len(ids) > 1000 {
+		return s.k.Store.CountComments(ctx, ids)
+	}
+	m.commentMu.Lock()
+	defer m.commentMu.Unlock()
+	known := func(id core.ID) bool { _, ok := m.counts[id]; return ok }
+	var missing []core.ID
+	for _, id := range ids {
+		if !known(id) && !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		batch := m.commentBatch(missing, known)
+		got, err := s.k.Store.CountComments(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range batch {
+			m.counts[id] = got[id]
+		}
+	}
+	out := make(map[core.ID]int, len(ids))
+	for _, id := range ids {
+		if n := m.counts[id]; n > 0 {
+			out[id] = n
+		}
+	}
+	return out, nil
 }
