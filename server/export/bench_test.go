@@ -226,7 +226,7 @@ func generate(b *testing.B, k *kernel.Kernel, admin context.Context, n int) []ar
 	return arts
 }
 
-func termsOf(b *testing.B, k *kernel.Kernel, ctx context.Context, vocab string) []*core.Term {
+func termsOf(b testing.TB, k *kernel.Kernel, ctx context.Context, vocab string) []*core.Term {
 	b.Helper()
 	docs, err := k.Store.Staged().FindStagedDocs(ctx, core.KindTerm, core.LiveStageID)
 	if err != nil {
