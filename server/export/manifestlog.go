@@ -114,16 +114,25 @@ func saveManifest(dir string, old, next *Manifest, full bool) (base []byte, err 
 				in.index[s] = i
 			}
 		}
-		for _, p := range next.Paths() {
-			if en := next.Files[p]; !sameEntry(old.Files[p], en) {
-				rec.Set[p] = in.entry(en)
+		// Set is a map (JSON writes it sorted); the new strings are
+		// interned in sorted path order, so a line is the same bytes for
+		// the same change.
+		var set []string
+		for p, en := range next.Files {
+			if !sameEntry(old.Files[p], en) {
+				set = append(set, p)
 			}
 		}
-		for _, p := range old.Paths() {
+		slices.Sort(set)
+		for _, p := range set {
+			rec.Set[p] = in.entry(next.Files[p])
+		}
+		for p := range old.Files {
 			if _, ok := next.Files[p]; !ok {
 				rec.Del = append(rec.Del, p)
 			}
 		}
+		slices.Sort(rec.Del)
 		rec.Strings = in.added
 		line, err := json.Marshal(&rec)
 		if err != nil {
