@@ -49,7 +49,7 @@ type stageMemo struct {
 	aliases   lazy[*postgres.AliasTable]
 
 	mu       sync.Mutex
-	gathers  map[string]*lazy[[]*core.Item]         // a listing's every item, by gatherKey
+	gathers  map[string]*lazy[*gatherList]          // a listing's every item, by gatherKey
 	exposed  map[string]*lazy[[]core.ExposedFilter] // by gather name and version
 	items    map[core.ID]*core.Item                 // every item a listing read (live only)
 	pageMu   sync.Mutex                             // held while LoadPage fills the maps below
@@ -98,7 +98,7 @@ func (s *Server) memo(ctx context.Context, st *reqState) *stageMemo {
 	defer m.mu.Unlock()
 	sm := m.stages[st.stage]
 	if sm == nil {
-		sm = &stageMemo{whole: m.whole, gathers: map[string]*lazy[[]*core.Item]{}, exposed: map[string]*lazy[[]core.ExposedFilter]{},
+		sm = &stageMemo{whole: m.whole, gathers: map[string]*lazy[*gatherList]{}, exposed: map[string]*lazy[[]core.ExposedFilter]{},
 			items: map[core.ID]*core.Item{}, docs: map[postgres.ConfigKey]*core.ConfigDocument{}, users: map[core.ID]*string{},
 			terms: map[core.ID]*core.Term{}, files: map[core.ID]*core.File{}, refsSeen: map[core.ID]bool{}, menus: map[string][]*core.MenuLink{},
 			comments: map[core.ID][]*postgres.Comment{}, counts: map[core.ID]int{}}
@@ -205,24 +205,29 @@ func (s *Server) runGather(ctx context.Context, st *reqState, g *core.Gather, ar
 	m.mu.Lock()
 	l := m.gathers[key]
 	if l == nil {
-		l = &lazy[[]*core.Item]{}
+		l = &lazy[*gatherList]{}
 		m.gathers[key] = l
 	}
 	m.mu.Unlock()
-	all, err := l.get(func() ([]*core.Item, error) {
+	list, _ := l.get(func() (*gatherList, error) {
 		items, err := s.k.Store.Gathers().RunGatherAll(ctx, g, st.stage, core.GatherArgs{PathArgs: args.PathArgs, Display: args.Display})
-		if err == nil && st.stage == core.LiveStageID {
+		if err != nil {
+			s.log.Warn("export: a listing could not be read whole; its pages are read one by one", "gather", g.Name, "err", err)
+			return &gatherList{failed: true}, nil
+		}
+		if st.stage == core.LiveStageID {
 			m.mu.Lock()
 			for _, it := range items {
 				m.items[it.ID] = it
 			}
 			m.mu.Unlock()
 		}
-		return items, err
+		return &gatherList{items: items}, nil
 	})
-	if err != nil {
-		return nil, err
+	if list.failed {
+		return s.k.Store.Gathers().RunGather(ctx, g, st.stage, args)
 	}
+	all := list.items
 	perPage := g.PerPage(args.Display)
 	res := &core.GatherResult{Items: []*core.Item{}, Total: len(all), Page: page, PerPage: perPage}
 	if lo := (page - 1) * perPage; lo < len(all) && (g.Pager.Style != "none" || page == 1) {
@@ -236,6 +241,13 @@ func (s *Server) runGather(ctx context.Context, st *reqState, g *core.Gather, ar
 		res.Pages = 1
 	}
 	return res, nil
+}
+
+// gatherList is a listing read whole, or failed: then its pages are
+// read one by one as on the site.
+type gatherList struct {
+	items  []*core.Item
+	failed bool
 }
 
 // findItem is Items.FindItemByID; in an export that renders every page,

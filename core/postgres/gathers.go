@@ -113,10 +113,12 @@ func (gs *Gathers) RunGather(ctx context.Context, g *core.Gather, stage core.ID,
 // matches, in its order, in one query: page N of RunGather is the slice
 // [(N-1)*PerPage, N*PerPage) of it (the order always ends with the id, so
 // the pages are the same). For a static export, which renders every page
-// of a listing. Errors: as RunGather's.
+// of a listing. Its statements may take ten times Timeout (they read
+// every page at once). Errors: as RunGather's.
 func (gs *Gathers) RunGatherAll(ctx context.Context, g *core.Gather, stage core.ID, args core.GatherArgs) ([]*core.Item, error) {
 	all := *gs
 	all.all = true
+	all.Timeout = 10 * gs.timeout()
 	args.Page = 1
 	res, _, err := all.run(ctx, g, stage, args, nil)
 	if err != nil {
