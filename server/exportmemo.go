@@ -216,9 +216,15 @@ func (s *Server) runGather(ctx context.Context, st *reqState, g *core.Gather, ar
 			return &gatherList{failed: true}, nil
 		}
 		if st.stage == core.LiveStageID {
+			// One copy of an item for every listing that read the same
+			// revision of it (a site's articles are in several listings).
 			m.mu.Lock()
-			for _, it := range items {
-				m.items[it.ID] = it
+			for i, it := range items {
+				if prev := m.items[it.ID]; prev == nil {
+					m.items[it.ID] = it
+				} else if prev.RevisionID == it.RevisionID && prev.ChangedAt.Equal(it.ChangedAt) {
+					items[i] = prev
+				}
 			}
 			m.mu.Unlock()
 		}
