@@ -186,9 +186,13 @@ func (m *PluginManager) register(man *plugin.Manifest) {
 			m.log.Warn("plugin declares a kernel kind as stageable; ignored", "plugin", man.Name, "kind", kind)
 			continue
 		}
-		// RegisterKind refuses a kind registered already (by an earlier
-		// load of this plugin in this process); that is not an error here.
-		_ = postgres.RegisterKind(kind, core.PermAdministerContent)
+		perm := core.PermAdministerContent
+		if p, ok := man.StageablePermissions[kind]; ok {
+			perm = PluginPermission(man.Name, p)
+		}
+		if err := postgres.RegisterKind(kind, man.Name, perm); err != nil {
+			m.log.Warn("plugin staged kind not registered", "plugin", man.Name, "kind", kind, "err", err)
+		}
 	}
 }
 

@@ -1175,6 +1175,52 @@ func TestStagedPluginKind(t *testing.T) {
 	}
 }
 
+// TestStagedKindPermission: a manifest's stageable_permissions names the
+// plugin's own permission that guards writes to a kind; a user holding it
+// (and not administer content) writes, one without it cannot; a new
+// version naming no permission falls back to administer content.
+func TestStagedKindPermission(t *testing.T) {
+	t.Parallel()
+	wasm := mustKT(t)
+	s := mustSite(t)
+	withPerm := strings.Replace(ktManifest("ktperm", "1.0.0"), `stageable = ["ktperm_note"]`,
+		"stageable = [\"ktperm_note\"]\nstageable_permissions = { ktperm_note = \"use\" }", 1)
+	if _, err := s.pm.InstallBytes(s.admin, "ktperm/plugin.toml", []byte(withPerm), wasm); err != nil {
+		t.Fatal(err)
+	}
+	s.enableKT(t, "ktperm")
+	if got := postgres.KindPermission("ktperm_note"); got != "ktperm.use" {
+		t.Fatalf("kind permission = %q, want ktperm.use", got)
+	}
+	call := func(ctx context.Context, params map[string]string) error {
+		ctx = plugin.NewContextWithRequest(ctx, plugin.Request{Stage: "live"})
+		_, err := s.pm.PageView(ctx, "ktperm", PageViewInput{Path: "/x", Params: params})
+		return err
+	}
+	note := map[string]string{"op": "save", "kind": "ktperm_note", "doc": `{"title":"n"}`}
+	writer := s.user(t, "notewriter", core.PermAccessContent, "ktperm.use")
+	if err := call(writer, note); err != nil {
+		t.Fatalf("a user with ktperm.use saves: %v", err)
+	}
+	reader := s.user(t, "notereader", core.PermAccessContent)
+	wantCode(t, call(reader, note), core.EForbidden)
+
+	// Version 1.0.1 names no permission: administer content again.
+	s.install(t, "ktperm", "1.0.1", wasm)
+	if got := postgres.KindPermission("ktperm_note"); got != core.PermAdministerContent {
+		t.Fatalf("kind permission after 1.0.1 = %q, want %q", got, core.PermAdministerContent)
+	}
+	wantCode(t, call(writer, note), core.EForbidden)
+
+	// Another plugin cannot take the kind over.
+	if err := postgres.RegisterKind("ktperm_note", "other", core.PermAccessContent); core.ErrorCode(err) != core.EConflict {
+		t.Fatalf("another plugin registering the kind: %v, want a conflict", err)
+	}
+	if got := postgres.KindPermission("ktperm_note"); got != core.PermAdministerContent {
+		t.Fatalf("kind permission after the refused takeover = %q", got)
+	}
+}
+
 // TestFormAlterKernelFields: a form_alter output may relabel, add or
 // remove fields, but not give a kernel field's name to a second element or
 // to an element of another kind.

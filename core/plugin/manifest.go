@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,9 +31,12 @@ type Manifest struct {
 	Dependencies []string     `toml:"dependencies"`
 	Capabilities []Capability `toml:"capabilities"`
 	Stageable    []string     `toml:"stageable"`
-	Taps         []TapDecl    `toml:"taps"`
-	Permissions  []Permission `toml:"permissions"`
-	Tables       []Table      `toml:"tables"`
+	// StageablePermissions names, per stageable kind, the plugin's own
+	// permission that guards writes to it (default: administer content).
+	StageablePermissions map[string]string `toml:"stageable_permissions"`
+	Taps                 []TapDecl         `toml:"taps"`
+	Permissions          []Permission      `toml:"permissions"`
+	Tables               []Table           `toml:"tables"`
 }
 
 // TapDecl declares that a plugin implements a tap. Lower weights run first.
@@ -207,6 +212,16 @@ func (m *Manifest) validate() []core.FieldError {
 			bad(p, "duplicate kind %q", s)
 		}
 		seen[s] = true
+	}
+	for _, kind := range slices.Sorted(maps.Keys(m.StageablePermissions)) {
+		p := "stageable_permissions." + kind
+		perm := m.StageablePermissions[kind]
+		if !seen[kind] {
+			bad(p, "%q is not one of the plugin's stageable kinds", kind)
+		}
+		if !slices.ContainsFunc(m.Permissions, func(d Permission) bool { return d.Name == perm }) {
+			bad(p, "%q is not a permission the plugin defines under [[permissions]]", perm)
+		}
 	}
 	seen = map[string]bool{}
 	for i, t := range m.Taps {

@@ -47,6 +47,10 @@ api_version = 1
 		{name: "PrimaryKeyColumn", src: base + "[[tables]]\nname = \"t\"\nschema_version = 1\nprimary_key = [\"nope\"]\n[[tables.columns]]\nname = \"id\"\ntype = \"uuid\"\n",
 			want: []string{"p.toml:7: tables[0].primary_key[0]", `unknown column "nope"`}},
 		{name: "PermissionTitle", src: base + "[[permissions]]\nname = \"x\"\n", want: []string{"p.toml:4: permissions[0].title"}},
+		{name: "StageablePermissionKind", src: base + "stageable = [\"series\"]\n[stageable_permissions]\nnotes = \"edit\"\n[[permissions]]\nname = \"edit\"\ntitle = \"Edit\"\n",
+			want: []string{"p.toml:6: stageable_permissions.notes", `"notes" is not one of the plugin's stageable kinds`}},
+		{name: "StageablePermissionUndeclared", src: base + "stageable = [\"series\"]\nstageable_permissions = { series = \"edit series\" }\n",
+			want: []string{"p.toml:5: stageable_permissions.series", `"edit series" is not a permission the plugin defines`}},
 		{name: "SelfDependency", src: base + "dependencies = [\"blog\"]\n", want: []string{"p.toml:4: dependencies[0]"}},
 	}
 	for _, tc := range tests {

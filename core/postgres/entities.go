@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -23,17 +24,31 @@ var _ core.StagedService = (*Staged)(nil)
 // Staged returns the service for staged kinds other than items.
 func (s *Store) Staged() *Staged { return &Staged{s} }
 
-// kindSpec describes a staged kind other than items.
+// kindSpec describes a staged kind other than items. A spec is never
+// changed once published in kindSpecs: a plugin's new version replaces it.
 type kindSpec struct {
-	perm string // permission guarding writes
+	perm  string // permission guarding writes
+	owner string // the plugin that registered it ("": the kernel's)
 	// check validates and normalises a doc in the state stage shows.
 	check func(ctx context.Context, tx *txn, stage, id core.ID, doc json.RawMessage) (json.RawMessage, error)
 }
 
-var kindSpecs = map[string]*kindSpec{
-	core.KindTerm:     {perm: core.PermAdministerCategory, check: checkTerm},
-	core.KindAlias:    {perm: core.PermAdministerAliases, check: checkAlias},
-	core.KindMenuLink: {perm: core.PermAdministerMenus, check: checkMenuLink},
+// kindSpecs is read by every staged request and written when a plugin
+// loads (in the background, while requests run): kindsMu guards it.
+var (
+	kindsMu   sync.RWMutex
+	kindSpecs = map[string]*kindSpec{
+		core.KindTerm:     {perm: core.PermAdministerCategory, check: checkTerm},
+		core.KindAlias:    {perm: core.PermAdministerAliases, check: checkAlias},
+		core.KindMenuLink: {perm: core.PermAdministerMenus, check: checkMenuLink},
+	}
+)
+
+// lookupKind returns the spec of a staged kind other than items, or nil.
+func lookupKind(kind string) *kindSpec {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	return kindSpecs[kind]
 }
 
 func init() {
@@ -44,13 +59,23 @@ func init() {
 
 var reKind = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
 
-// RegisterKind declares a staged kind a plugin owns. Its documents are
-// JSON objects; perm guards writes.
-func RegisterKind(kind, perm string) error {
-	if !reKind.MatchString(kind) || kind == core.KindItem || kindSpecs[kind] != nil {
+// RegisterKind declares a staged kind plugin owner owns, or changes the
+// permission of one it registered before (a new version of the plugin
+// may name another). Its documents are JSON objects; perm guards writes.
+// The kernel's kinds and another plugin's cannot be registered.
+func RegisterKind(kind, owner, perm string) error {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	if !reKind.MatchString(kind) || kind == core.KindItem || owner == "" {
 		return core.Errorf(core.EInvalid, "staged kind %q is not a valid new kind name", kind)
 	}
-	kindSpecs[kind] = &kindSpec{perm: perm, check: func(_ context.Context, _ *txn, _, _ core.ID, doc json.RawMessage) (json.RawMessage, error) {
+	if old := kindSpecs[kind]; old != nil && old.owner != owner {
+		if old.owner == "" {
+			return core.Errorf(core.EInvalid, "staged kind %q is the kernel's", kind)
+		}
+		return core.Errorf(core.EConflict, "staged kind %q belongs to plugin %s", kind, old.owner)
+	}
+	kindSpecs[kind] = &kindSpec{perm: perm, owner: owner, check: func(_ context.Context, _ *txn, _, _ core.ID, doc json.RawMessage) (json.RawMessage, error) {
 		var m map[string]any
 		if err := json.Unmarshal(doc, &m); err != nil {
 			return nil, core.Errorf(core.EInvalid, "%s: document must be a JSON object", kind)
@@ -58,6 +83,15 @@ func RegisterKind(kind, perm string) error {
 		return doc, nil
 	}}
 	return nil
+}
+
+// KindPermission is the permission guarding writes to a staged kind
+// other than items ("" for an unknown kind).
+func KindPermission(kind string) string {
+	if sp := lookupKind(kind); sp != nil {
+		return sp.perm
+	}
+	return ""
 }
 
 // overlay is the one SQL shape for a staged kind as a stage shows it:
@@ -81,7 +115,7 @@ var stageTerms = `(SELECT ov.entity_id AS id, r.doc->>'vocabulary' AS vocabulary
 	FROM ` + overlay(core.KindTerm) + ` ov JOIN revision r ON r.id = ov.revision_id)`
 
 func (st *Staged) spec(kind string) (*kindSpec, error) {
-	sp := kindSpecs[kind]
+	sp := lookupKind(kind)
 	if sp == nil {
 		return nil, core.Errorf(core.EInvalid, "unknown staged kind %q", kind)
 	}

@@ -27,7 +27,7 @@ func (s *Store) Sync() *Sync { return &Sync{s} }
 const maxFeedRead = 10000
 
 // isStagedKind reports whether kind is items or another staged kind.
-func isStagedKind(kind string) bool { return kind == core.KindItem || kindSpecs[kind] != nil }
+func isStagedKind(kind string) bool { return kind == core.KindItem || lookupKind(kind) != nil }
 
 // ---- server side: pull ----
 
@@ -678,13 +678,17 @@ func (sy *Sync) validatePushed(ctx context.Context, tx *txn, stage core.ID, e co
 		return &core.ChangesetProblem{Kind: e.Kind, EntityID: e.EntityID, Problem: "invalid", Message: err.Error(), Base: e.BaseRevision, Mine: &e.Revision.ID}
 	}
 	if e.Kind != core.KindItem {
-		if err := sy.s.authz.Require(ctx, u, kindSpecs[e.Kind].perm); err != nil {
+		spec := lookupKind(e.Kind)
+		if spec == nil {
+			return problem(core.Errorf(core.EInvalid, "unknown staged kind %q", e.Kind))
+		}
+		if err := sy.s.authz.Require(ctx, u, spec.perm); err != nil {
 			return problem(err)
 		}
 		if e.Action == core.ChangeDelete {
 			return nil
 		}
-		if _, err := kindSpecs[e.Kind].check(ctx, tx, stage, e.EntityID, e.Revision.Doc); err != nil {
+		if _, err := spec.check(ctx, tx, stage, e.EntityID, e.Revision.Doc); err != nil {
 			return problem(err)
 		}
 		return nil
