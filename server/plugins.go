@@ -38,11 +38,15 @@ func (s *Server) pluginItemView(ctx context.Context, st *reqState, it *core.Item
 }
 
 // pluginContext tells plugins about the request (the request host module
-// and item calls read its stage).
+// and item calls read its stage): the previewed stage, or the stage a
+// stage server (Options.Stage: a stage's static export) serves.
 func (s *Server) pluginContext(ctx context.Context, st *reqState, r *http.Request) context.Context {
 	stage := core.StageLive
-	if st.preview != nil {
+	switch {
+	case st.preview != nil:
 		stage = st.preview.Name
+	case s.stage != nil:
+		stage = s.stage.Name
 	}
 	req := plugin.Request{Stage: stage}
 	if r != nil {
