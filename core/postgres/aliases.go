@@ -121,7 +121,7 @@ func (tx *txn) autoAlias(ctx context.Context, stage core.ID, it *core.Item) erro
 	var cur *core.Alias
 	var curRev core.ID
 	rows, err := tx.Query(ctx, `SELECT ov.entity_id, r.id, r.doc FROM `+overlay(core.KindAlias)+` ov JOIN revision r ON r.id = ov.revision_id
-		WHERE r.doc->>'path' = $2 AND r.doc->>'language' IN ($3, 'und')
+		WHERE r.kind = 'alias' AND r.doc->>'path' = $2 AND r.doc->>'language' IN ($3, 'und')
 		ORDER BY r.doc->>'language' = $3 DESC, ov.entity_id LIMIT 1`, stage, path, lang)
 	if err != nil {
 		return fmt.Errorf("find alias: %w", TranslateError(err))
@@ -155,7 +155,7 @@ func (tx *txn) autoAlias(ctx context.Context, stage core.ID, it *core.Item) erro
 	for n := 2; ; n++ {
 		var owner core.ID
 		err := tx.QueryRow(ctx, `SELECT ov.entity_id FROM `+overlay(core.KindAlias)+` ov JOIN revision r ON r.id = ov.revision_id
-			WHERE r.doc->>'alias' = $2 AND r.doc->>'language' = $3 LIMIT 1`, stage, want, lang).Scan(&owner)
+			WHERE r.kind = 'alias' AND r.doc->>'alias' = $2 AND r.doc->>'language' = $3 LIMIT 1`, stage, want, lang).Scan(&owner)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && cur != nil && owner == cur.ID) {
 			break
 		} else if err != nil {

@@ -425,7 +425,7 @@ func checkAlias(ctx context.Context, tx *txn, stage, id core.ID, doc json.RawMes
 	if len(problems) == 0 {
 		var other core.ID
 		err := tx.QueryRow(ctx, `SELECT ov.entity_id FROM `+overlay(core.KindAlias)+` ov JOIN revision r ON r.id = ov.revision_id
-			WHERE r.doc->>'alias' = $2 AND r.doc->>'language' = $3 AND ov.entity_id <> $4 LIMIT 1`, stage, a.Alias, a.Language, id).Scan(&other)
+			WHERE r.kind = 'alias' AND r.doc->>'alias' = $2 AND r.doc->>'language' = $3 AND ov.entity_id <> $4 LIMIT 1`, stage, a.Alias, a.Language, id).Scan(&other)
 		if err == nil {
 			problems = append(problems, core.FieldError{Path: "alias", Message: fmt.Sprintf("%s is already used by alias %s", a.Alias, other)})
 		} else if core.ErrorCode(TranslateError(err)) != core.ENotFound {
