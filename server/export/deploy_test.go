@@ -90,6 +90,7 @@ func TestDeploy(t *testing.T) {
 	exported := tree(t, src)
 	delete(exported, export.ManifestFile)
 	delete(exported, export.ManifestLogFile)
+	delete(exported, export.ManifestIndexFile)
 	sameTree(t, exported, tree(t, dst), "first deploy")
 	firstManifest, _ := os.ReadFile(filepath.Join(dst, export.DeployManifestFile))
 
@@ -141,6 +142,7 @@ func TestDeploy(t *testing.T) {
 	exported = tree(t, src)
 	delete(exported, export.ManifestFile)
 	delete(exported, export.ManifestLogFile)
+	delete(exported, export.ManifestIndexFile)
 	sameTree(t, tree(t, ref), tree(t, dst), "resumed against uninterrupted")
 	sameTree(t, exported, tree(t, dst), "resumed against the export")
 	var m export.Manifest

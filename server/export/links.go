@@ -147,7 +147,7 @@ func outputPath(p string, html bool) (string, bool) {
 // safeRel reports whether rel is a clean relative path inside the export
 // folder (no dot segments, no empty segments, not the manifest or its log).
 func safeRel(rel string) bool {
-	if rel == "" || rel == ManifestFile || rel == ManifestLogFile || strings.HasPrefix(rel, "/") || strings.ContainsAny(rel, "\x00\\") {
+	if rel == "" || rel == ManifestFile || rel == ManifestLogFile || rel == ManifestIndexFile || strings.HasPrefix(rel, "/") || strings.ContainsAny(rel, "\x00\\") {
 		return false
 	}
 	for _, seg := range strings.Split(rel, "/") {

@@ -74,17 +74,28 @@ func newManifest() *Manifest {
 // missing file is an empty manifest (ok false), a damaged one an EInvalid
 // error.
 func ReadManifest(dir string) (*Manifest, bool, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	fi, err := os.Stat(filepath.Join(dir, ManifestFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return newManifest(), false, nil
 	} else if err != nil {
 		return nil, false, err
 	}
-	m, w, err := decodeManifestTable(raw)
-	if err != nil {
-		return nil, false, core.Errorf(core.EInvalid, "%s: %s (delete it to export everything again)", filepath.Join(dir, ManifestFile), err)
+	// The binary index of this base, when there is one (a few
+	// milliseconds), else the JSON base.
+	m, strs, gen, err := readIndex(dir, fi)
+	if err == nil {
+		m.store = logState{gen: gen, strs: strs, baseSize: fi.Size()}
+	} else {
+		raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+		if err != nil {
+			return nil, false, err
+		}
+		var w *wireManifest
+		if m, w, err = decodeManifestTable(raw); err != nil {
+			return nil, false, core.Errorf(core.EInvalid, "%s: %s (delete it to export everything again)", filepath.Join(dir, ManifestFile), err)
+		}
+		m.store = logState{gen: w.Gen, strs: w.Strings, baseSize: int64(len(raw))}
 	}
-	m.store = logState{gen: w.Gen, strs: w.Strings, baseSize: int64(len(raw))}
 	if err := m.applyLog(dir); err != nil {
 		return nil, false, core.Errorf(core.EInvalid, "%s: %s (delete it and %s to export everything again)", filepath.Join(dir, ManifestLogFile), err, ManifestFile)
 	}

@@ -38,6 +38,17 @@ func BenchmarkManifest(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(raw))/1e6, "MB")
 	})
+	dir := b.TempDir()
+	if _, err := saveManifest(dir, newManifest(), m, true); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ReadIndex", func(b *testing.B) {
+		for b.Loop() {
+			if got, _, err := ReadManifest(dir); err != nil || len(got.Files) != len(m.Files) {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("Decode", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := decodeManifest(raw); err != nil {

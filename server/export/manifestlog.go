@@ -157,8 +157,16 @@ func saveManifest(dir string, old, next *Manifest, full bool) (base []byte, err 
 	if err != nil {
 		return nil, err
 	}
+	// The old index goes first: a failure after it leaves the JSON base,
+	// never an index of another base beside it.
+	if err := os.Remove(filepath.Join(dir, ManifestIndexFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("export: remove the manifest index: %w", err)
+	}
 	if err := writeAtomic(filepath.Join(dir, ManifestFile), raw); err != nil {
 		return nil, fmt.Errorf("export: write manifest: %w", err)
+	}
+	if err := writeIndex(dir, next, gen, strs); err != nil {
+		return nil, fmt.Errorf("export: write manifest index: %w", err)
 	}
 	// The new base names a new generation: the old log's lines no longer
 	// apply, so removing it can wait (a failure here leaves a stale log).
