@@ -15,12 +15,14 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -267,6 +269,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return rep, nil
 	}
 
+	bf := newTagFilter(bumped)
 	byURL := map[string]string{} // URL -> file path in old
 	if !full {
 		for rel, en := range old.Files {
@@ -289,7 +292,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 			return false // content-addressed: the same URL is the same bytes
 		}
 		for _, t := range en.Tags {
-			if bumped[t] || (t == "*" && len(bumped) > 0) {
+			if bf.has(t) || (t == "*" && len(bumped) > 0) {
 				return true
 			}
 		}
@@ -384,10 +387,13 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	for _, u := range start2 {
 		enqueue(u)
 	}
-	// Incremental: the pages a change touched, wherever they are linked.
-	for _, rel := range old.Paths() {
-		if u := old.Files[rel].URL; !full && old.Files[rel].Kind != KindExtra && dirty(u) {
-			enqueue(u)
+	// Incremental: the pages a change touched, wherever they are linked
+	// (in any order: they render in parallel).
+	if !full {
+		for _, en := range old.Files {
+			if en.Kind != KindExtra && dirty(en.URL) {
+				enqueue(en.URL)
+			}
 		}
 	}
 	wg.Wait()
@@ -463,8 +469,14 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	// Write what differs from the old manifest (or is missing on disk),
 	// several files at a time (a file costs a few system calls that wait
 	// on the file system), then delete what is gone.
+	// Incremental: only the files rendered again can be new or changed
+	// (the rest are the old entries), so only they are sorted.
+	paths := next.Paths
+	if !full {
+		paths = func() []string { return slices.Sorted(maps.Keys(bodies)) }
+	}
 	var writes []string
-	for _, rel := range next.Paths() {
+	for _, rel := range paths() {
 		en := next.Files[rel]
 		prev, had := old.Files[rel]
 		_, have := bodies[rel]
@@ -518,11 +530,13 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return nil, writeErr
 	}
 	rep.Written, rep.Unchanged = int(written.Load()), int(unchanged.Load())
-	for _, rel := range old.Paths() {
-		if _, ok := next.Files[rel]; ok {
-			continue
+	for rel := range old.Files {
+		if _, ok := next.Files[rel]; !ok {
+			rep.Removed = append(rep.Removed, rel)
 		}
-		rep.Removed = append(rep.Removed, rel)
+	}
+	slices.Sort(rep.Removed)
+	for _, rel := range rep.Removed {
 		if err := os.Remove(filepath.Join(abs, filepath.FromSlash(rel))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("export: remove %s: %w", rel, err)
 		}
