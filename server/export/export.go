@@ -278,15 +278,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	// Which URLs render: in a full export all; else the pages whose tags
 	// were bumped, the URLs not exported yet, and the ones that failed.
-	dirty := func(u string) bool {
-		if full {
-			return true
-		}
-		rel, ok := byURL[u]
-		if !ok {
-			return true
-		}
-		en := old.Files[rel]
+	stale := func(en *Entry) bool { // an old entry with a bumped tag
 		switch en.Kind {
 		case KindFile, KindAsset:
 			return false // content-addressed: the same URL is the same bytes
@@ -297,6 +289,13 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 			}
 		}
 		return false
+	}
+	dirty := func(u string) bool {
+		if full {
+			return true
+		}
+		rel, ok := byURL[u]
+		return !ok || stale(old.Files[rel])
 	}
 
 	start2 := []string{}
@@ -391,7 +390,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	// (in any order: they render in parallel).
 	if !full {
 		for _, en := range old.Files {
-			if en.Kind != KindExtra && dirty(en.URL) {
+			if en.Kind != KindExtra && stale(en) {
 				enqueue(en.URL)
 			}
 		}
