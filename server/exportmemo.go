@@ -50,6 +50,7 @@ type stageMemo struct {
 
 	mu       sync.Mutex
 	gathers  map[string]*lazy[*gatherList]          // a listing's every item, by gatherKey
+	pages    map[string]*lazy[*core.GatherResult]   // a page of a listing (an export of a few pages)
 	exposed  map[string]*lazy[[]core.ExposedFilter] // by gather name and version
 	items    map[core.ID]*core.Item                 // every item a listing read (live only)
 	pageMu   sync.Mutex                             // held while LoadPage fills the maps below
@@ -98,7 +99,7 @@ func (s *Server) memo(ctx context.Context, st *reqState) *stageMemo {
 	defer m.mu.Unlock()
 	sm := m.stages[st.stage]
 	if sm == nil {
-		sm = &stageMemo{whole: m.whole, gathers: map[string]*lazy[*gatherList]{}, exposed: map[string]*lazy[[]core.ExposedFilter]{},
+		sm = &stageMemo{whole: m.whole, gathers: map[string]*lazy[*gatherList]{}, pages: map[string]*lazy[*core.GatherResult]{}, exposed: map[string]*lazy[[]core.ExposedFilter]{},
 			items: map[core.ID]*core.Item{}, docs: map[postgres.ConfigKey]*core.ConfigDocument{}, users: map[core.ID]*string{},
 			terms: map[core.ID]*core.Term{}, files: map[core.ID]*core.File{}, refsSeen: map[core.ID]bool{}, menus: map[string][]*core.MenuLink{},
 			comments: map[core.ID][]*postgres.Comment{}, counts: map[core.ID]int{}}
@@ -185,6 +186,9 @@ func (s *Server) runGather(ctx context.Context, st *reqState, g *core.Gather, ar
 	if page == 0 {
 		page = 1
 	}
+	if m != nil && !m.whole && len(args.Exposed) == 0 && (s.k.Plugins == nil || !s.k.Plugins.Implements(ctx, "gather_extend")) {
+		return s.memoGatherPage(ctx, st, m, g, args)
+	}
 	if m == nil || !m.whole || len(args.Exposed) > 0 || page < 1 || page > core.GatherMaxPage ||
 		(args.Display != "" && g.Display(args.Display) == nil) || (s.k.Plugins != nil && s.k.Plugins.Implements(ctx, "gather_extend")) {
 		return s.k.Store.Gathers().RunGather(ctx, g, st.stage, args)
@@ -247,6 +251,40 @@ func (s *Server) runGather(ctx context.Context, st *reqState, g *core.Gather, ar
 		res.Pages = 1
 	}
 	return res, nil
+}
+
+// memoGatherPage is RunGather run once per export for the same gather and
+// arguments: in an export of a few pages (incremental), a tile shown on
+// every page (the latest articles) is read once, not once per page (at
+// 10,000 articles each read scans every article: 20 ms of the database).
+func (s *Server) memoGatherPage(ctx context.Context, st *reqState, m *stageMemo, g *core.Gather, args core.GatherArgs) (*core.GatherResult, error) {
+	raw, err := json.Marshal(struct {
+		G *core.Gather
+		A core.GatherArgs
+	}{g, args})
+	if err != nil {
+		return nil, err
+	}
+	key := string(raw)
+	m.mu.Lock()
+	l := m.pages[key]
+	if l == nil {
+		l = &lazy[*core.GatherResult]{}
+		m.pages[key] = l
+	}
+	m.mu.Unlock()
+	res, err := l.get(func() (*core.GatherResult, error) { return s.k.Store.Gathers().RunGather(ctx, g, st.stage, args) })
+	if err != nil {
+		return nil, err
+	}
+	// Each page gets its own copies (a page may change what it shows).
+	cp := *res
+	cp.Items = make([]*core.Item, len(res.Items))
+	for i, it := range res.Items {
+		c := *it
+		cp.Items[i] = &c
+	}
+	return &cp, nil
 }
 
 // gatherList is a listing read whole, or failed: then its pages are
