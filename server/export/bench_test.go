@@ -195,29 +195,6 @@ func generate(b *testing.B, k *kernel.Kernel, admin context.Context, n int) []ar
 		a.categoryID, a.category = c.ID, c.Name
 		arts[i] = a
 	}
-	// Each new item's automatic alias is checked against every alias
-	// (core/postgres autoAlias: two lookups by the alias document's path
-	// and alias, which no index serves), so creating n articles costs n²:
-	// 57 s for 1,000, about half an hour for 10,000. Two expression
-	// indexes for the generation only make each lookup an index scan; they
-	// are dropped before the exports are measured (the same content: the
-	// same statements run, only faster).
-	for _, q := range []string{
-		`CREATE INDEX bench_alias_path ON revision ((doc->>'path'))`,
-		`CREATE INDEX bench_alias_alias ON revision ((doc->>'alias'))`,
-		`ANALYZE revision`,
-	} {
-		if _, err := k.Pool.Exec(context.Background(), q); err != nil {
-			b.Fatal(err)
-		}
-	}
-	defer func() {
-		for _, q := range []string{`DROP INDEX bench_alias_path`, `DROP INDEX bench_alias_alias`, `ANALYZE revision`} {
-			if _, err := k.Pool.Exec(context.Background(), q); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}()
 	var wg sync.WaitGroup
 	const writers = 8
 	errs := make(chan error, writers)
