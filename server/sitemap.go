@@ -107,16 +107,13 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 	enc.Indent("", "  ")
 	// Part 0 reads the first part's entries with the total: one
 	// transaction when the sitemap is one file.
-	var (
-		first      []postgres.SitemapEntry
-		firstTotal int
-	)
+	var first []postgres.SitemapEntry
 	if part == 0 {
 		entries, total, err := s.k.Store.SitemapEntriesIn(ctx, st.stage, 0, max(1, per-len(fixed)))
 		if err != nil {
 			return err
 		}
-		first, firstTotal = entries, total
+		first = entries
 		if total+len(fixed) > per {
 			idx := sitemapIndex{NS: sitemapNS}
 			for n := 1; (n-1)*per < total+len(fixed); n++ {
@@ -139,15 +136,18 @@ func (s *Server) sitemap(w http.ResponseWriter, r *http.Request, st *reqState, p
 		set.URLs = append(set.URLs, sitemapURL{Loc: abs(fixed[i])})
 	}
 	if room := per - len(set.URLs); room > 0 {
-		entries, total := first, firstTotal
+		entries := first
 		if first == nil {
+			// A later part: its entries without a count of every item.
 			var err error
-			if entries, total, err = s.k.Store.SitemapEntriesIn(ctx, st.stage, max(0, from-len(fixed)), room); err != nil {
+			if entries, err = s.k.Store.SitemapPartIn(ctx, st.stage, max(0, from-len(fixed)), room); err != nil {
 				return err
 			}
-		}
-		if part > 1 && from >= total+len(fixed) {
-			return core.Errorf(core.ENotFound, "page not found")
+			// Past the end: no entry from its offset (a part of fixed
+			// URLs only is not past it).
+			if len(entries) == 0 && from >= len(fixed) {
+				return core.Errorf(core.ENotFound, "page not found")
+			}
 		}
 		ids := make([]core.ID, len(entries))
 		for i, e := range entries {

@@ -29,6 +29,19 @@ func (s *Store) SitemapEntries(ctx context.Context, offset, limit int) ([]Sitema
 // SitemapEntriesIn is SitemapEntries in a stage: its items and aliases
 // where it changed them, live's elsewhere (the stage's static export).
 func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, limit int) ([]SitemapEntry, int, error) {
+	return s.sitemapEntries(ctx, stage, offset, limit, true)
+}
+
+// SitemapPartIn is SitemapEntriesIn without the total (a sitemap part
+// needs none: no entries past its offset is its end): the statement reads
+// items in id order up to offset+limit of them instead of counting every
+// item first.
+func (s *Store) SitemapPartIn(ctx context.Context, stage core.ID, offset, limit int) ([]SitemapEntry, error) {
+	out, _, err := s.sitemapEntries(ctx, stage, offset, limit, false)
+	return out, err
+}
+
+func (s *Store) sitemapEntries(ctx context.Context, stage core.ID, offset, limit int, withTotal bool) ([]SitemapEntry, int, error) {
 	stage = stageOrLive(stage)
 	keys, aliases := liveItemKeys, `SELECT alias FROM path_alias WHERE path = '/item/' || x.id::text
 			ORDER BY language = 'und' DESC, length(alias), alias LIMIT 1`
@@ -55,8 +68,12 @@ func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, lim
 		args := []any{stage, "", core.StatusPublished, nil, "", acc.all, acc.grants, acc.unpublishedTypes, u.ID, acc.ownTypes}
 		// One scan gives the page of entries and the total (a window
 		// count before the limit); aliases are looked up for the page only.
+		count := "count(*) OVER ()"
+		if !withTotal {
+			count = "0::bigint"
+		}
 		rows, err := tx.Query(ctx, `SELECT x.id, coalesce(a.alias, '/item/' || x.id::text), x.changed_at, x.total
-			FROM (SELECT k.id, k.changed_at, count(*) OVER () AS total FROM `+keys+` k
+			FROM (SELECT k.id, k.changed_at, `+count+` AS total FROM `+keys+` k
 				WHERE `+itemFilterSQL+` ORDER BY k.id LIMIT $11 OFFSET $12) x
 			LEFT JOIN LATERAL (`+aliases+`) a ON true
 			ORDER BY x.id`, append(args, limit, offset)...)
@@ -75,7 +92,7 @@ func (s *Store) SitemapEntriesIn(ctx context.Context, stage core.ID, offset, lim
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(out) == 0 && offset > 0 {
+		if len(out) == 0 && offset > 0 && withTotal {
 			// Past the end: the total still counts.
 			return tx.QueryRow(ctx, `SELECT count(*) FROM `+keys+` k WHERE `+itemFilterSQL, args...).Scan(&total)
 		}
