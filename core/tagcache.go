@@ -48,7 +48,7 @@ func TagsForChange(c Change) []string {
 	case KindItem:
 		// Without the change's delta every listing may be affected
 		// (TagsForChanges knows better).
-		return []string{EntityTag(c.Kind, c.EntityID), ListTag(c.Kind), ListTag(ListingKind)}
+		return []string{EntityTag(c.Kind, c.EntityID), TeaserTag(c.EntityID), ListTag(c.Kind), ListTag(ListingKind)}
 	}
 	return []string{EntityTag(c.Kind, c.EntityID), ListTag(c.Kind)}
 }
@@ -151,9 +151,37 @@ func TagsForChanges(ctx context.Context, changes []Change, deltas ItemDeltas) ([
 			d = ds[i]
 		}
 		add(EntityTag(c.Kind, c.EntityID), ListTag(c.Kind))
+		if TeaserChanged(d) {
+			add(TeaserTag(c.EntityID))
+		}
 		add(DeltaTags(d)...)
 	}
 	return out, err
+}
+
+// TeaserTag is the tag of an item as a listing shows it (a teaser, a
+// link in a tile): its title, type, created date and whether it is
+// published — not its fields. A listing depends on it for each item it
+// shows instead of item:ID, so an edit of a body re-renders the item's
+// own pages, not every listing page the item is on. (Feeds and the
+// sitemap, which show more, depend on item:ID.)
+func TeaserTag(id string) string { return "teaser:" + id }
+
+// teaserProps are the properties a teaser shows.
+var teaserProps = map[string]bool{"title": true, "created": true, "status": true, "language": true, "type": true}
+
+// TeaserChanged reports whether an item change changed what its teaser
+// shows (true when the delta is unknown).
+func TeaserChanged(d *ItemDelta) bool {
+	if d == nil || len(d.Types) != 1 || d.Members {
+		return true
+	}
+	for _, p := range d.Changed {
+		if teaserProps[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // DeltaTags are the listing tags one item delta bumps (nil: items:*).

@@ -77,7 +77,7 @@ func (s *Server) gatherFeed(w http.ResponseWriter, r *http.Request, st *reqState
 	if err != nil {
 		return err
 	}
-	s.dependShown(ctx, st, probe, res.Items)
+	s.dependShown(ctx, st, probe, res.Items, false)
 	ss, err := s.settings(ctx, st)
 	if err != nil {
 		return err

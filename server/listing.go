@@ -159,7 +159,7 @@ func (s *Server) gatherPage(w http.ResponseWriter, r *http.Request, st *reqState
 	if page > 1 && page > res.Pages {
 		return core.Errorf(core.ENotFound, "page not found")
 	}
-	s.dependShown(ctx, st, probe, res.Items)
+	s.dependShown(ctx, st, probe, res.Items, true)
 	counts, err := s.listingComments(ctx, st, res.Items)
 	if err != nil {
 		return err

@@ -203,18 +203,24 @@ func (s *Server) dependListing(ctx context.Context, st *reqState, tags []string)
 	return s.dependProbe(ctx, st, []string{core.ListTag(core.KindItem)}, tags...)
 }
 
-// dependShown records item:ID for each item a listing shows. The ids are
+// dependShown records, for each item a listing shows, item:ID — or,
+// when the listing shows teasers or links only (teaser), the item's
+// core.TeaserTag, which a change of its fields leaves alone. The ids are
 // known only once the items are read, so their versions are read after
 // the data: item:* (bumped by every item change) is read again with them,
 // and when it moved since dependListing an item changed while the page
 // was built, so the page is not cached.
-func (s *Server) dependShown(ctx context.Context, st *reqState, before map[string]int64, items []*core.Item) {
+func (s *Server) dependShown(ctx context.Context, st *reqState, before map[string]int64, items []*core.Item, teaser bool) {
 	if st.cacheKey == "" || before == nil {
 		return
 	}
 	tags := make([]string, 0, len(items))
 	for _, it := range items {
-		tags = append(tags, core.EntityTag(core.KindItem, it.ID.String()))
+		if teaser {
+			tags = append(tags, core.TeaserTag(it.ID.String()))
+		} else {
+			tags = append(tags, core.EntityTag(core.KindItem, it.ID.String()))
+		}
 	}
 	all := core.ListTag(core.KindItem)
 	after := s.dependProbe(ctx, st, []string{all}, tags...)

@@ -282,7 +282,7 @@ func (s *Server) termItems(ctx context.Context, st *reqState, t *core.Term, publ
 	if err != nil {
 		return nil, err
 	}
-	s.dependShown(ctx, st, probe, res.Items)
+	s.dependShown(ctx, st, probe, res.Items, true)
 	if page > 1 && page > res.Pages {
 		return nil, core.Errorf(core.ENotFound, "page not found")
 	}

@@ -214,7 +214,7 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 			s.log.Warn("tile left out", "tile", t.Name, "gather", g.Name, "reason", core.ErrorMessage(err))
 			return "", nil, false, nil
 		}
-		s.dependShown(ctx, st, probe, res.Items)
+		s.dependShown(ctx, st, probe, res.Items, true)
 		if len(res.Items) == 0 {
 			return "", nil, false, nil
 		}

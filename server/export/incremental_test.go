@@ -66,12 +66,12 @@ func TestIncrementalExport(t *testing.T) {
 	t.Run("BodyEdit", func(t *testing.T) {
 		update(core.ItemUpdate{Fields: json.RawMessage(`{"body":"Rewritten: a distribution, not a number."}`)})
 		rep := mustExport(t, k, dir)
-		want := append(append([]string(nil), showing...), "/sitemap.xml")
-		slices.Sort(want)
+		// Teasers show no body (listings depend on the item's teaser tag,
+		// not on item:ID): only the page and the sitemap's lastmod render.
+		want := []string{"/articles/measuring-page-speed", "/sitemap.xml"}
 		if !slices.Equal(rep.RenderedURLs, want) {
 			t.Errorf("rendered %v\nwant %v", rep.RenderedURLs, want)
 		}
-		// Teasers show no body: only the page and the sitemap's lastmod.
 		if wantChanged := []string{"articles/measuring-page-speed/index.html", "sitemap.xml"}; !slices.Equal(rep.Changed, wantChanged) ||
 			len(rep.Added)+len(rep.Removed) != 0 {
 			t.Errorf("changed %v added %v removed %v, want changed %v", rep.Changed, rep.Added, rep.Removed, wantChanged)
