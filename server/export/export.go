@@ -664,10 +664,18 @@ func (e *Exporter) notFound(ctx context.Context) ([]byte, error) {
 func (e *Exporter) extras(ctx context.Context, m *Manifest, notFound []byte) (map[string][]byte, error) {
 	var nginx bytes.Buffer
 	nginx.WriteString("# Redirects of this export, for nginx:\n#   map $uri $trovato_redirect { default \"\"; include " + NginxMapFile + "; }\n#   if ($trovato_redirect) { return 301 $trovato_redirect; }\n")
-	for _, rel := range m.Paths() {
-		if en := m.Files[rel]; en.Kind == KindRedirect {
-			fmt.Fprintf(&nginx, "%s %s;\n", nginxQuote(en.URL), nginxQuote(en.Target))
+	// In path order, as Paths, sorting only the redirects (an incremental
+	// run does this every time: not every page's path).
+	var redirects []string
+	for rel, en := range m.Files {
+		if en.Kind == KindRedirect {
+			redirects = append(redirects, rel)
 		}
+	}
+	sort.Strings(redirects)
+	for _, rel := range redirects {
+		en := m.Files[rel]
+		fmt.Fprintf(&nginx, "%s %s;\n", nginxQuote(en.URL), nginxQuote(en.Target))
 	}
 	out := map[string][]byte{"404.html": notFound, NginxMapFile: nginx.Bytes()}
 	origin, err := e.dynamicOrigin(ctx)
