@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
 	"github.com/trovato/trovato/core"
-	"github.com/trovato/trovato/core/redis"
 	"github.com/trovato/trovato/server"
 )
 
@@ -16,26 +14,8 @@ import (
 // a path it links to changes, and stays cached when an alias nothing on it
 // links to is added or removed.
 func TestAliasTags(t *testing.T) {
-	s := newSite(t, server.Options{})
-	tc := redis.NewTagCache(s.redis, s.prefix)
-	srv, err := server.New(s.k, server.Options{PageCache: tc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.srv = srv
-	s.k.Store.OnCommit(func(changes []core.Change) {
-		tags, err := core.TagsForChanges(context.Background(), changes, s.k.Store)
-		if err != nil {
-			t.Errorf("deltas: %v", err)
-		}
-		if err := tc.BumpTags(context.Background(), tags...); err != nil {
-			t.Error(err)
-		}
-	})
-	s.put("gather", "articles", `{"kind":"gather","name":"articles","label":"Articles","types":["article"],
-		"filters":[{"field":"status","op":"eq","value":"published"}],
-		"sorts":[{"field":"title"}], "pager":{"per_page":1},
-		"displays":[{"name":"page","type":"page","path":"/articles"},{"name":"rss","type":"feed","format":"rss","path":"/articles/rss.xml"}]}`)
+	s, _ := cachedSite(t)
+	putArticlesByTitle(s)
 	pages := []string{"/articles", "/articles/page/2", "/articles/rss.xml", "/blog/hello-world", "/sitemap.xml"}
 	rebuilt := func(what string, want ...string) {
 		t.Helper()

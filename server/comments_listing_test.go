@@ -42,6 +42,15 @@ func cachedSite(t *testing.T) (*site, *redis.TagCache) {
 	return s, tc
 }
 
+// putArticlesByTitle stores the gather "articles": published articles
+// by title, one a page, at /articles and in /articles/rss.xml.
+func putArticlesByTitle(s *site) {
+	s.put("gather", "articles", `{"kind":"gather","name":"articles","label":"Articles","types":["article"],
+		"filters":[{"field":"status","op":"eq","value":"published"}],
+		"sorts":[{"field":"title"}], "pager":{"per_page":1},
+		"displays":[{"name":"page","type":"page","path":"/articles"},{"name":"rss","type":"feed","format":"rss","path":"/articles/rss.xml"}]}`)
+}
+
 // postForm posts a form to the site with a session cookie.
 func (s *site) postForm(target, cookie string, form url.Values) (*http.Response, string) {
 	s.t.Helper()

@@ -1,13 +1,11 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/trovato/trovato/core"
-	"github.com/trovato/trovato/core/redis"
 	"github.com/trovato/trovato/server"
 )
 
@@ -17,29 +15,11 @@ import (
 // again when an item it shows changes, or when a change can alter which
 // items it shows or their order; any other item edit leaves it cached.
 func TestListingTags(t *testing.T) {
-	s := newSite(t, server.Options{})
-	tc := redis.NewTagCache(s.redis, s.prefix)
-	srv, err := server.New(s.k, server.Options{PageCache: tc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.srv = srv
-	s.k.Store.OnCommit(func(changes []core.Change) {
-		tags, err := core.TagsForChanges(context.Background(), changes, s.k.Store)
-		if err != nil {
-			t.Errorf("item deltas: %v", err)
-		}
-		if err := tc.BumpTags(context.Background(), tags...); err != nil {
-			t.Error(err)
-		}
-	})
+	s, _ := cachedSite(t)
 	// One published article a page, by title: "Hello <World>" on
 	// /articles and in the feed (its first page), "Plain page" on
 	// /articles/page/2.
-	s.put("gather", "articles", `{"kind":"gather","name":"articles","label":"Articles","types":["article"],
-		"filters":[{"field":"status","op":"eq","value":"published"}],
-		"sorts":[{"field":"title"}], "pager":{"per_page":1},
-		"displays":[{"name":"page","type":"page","path":"/articles"},{"name":"rss","type":"feed","format":"rss","path":"/articles/rss.xml"}]}`)
+	putArticlesByTitle(s)
 	pages := []string{"/articles", "/articles/page/2", "/articles/rss.xml", "/blog/hello-world", "/item/" + s.plain.ID.String()}
 	state := func() map[string]string {
 		t.Helper()

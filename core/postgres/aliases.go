@@ -226,52 +226,28 @@ var (
 // A change in any stage is read the same way.
 func (s *Store) AliasDeltas(ctx context.Context, changes []core.Change) ([]*core.AliasDelta, error) {
 	out := make([]*core.AliasDelta, len(changes))
-	var (
-		idx       []int32
-		revs, rel []*core.ID
-		ents      []string
-	)
-	for i, c := range changes {
-		if c.Kind != core.KindAlias || c.RevisionID == nil {
-			continue
+	every := func(core.Change) bool { return true }
+	err := s.replacedRevisions(ctx, core.KindAlias, changes, every, func(i int, now, was []byte) {
+		type paths struct {
+			Alias *string `json:"alias"`
+			Path  *string `json:"path"`
 		}
-		idx = append(idx, int32(i))
-		revs, rel, ents = append(revs, c.RevisionID), append(rel, c.ReleaseID), append(ents, c.EntityID)
-	}
-	if len(idx) == 0 {
-		return out, nil
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT u.i, nr.doc->>'alias', nr.doc->>'path', pr.doc->>'alias', pr.doc->>'path'
-		FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[]) AS u(i, rev, rel, ent)
-		JOIN revision nr ON nr.id = u.rev
-		LEFT JOIN release_entry re ON u.rel IS NOT NULL AND re.release_id = u.rel AND re.kind = 'alias' AND re.entity_id::text = u.ent
-		LEFT JOIN revision pr ON pr.id = CASE WHEN u.rel IS NOT NULL THEN re.prev_revision_id ELSE nr.parent_id END`,
-		idx, revs, rel, ents)
-	if err != nil {
-		return nil, fmt.Errorf("alias deltas: %w", TranslateError(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			i     int32
-			paths [4]*string
-		)
-		if err := rows.Scan(&i, &paths[0], &paths[1], &paths[2], &paths[3]); err != nil {
-			return nil, fmt.Errorf("alias deltas: %w", err)
+		var n, w paths
+		if now == nil || json.Unmarshal(now, &n) != nil || n.Alias == nil || n.Path == nil {
+			return // not an alias document: unknown
 		}
-		if paths[0] == nil || paths[1] == nil {
-			continue // not an alias document: unknown
+		if was != nil {
+			_ = json.Unmarshal(was, &w) // an unreadable predecessor adds no paths
 		}
 		d := &core.AliasDelta{}
-		for _, p := range paths {
+		for _, p := range []*string{n.Alias, n.Path, w.Alias, w.Path} {
 			if p != nil && *p != "" && !slices.Contains(d.Paths, *p) {
 				d.Paths = append(d.Paths, *p)
 			}
 		}
 		out[i] = d
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("alias deltas: %w", err)
 	}
 	return out, nil

@@ -20,30 +20,46 @@ var _ core.ItemDeltas = (*Store)(nil)
 // whose predecessor is not stored, has Members set.
 func (s *Store) ItemDeltas(ctx context.Context, changes []core.Change) ([]*core.ItemDelta, error) {
 	out := make([]*core.ItemDelta, len(changes))
+	live := func(c core.Change) bool { return c.StageID == nil || *c.StageID == core.LiveStageID }
+	err := s.replacedRevisions(ctx, core.KindItem, changes, live, func(i int, now, was []byte) {
+		out[i] = itemDelta(changes[i].Op, now, was)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("item deltas: %w", err)
+	}
+	return out, nil
+}
+
+// replacedRevisions reads, in one query, the document of each change of
+// kind that keep accepts and the document of the revision it replaced:
+// the release entry's previous revision for a publish or rollback, else
+// the revision's parent. each gets the change's index and both documents
+// (nil when not stored).
+func (s *Store) replacedRevisions(ctx context.Context, kind string, changes []core.Change, keep func(core.Change) bool, each func(i int, now, was []byte)) error {
 	var (
 		idx       []int32
 		revs, rel []*core.ID
 		ents      []string
 	)
 	for i, c := range changes {
-		if c.Kind != core.KindItem || (c.StageID != nil && *c.StageID != core.LiveStageID) || c.RevisionID == nil {
+		if c.Kind != kind || c.RevisionID == nil || !keep(c) {
 			continue
 		}
 		idx = append(idx, int32(i))
 		revs, rel, ents = append(revs, c.RevisionID), append(rel, c.ReleaseID), append(ents, c.EntityID)
 	}
 	if len(idx) == 0 {
-		return out, nil
+		return nil
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT u.i, nr.doc, pr.doc
 		FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[]) AS u(i, rev, rel, ent)
 		LEFT JOIN revision nr ON nr.id = u.rev
-		LEFT JOIN release_entry re ON u.rel IS NOT NULL AND re.release_id = u.rel AND re.kind = 'item' AND re.entity_id::text = u.ent
+		LEFT JOIN release_entry re ON u.rel IS NOT NULL AND re.release_id = u.rel AND re.kind = $5 AND re.entity_id::text = u.ent
 		LEFT JOIN revision pr ON pr.id = CASE WHEN u.rel IS NOT NULL THEN re.prev_revision_id ELSE nr.parent_id END`,
-		idx, revs, rel, ents)
+		idx, revs, rel, ents, kind)
 	if err != nil {
-		return nil, fmt.Errorf("item deltas: %w", TranslateError(err))
+		return TranslateError(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -52,14 +68,11 @@ func (s *Store) ItemDeltas(ctx context.Context, changes []core.Change) ([]*core.
 			now, was []byte
 		)
 		if err := rows.Scan(&i, &now, &was); err != nil {
-			return nil, fmt.Errorf("item deltas: %w", err)
+			return err
 		}
-		out[i] = itemDelta(changes[i].Op, now, was)
+		each(int(i), now, was)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("item deltas: %w", err)
-	}
-	return out, nil
+	return rows.Err()
 }
 
 // itemDelta compares two item revision documents (was nil: none before).
