@@ -43,6 +43,23 @@ func BenchmarkItemPage(b *testing.B) {
 // image, category, tags, the main menu and breadcrumbs.
 const benchPath = "/articles/staging-a-whole-site"
 
+// loadTools finds wrk and nginx (skipping the benchmark when one is
+// missing) and returns wrk's arguments: TROVATO_BENCH_WRK, else two
+// threads, 32 connections for the given duration.
+func loadTools(b *testing.B, duration string) (wrk, nginx string, args []string) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		b.Skip("wrk is missing (build/deps.sh bench installs it)")
+	}
+	if nginx = findNginx(); nginx == "" {
+		b.Skip("nginx is missing (build/deps.sh bench installs nginx-light)")
+	}
+	if args = strings.Fields(os.Getenv("TROVATO_BENCH_WRK")); len(args) == 0 {
+		args = []string{"-t2", "-c32", "-d" + duration}
+	}
+	return wrk, nginx, args
+}
+
 // BenchmarkSite loads the demo and measures one item page over HTTP on
 // 127.0.0.1 with wrk: served by trovato as `trovato serve` serves it
 // (rendered on every request, no page cache), then the same bytes as a
@@ -51,18 +68,7 @@ const benchPath = "/articles/staging-a-whole-site"
 // when wrk or nginx is missing (build/deps.sh bench installs them).
 // TROVATO_BENCH_WRK overrides the wrk arguments (default "-t2 -c32 -d10s").
 func BenchmarkSite(b *testing.B) {
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		b.Skip("wrk is missing (build/deps.sh bench installs it)")
-	}
-	nginx := findNginx()
-	if nginx == "" {
-		b.Skip("nginx is missing (build/deps.sh bench installs nginx-light)")
-	}
-	args := strings.Fields(os.Getenv("TROVATO_BENCH_WRK"))
-	if len(args) == 0 {
-		args = []string{"-t2", "-c32", "-d10s"}
-	}
+	wrk, nginx, args := loadTools(b, "10s")
 	_, _, srv := demoSite(b, server.Options{})
 	hs := struct{ URL string }{serveLoopback(b, srv)} // as `trovato serve` serves it
 	page := fetchPage(b, hs.URL+benchPath)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -22,18 +21,7 @@ import (
 // front-page gather uncached and cached, a search (uncached), and nginx
 // serving the item page as a static file. build/bench-cache.sh runs it.
 func BenchmarkSiteCache(b *testing.B) {
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		b.Skip("wrk is missing (build/deps.sh bench installs it)")
-	}
-	nginx := findNginx()
-	if nginx == "" {
-		b.Skip("nginx is missing (build/deps.sh bench installs nginx-light)")
-	}
-	args := strings.Fields(os.Getenv("TROVATO_BENCH_WRK"))
-	if len(args) == 0 {
-		args = []string{"-t2", "-c32", "-d5s"}
-	}
+	wrk, nginx, args := loadTools(b, "5s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, prefix := redistest.New(b)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -35,18 +34,7 @@ import (
 // default (text, info level; to a file). TROVATO_BENCH_CPUPROFILE=FILE writes the server's CPU profile of its
 // measured run. TROVATO_BENCH_WRK overrides "-t2 -c32 -d5s".
 func BenchmarkCachedPageHTTP(b *testing.B) {
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		b.Skip("wrk is missing (build/deps.sh bench installs it)")
-	}
-	nginx := findNginx()
-	if nginx == "" {
-		b.Skip("nginx is missing (build/deps.sh bench installs nginx-light)")
-	}
-	args := strings.Fields(os.Getenv("TROVATO_BENCH_WRK"))
-	if len(args) == 0 {
-		args = []string{"-t2", "-c32", "-d5s"}
-	}
+	wrk, nginx, args := loadTools(b, "5s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, prefix := redistest.New(b)
