@@ -96,6 +96,10 @@ type GatherArgs struct {
 	// (the API's cursor paging); a pager of style none still lists only
 	// the first page's items.
 	Offset, Limit int
+	// NoTotal is for a caller that shows no count and no pager (a tile):
+	// the page is read without counting every match, which lets the
+	// database stop at the page's end; Total is then 0 and Pages 1.
+	NoTotal bool
 }
 
 // GatherResult is one page of a gather.

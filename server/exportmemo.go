@@ -250,6 +250,9 @@ func (s *Server) runGather(ctx context.Context, st *reqState, g *core.Gather, ar
 	if g.Pager.Style == "none" {
 		res.Pages = 1
 	}
+	if args.NoTotal {
+		res.Total, res.Pages = 0, 1 // as RunGather: not counted
+	}
 	return res, nil
 }
 

@@ -197,17 +197,18 @@ func (s *Server) tileContent(ctx context.Context, st *reqState, cfg *siteConfig,
 				title = d.Title
 			}
 		}
+		// A tile shows one page and no count: the database stops at the
+		// page's end (the five latest of 10,000 articles: five rows read
+		// through an index, not all of them counted).
+		args := core.GatherArgs{Display: c.Gather.Display, NoTotal: true}
 		if c.Gather.Items > 0 {
 			cp := *g
 			cp.Pager.PerPage = c.Gather.Items
 			cp.Displays = nil
 			run = &cp
+			args.Display = ""
 		}
 		probe := s.dependListing(ctx, st, s.listingTags(ctx, run, nil))
-		args := core.GatherArgs{}
-		if run == g {
-			args.Display = c.Gather.Display
-		}
 		res, err := s.runGather(ctx, st, run, args)
 		if err != nil {
 			tileProblem(ctx, t, "content.gather.gather", "the gather failed: "+core.ErrorMessage(err))

@@ -207,13 +207,13 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 			return nil // a filter that can match nothing (no such term, no search words)
 		}
 		if offset >= 0 {
-			items, total, err := c.page(ctx, tx, limit, offset)
+			items, total, err := c.page(ctx, tx, limit, offset, !args.NoTotal)
 			if err != nil {
 				return err
 			}
 			res.Items, res.Total = items, total
 		}
-		if len(res.Items) == 0 && (offset != 0) {
+		if len(res.Items) == 0 && offset != 0 && !args.NoTotal {
 			// Beyond the end: the page query saw no row to count.
 			if res.Total, err = c.count(ctx, tx); err != nil {
 				return err
@@ -228,7 +228,7 @@ func (gs *Gathers) run(ctx context.Context, g *core.Gather, stage core.ID, args 
 		return nil, "", err
 	}
 	res.Pages = max(1, (res.Total+res.PerPage-1)/res.PerPage)
-	if g.Pager.Style == "none" {
+	if g.Pager.Style == "none" || args.NoTotal {
 		res.Pages = 1
 	}
 	return res, tsq, nil
@@ -1045,11 +1045,17 @@ func (c *gatherCompiler) orderBy(prefix string, named bool) string {
 	return strings.Join(append(parts, prefix+"id DESC"), ", ")
 }
 
-// page reads one page and the total: filtering, sorting and counting run
-// on the keys in one scan; only the page's rows are read whole. A limit
-// below 0 reads every row.
-func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int) ([]*core.Item, int, error) {
-	sel := []string{"k.id", "k.rev", "count(*) OVER () AS total"}
+// page reads one page and (withTotal) the total: filtering, sorting and
+// counting run on the keys in one scan; only the page's rows are read
+// whole. A limit below 0 reads every row. Without the total (0) the scan
+// stops at the page's end, through an index of the sort where there is
+// one (GatherArgs.NoTotal).
+func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int, withTotal bool) ([]*core.Item, int, error) {
+	total := "count(*) OVER () AS total"
+	if !withTotal {
+		total = "0::bigint AS total"
+	}
+	sel := []string{"k.id", "k.rev", total}
 	for i, o := range c.orders {
 		sel = append(sel, o.expr+" AS s"+strconv.Itoa(i))
 	}
@@ -1074,10 +1080,10 @@ func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int)
 	}
 	defer rows.Close()
 	out := []*core.Item{}
-	total := 0
+	matches := 0
 	for rows.Next() {
 		live, staged = nullItem{}, nullItem{}
-		if err := rows.Scan(append([]any{&total}, append(live.dest(), staged.dest()...)...)...); err != nil {
+		if err := rows.Scan(append([]any{&matches}, append(live.dest(), staged.dest()...)...)...); err != nil {
 			return nil, 0, fmt.Errorf("run gather: %w", err)
 		}
 		switch {
@@ -1090,7 +1096,7 @@ func (c *gatherCompiler) page(ctx context.Context, tx pgx.Tx, limit, offset int)
 	if err := rows.Err(); err != nil {
 		return nil, 0, gatherErr(err)
 	}
-	return out, total, nil
+	return out, matches, nil
 }
 
 func (c *gatherCompiler) count(ctx context.Context, tx pgx.Tx) (int, error) {

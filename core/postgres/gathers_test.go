@@ -289,6 +289,13 @@ func TestGatherPager(t *testing.T) {
 			}
 		})
 	}
+	// No total (a tile): the page without a count.
+	for page, want := range map[int]string{1: "Alpha Bravo Charlie", 3: "Golf", 4: ""} {
+		res, err := gs.s.RunGather(gs.admin, g, core.LiveStageID, core.GatherArgs{Page: page, NoTotal: true})
+		if err != nil || strings.Join(titlesOf(res.Items), " ") != want || res.Total != 0 || res.Pages != 1 {
+			t.Fatalf("no total, page %d = %+v, %v", page, res, err)
+		}
+	}
 	// Style none: only the first page.
 	g.Pager.Style = "none"
 	res, err := gs.s.RunGather(gs.admin, g, core.LiveStageID, core.GatherArgs{Page: 2})
