@@ -71,7 +71,6 @@ type Report struct {
 	Changes      int           `json:"changes"` // change-feed rows read since the last export
 	Cursor       uint64        `json:"cursor"`
 	Duration     time.Duration `json:"duration_ns"`
-	Manifest     *Manifest     `json:"-"`
 	Written      int           `json:"written"` // files written to disk (added + changed + regenerated)
 	Unchanged    int           `json:"unchanged"`
 	// Phases are where the time went, in order; Slowest the five URLs
@@ -209,7 +208,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	// the manifest is read meanwhile.
 	settled := make(chan error, 1)
 	go func() { settled <- feed.WaitSettled(ctx, 2*time.Second) }()
-	old, found, err := ReadManifest(abs)
+	prev, found, err := openPrev(abs) // prev.go
 	if serr := <-settled; err == nil {
 		err = serr
 	}
@@ -224,7 +223,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	// A folder holds one stage's export (live's, or a stage's): another
 	// stage's manifest makes a full export.
-	full := e.opts.Full || !found || old.Version != manifestVersion || old.Stage != stageName
+	full := e.opts.Full || !found || prev.version != manifestVersion || prev.stage != stageName
 	var (
 		cursor core.FeedCursor
 		bumped = map[string]bool{}
@@ -235,7 +234,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 			return nil, err
 		}
 	} else {
-		cursor = old.Cursor
+		cursor = prev.cursor
 		for {
 			rows, next, err := feed.ReadChanges(ctx, cursor, 5000)
 			if err != nil {
@@ -264,38 +263,32 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	if !full && rep.Changes == 0 {
 		// Nothing changed since the last export: nothing to render or
 		// write (the previous export wrote every file it listed).
-		rep.Files, rep.Manifest = len(old.Files), old
+		rep.Files = prev.count
 		rep.Duration = time.Since(start)
 		return rep, nil
 	}
 
-	bf := newTagFilter(bumped)
-	byURL := map[string]string{} // URL -> file path in old
-	if !full {
-		for rel, en := range old.Files {
-			byURL[en.URL] = rel
-		}
-	}
 	// Which URLs render: in a full export all; else the pages whose tags
 	// were bumped, the URLs not exported yet, and the ones that failed.
-	stale := func(en *Entry) bool { // an old entry with a bumped tag
-		switch en.Kind {
-		case KindFile, KindAsset:
-			return false // content-addressed: the same URL is the same bytes
+	var stale map[string]*Entry // by path
+	staleURL := map[string]bool{}
+	if !full {
+		if stale, err = prev.stale(bumped); err != nil {
+			return nil, core.Errorf(core.EInvalid, "%s: %s (delete it to export everything again)", filepath.Join(abs, ManifestIndexFile), err)
 		}
-		for _, t := range en.Tags {
-			if bf.has(t) || (t == "*" && len(bumped) > 0) {
-				return true
-			}
+		for _, en := range stale {
+			staleURL[en.URL] = true
 		}
-		return false
 	}
+	var lookMu sync.Mutex // prev decodes through one buffer
 	dirty := func(u string) bool {
-		if full {
+		if full || staleURL[u] {
 			return true
 		}
-		rel, ok := byURL[u]
-		return !ok || stale(old.Files[rel])
+		lookMu.Lock()
+		_, en, err := prev.atURL(u)
+		lookMu.Unlock()
+		return en == nil || err != nil
 	}
 
 	start2 := []string{}
@@ -388,12 +381,8 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	}
 	// Incremental: the pages a change touched, wherever they are linked
 	// (in any order: they render in parallel).
-	if !full {
-		for _, en := range old.Files {
-			if en.Kind != KindExtra && stale(en) {
-				enqueue(en.URL)
-			}
-		}
+	for _, en := range stale {
+		enqueue(en.URL)
 	}
 	wg.Wait()
 	prog.done()
@@ -417,76 +406,127 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return nil, fmt.Errorf("export: %d URLs failed (nothing recorded; the previous manifest stays): %s", len(failures), strings.Join(failures, "; "))
 	}
 
-	// The new manifest: the old one minus every URL rendered again, plus
-	// what rendered.
-	next := newManifest()
-	next.Cursor, next.Stage = cursor, stageName
-	if !full {
-		for rel, en := range old.Files {
-			if _, again := results[en.URL]; again || en.Kind == KindExtra {
+	// What changes: a full export's new manifest (next), or an
+	// incremental one's changes over prev, by path (nil: removed).
+	var (
+		next    *Manifest
+		changes map[string]*Entry
+		bodies  = map[string][]byte{}
+	)
+	if full {
+		next = newManifest()
+		for _, r := range results {
+			if r.gone || r.entry == nil {
 				continue
 			}
-			next.Files[rel] = en
+			if other, ok := next.Files[r.rel]; ok && other.URL != r.entry.URL {
+				return nil, core.Errorf(core.EConflict, "export: %s and %s both map to the file %s", other.URL, r.entry.URL, r.rel)
+			}
+			next.Files[r.rel] = r.entry
+			bodies[r.rel] = r.body
 		}
-	}
-	bodies := map[string][]byte{}
-	for _, r := range results {
-		if r.gone || r.entry == nil {
-			continue
-		}
-		if other, ok := next.Files[r.rel]; ok && other.URL != r.entry.URL {
-			return nil, core.Errorf(core.EConflict, "export: %s and %s both map to the file %s", other.URL, r.entry.URL, r.rel)
-		}
-		next.Files[r.rel] = r.entry
-		bodies[r.rel] = r.body
-	}
-	// Keep what the roots reach; a page nothing links to any more goes
-	// (unless no link changed: incremental.go).
-	if full || linksMoved(old, results) {
 		reach(next, start2)
+	} else if changes, err = e.changesOver(prev, results, start2, bodies); err != nil { // incremental.go
+		return nil, err
 	}
 	// 404.html and the nginx map of redirects.
 	nf := <-notFound
 	if nf.err != nil {
 		return nil, nf.err
 	}
-	extras, err := e.extras(ctx, next, nf.body)
+	var redirectEntries map[string]*Entry
+	if full {
+		redirectEntries = map[string]*Entry{}
+		for rel, en := range next.Files {
+			if en.Kind == KindRedirect {
+				redirectEntries[rel] = en
+			}
+		}
+	} else if redirectEntries, err = redirectsAfter(prev, changes); err != nil { // incremental.go
+		return nil, err
+	}
+	extras, err := e.extras(ctx, redirectEntries, nf.body)
 	if err != nil {
 		return nil, err
 	}
 	for rel, b := range extras {
-		next.Files[rel] = &Entry{URL: "/" + rel, Kind: KindExtra, SHA256: hashOf(b), Size: int64(len(b))}
+		en := &Entry{URL: "/" + rel, Kind: KindExtra, SHA256: hashOf(b), Size: int64(len(b))}
+		if full {
+			next.Files[rel] = en
+		} else {
+			changes[rel] = en
+		}
 		bodies[rel] = b
 	}
+	// The extras of the previous export not made again (an island origin
+	// no longer set) go.
+	if !full {
+		for _, rel := range extraPaths {
+			if _, again := extras[rel]; again {
+				continue
+			}
+			if en, err := prev.get(rel); err != nil {
+				return nil, err
+			} else if en != nil && en.Kind == KindExtra {
+				changes[rel] = nil
+			}
+		}
+	}
+	// What was there before, for each path written or removed.
+	before := func(rel string) (*Entry, error) { return prev.get(rel) }
+	var removed []string
+	if full {
+		all, err := prev.all()
+		if err != nil {
+			return nil, err
+		}
+		for rel := range all.Files {
+			if _, ok := next.Files[rel]; !ok {
+				removed = append(removed, rel)
+			}
+		}
+		before = func(rel string) (*Entry, error) { return all.Files[rel], nil }
+	} else {
+		for rel, en := range changes {
+			if en != nil {
+				continue
+			}
+			if was, err := prev.get(rel); err != nil {
+				return nil, err
+			} else if was != nil {
+				removed = append(removed, rel)
+			}
+		}
+	}
+	slices.Sort(removed)
 	// Nothing is written or removed through a symlinked folder inside
 	// the export folder (incremental.go).
-	if err := checkFolders(abs, full, old, next, bodies); err != nil {
+	if err := checkFolders(abs, bodies, removed); err != nil {
 		return nil, err
 	}
 	rep.phase("links and extras", &mark)
 
-	// Write what differs from the old manifest (or is missing on disk),
-	// several files at a time (a file costs a few system calls that wait
-	// on the file system), then delete what is gone.
-	// Incremental: only the files rendered again can be new or changed
-	// (the rest are the old entries), so only they are sorted.
-	paths := next.Paths
-	if !full {
-		paths = func() []string { return slices.Sorted(maps.Keys(bodies)) }
-	}
-	var writes []string
-	for _, rel := range paths() {
-		en := next.Files[rel]
-		prev, had := old.Files[rel]
-		_, have := bodies[rel]
-		switch {
-		case !had:
-			rep.Added = append(rep.Added, rel)
-		case prev.SHA256 != en.SHA256:
-			rep.Changed = append(rep.Changed, rel)
+	// Write what differs from the previous export (or is missing on
+	// disk), several files at a time (a file costs a few system calls
+	// that wait on the file system), then delete what is gone.
+	writes := slices.Sorted(maps.Keys(bodies))
+	prevOf, nowOf := make([]*Entry, len(writes)), make([]*Entry, len(writes))
+	for i, rel := range writes {
+		was, err := before(rel)
+		if err != nil {
+			return nil, err
 		}
-		if have {
-			writes = append(writes, rel)
+		prevOf[i] = was
+		if full {
+			nowOf[i] = next.Files[rel]
+		} else {
+			nowOf[i] = changes[rel]
+		}
+		switch {
+		case was == nil:
+			rep.Added = append(rep.Added, rel)
+		case was.SHA256 != nowOf[i].SHA256:
+			rep.Changed = append(rep.Changed, rel)
 		}
 	}
 	var (
@@ -505,14 +545,13 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 				if i >= len(writes) {
 					return
 				}
-				rel := writes[i]
-				en := next.Files[rel]
+				rel, body := writes[i], bodies[writes[i]]
 				path := filepath.Join(abs, filepath.FromSlash(rel))
-				if prev, had := old.Files[rel]; had && prev.SHA256 == en.SHA256 && sameSize(path, en.Size) {
+				if was := prevOf[i]; was != nil && was.SHA256 == nowOf[i].SHA256 && sameSize(path, int64(len(body))) {
 					unchanged.Add(1)
 					continue
 				}
-				if err := writeAtomic(path, bodies[rel]); err != nil {
+				if err := writeAtomic(path, body); err != nil {
 					writeMu.Lock()
 					if writeErr == nil {
 						writeErr = fmt.Errorf("export: write %s: %w", rel, err)
@@ -529,12 +568,7 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		return nil, writeErr
 	}
 	rep.Written, rep.Unchanged = int(written.Load()), int(unchanged.Load())
-	for rel := range old.Files {
-		if _, ok := next.Files[rel]; !ok {
-			rep.Removed = append(rep.Removed, rel)
-		}
-	}
-	slices.Sort(rep.Removed)
+	rep.Removed = removed
 	for _, rel := range rep.Removed {
 		if err := os.Remove(filepath.Join(abs, filepath.FromSlash(rel))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("export: remove %s: %w", rel, err)
@@ -542,14 +576,18 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 		removeEmptyParents(abs, filepath.Dir(filepath.Join(abs, filepath.FromSlash(rel))))
 	}
 	rep.phase("files", &mark)
-	if full || len(rep.Added)+len(rep.Changed)+len(rep.Removed) > 0 || rep.Changes > 0 {
-		if err := e.writeManifest(ctx, abs, name, old, next, full); err != nil { // incremental.go
+	if full {
+		next.Cursor, next.Stage = cursor, stageName
+		rep.Files = len(next.Files)
+		if err := e.saveBase(ctx, abs, name, next); err != nil { // incremental.go
+			return nil, err
+		}
+	} else {
+		if rep.Files, err = e.saveChanges(ctx, abs, name, prev, changes, cursor); err != nil { // incremental.go
 			return nil, err
 		}
 	}
 	rep.phase("manifest write", &mark)
-	rep.Files = len(next.Files)
-	rep.Manifest = next
 	rep.Duration = time.Since(start)
 	e.log.Info("export finished", "dir", abs, "full", full, "rendered", rep.Rendered, "added", len(rep.Added),
 		"changed", len(rep.Changed), "removed", len(rep.Removed), "duration", rep.Duration)
@@ -660,21 +698,13 @@ func (e *Exporter) notFound(ctx context.Context) ([]byte, error) {
 }
 
 // extras are the files the export makes itself: 404.html (notFound's
-// body) and the nginx map of redirects.
-func (e *Exporter) extras(ctx context.Context, m *Manifest, notFound []byte) (map[string][]byte, error) {
+// body), the nginx map of the redirects (by path), and the dynamic
+// entries' redirect pages when there is a dynamic server.
+func (e *Exporter) extras(ctx context.Context, redirects map[string]*Entry, notFound []byte) (map[string][]byte, error) {
 	var nginx bytes.Buffer
 	nginx.WriteString("# Redirects of this export, for nginx:\n#   map $uri $trovato_redirect { default \"\"; include " + NginxMapFile + "; }\n#   if ($trovato_redirect) { return 301 $trovato_redirect; }\n")
-	// In path order, as Paths, sorting only the redirects (an incremental
-	// run does this every time: not every page's path).
-	var redirects []string
-	for rel, en := range m.Files {
-		if en.Kind == KindRedirect {
-			redirects = append(redirects, rel)
-		}
-	}
-	sort.Strings(redirects)
-	for _, rel := range redirects {
-		en := m.Files[rel]
+	for _, rel := range slices.Sorted(maps.Keys(redirects)) {
+		en := redirects[rel]
 		fmt.Fprintf(&nginx, "%s %s;\n", nginxQuote(en.URL), nginxQuote(en.Target))
 	}
 	out := map[string][]byte{"404.html": notFound, NginxMapFile: nginx.Bytes()}
@@ -694,6 +724,15 @@ func (e *Exporter) extras(ctx context.Context, m *Manifest, notFound []byte) (ma
 
 // dynamicEntries are the dynamic pages the exported pages link to.
 var dynamicEntries = []string{"/user/login", "/user/password", "/search"}
+
+// extraPaths are the paths extras may make.
+var extraPaths = func() []string {
+	out := []string{"404.html", NginxMapFile}
+	for _, p := range dynamicEntries {
+		out = append(out, strings.TrimPrefix(p, "/")+"/index.html")
+	}
+	return out
+}()
 
 // dynamicOrigin is Options.DynamicOrigin, else the site's island_origin.
 func (e *Exporter) dynamicOrigin(ctx context.Context) (string, error) {

@@ -30,12 +30,102 @@ func (e *Exporter) changeTags(ctx context.Context, rows []core.Change) []string 
 	return tags
 }
 
+// changesOver are an incremental export's changes over prev, by path
+// (nil: removed): the files of every URL rendered again go, and what
+// rendered comes in (bodies gets its bytes). When a link may have moved
+// (a URL gone or new, a page with other links), what the roots no longer
+// reach goes too: reach, over every entry; otherwise no entry but the
+// rendered ones is read.
+func (e *Exporter) changesOver(prev *prevExport, results map[string]*rendered, roots []string, bodies map[string][]byte) (map[string]*Entry, error) {
+	changes := map[string]*Entry{}
+	moved := false
+	for u, r := range results {
+		rel, en, err := prev.atURL(u)
+		if err != nil {
+			return nil, err
+		}
+		if en != nil {
+			changes[rel] = nil
+		}
+		if r.gone || r.entry == nil || en == nil || !slices.Equal(en.Links, r.entry.Links) {
+			moved = true
+		}
+	}
+	for _, r := range results {
+		if r.gone || r.entry == nil {
+			continue
+		}
+		other, again := changes[r.rel]
+		if !again {
+			var err error
+			if other, err = prev.get(r.rel); err != nil {
+				return nil, err
+			}
+		}
+		if other != nil && other.URL != r.entry.URL {
+			return nil, core.Errorf(core.EConflict, "export: %s and %s both map to the file %s", other.URL, r.entry.URL, r.rel)
+		}
+		changes[r.rel] = r.entry
+		bodies[r.rel] = r.body
+	}
+	if !moved {
+		return changes, nil
+	}
+	old, err := prev.all()
+	if err != nil {
+		return nil, err
+	}
+	now := &Manifest{Files: make(map[string]*Entry, len(old.Files))}
+	for rel, en := range old.Files {
+		if en.Kind != KindExtra { // made again (extras)
+			now.Files[rel] = en
+		}
+	}
+	for rel, en := range changes {
+		if en == nil {
+			delete(now.Files, rel)
+		} else {
+			now.Files[rel] = en
+		}
+	}
+	reach(now, roots)
+	for rel, en := range changes {
+		if _, kept := now.Files[rel]; !kept && en != nil {
+			changes[rel] = nil
+			delete(bodies, rel)
+		}
+	}
+	for rel, en := range old.Files {
+		if _, kept := now.Files[rel]; !kept && en.Kind != KindExtra {
+			changes[rel] = nil
+		}
+	}
+	return changes, nil
+}
+
+// redirectsAfter are the redirect entries once changes apply over prev,
+// by path.
+func redirectsAfter(prev *prevExport, changes map[string]*Entry) (map[string]*Entry, error) {
+	out, err := prev.redirects()
+	if err != nil {
+		return nil, err
+	}
+	for rel, en := range changes {
+		if en != nil && en.Kind == KindRedirect {
+			out[rel] = en
+		} else {
+			delete(out, rel)
+		}
+	}
+	return out, nil
+}
+
 // checkFolders refuses to write or remove a file through a symlinked
 // folder inside the export folder (realParents, as a local deploy): a
 // planted symlink would lead a page, or a removal the manifest lists,
-// outside. A full export checks every file; an incremental one only what
-// it writes and removes (no walk of the whole folder).
-func checkFolders(abs string, full bool, old, next *Manifest, bodies map[string][]byte) error {
+// outside. It checks the folders of what is written and removed (no
+// walk of the whole folder).
+func checkFolders(abs string, bodies map[string][]byte, removed []string) error {
 	checked := map[string]bool{}
 	check := func(rel string) error {
 		if d := filepath.Dir(rel); !checked[d] {
@@ -46,62 +136,68 @@ func checkFolders(abs string, full bool, old, next *Manifest, bodies map[string]
 		}
 		return nil
 	}
-	if full {
-		for _, m := range []*Manifest{next, old} {
-			for rel := range m.Files {
-				if err := check(rel); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
 	for rel := range bodies {
 		if err := check(rel); err != nil {
 			return err
 		}
 	}
-	for rel := range old.Files {
-		if _, kept := next.Files[rel]; !kept {
-			if err := check(rel); err != nil {
-				return err
-			}
+	for _, rel := range removed {
+		if err := check(rel); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// writeManifest records the export's manifest in the folder (a log line,
-// or a new base: saveManifest) and each new base in the database too.
-func (e *Exporter) writeManifest(ctx context.Context, abs, name string, old, next *Manifest, full bool) error {
-	base, err := saveManifest(abs, old, next, full)
-	if err != nil || base == nil {
+// saveBase records a full export's manifest in the folder (a new base)
+// and in the database.
+func (e *Exporter) saveBase(ctx context.Context, abs, name string, next *Manifest) error {
+	base, err := saveBase(abs, next)
+	if err != nil {
 		return err
 	}
 	return e.k.Store.SaveExportManifest(ctx, name, next.Cursor, base)
 }
 
-// linksMoved reports whether an incremental export's results can change
-// what the roots reach: a URL gone or new, or a page whose links differ
-// from its entry's. When none can, the walk over every entry (reach) is
-// skipped.
-func linksMoved(old *Manifest, results map[string]*rendered) bool {
-	byURL := make(map[string]*Entry, len(results))
-	for _, r := range results {
-		byURL[r.url] = nil
-	}
-	for _, en := range old.Files {
-		if _, ok := byURL[en.URL]; ok {
-			byURL[en.URL] = en
+// saveChanges records an incremental export's changes over prev: a log
+// line, or, once the log has grown enough, a new base (kept in the
+// database too). It returns how many files the export has now.
+func (e *Exporter) saveChanges(ctx context.Context, abs, name string, prev *prevExport, changes map[string]*Entry, cursor core.FeedCursor) (int, error) {
+	set := map[string]*Entry{}
+	files := prev.count
+	for rel, en := range changes {
+		was, err := prev.get(rel)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case en == nil && was != nil:
+			files--
+		case en != nil && was == nil:
+			files++
+		}
+		if !sameEntry(was, en) {
+			set[rel] = en
 		}
 	}
-	for _, r := range results {
-		prev := byURL[r.url]
-		if r.gone || r.entry == nil || prev == nil || !slices.Equal(prev.Links, r.entry.Links) {
-			return true
+	if prev.store.gen != "" {
+		if _, ok, err := appendLog(abs, prev.store, prev.known(), set, cursor, prev.stage); err != nil || ok {
+			return files, err
 		}
 	}
-	return false
+	next, err := prev.all()
+	if err != nil {
+		return 0, err
+	}
+	for rel, en := range changes {
+		if en == nil {
+			delete(next.Files, rel)
+		} else {
+			next.Files[rel] = en
+		}
+	}
+	next.Version, next.Cursor = manifestVersion, cursor
+	return len(next.Files), e.saveBase(ctx, abs, name, next)
 }
 
 // tagFilter answers whether a tag was bumped, checking a bitmap of a

@@ -9,8 +9,6 @@ import (
 )
 
 var (
-	reAttr   = regexp.MustCompile(`(?:href|src|content|action)="([^"]*)"`)
-	reXMLURL = regexp.MustCompile(`<(?:loc|link|id|url)>\s*([^<\s]+)\s*</`)
 	reCSSURL = regexp.MustCompile(`url\(\s*['"]?([^'")\s]+)`)
 	reRobots = regexp.MustCompile(`(?mi)^sitemap:\s*(\S+)`)
 )
@@ -36,6 +34,29 @@ func attrValues(out []string, s, attr string) []string {
 		}
 		out = append(out, s[:j])
 		s = s[j+1:]
+	}
+}
+
+// elemTexts appends the text of every element tag (<loc>URL</loc>) in s
+// that is one word, without the space around it: a plain scan (a sitemap
+// part's 500 URLs took a regular expression 10 ms).
+func elemTexts(out []string, s, tag string) []string {
+	open := "<" + tag + ">"
+	for {
+		i := strings.Index(s, open)
+		if i < 0 {
+			return out
+		}
+		s = s[i+len(open):]
+		j := strings.IndexByte(s, '<')
+		if j < 0 {
+			return out
+		}
+		v := strings.TrimSpace(s[:j])
+		if v != "" && strings.HasPrefix(s[j:], "</") && !strings.ContainsAny(v, " \t\r\n\f\v") {
+			out = append(out, v)
+		}
+		s = s[j:]
 	}
 }
 
@@ -71,11 +92,11 @@ func extractLinks(ctype string, body []byte, base string) []string {
 			}
 		}
 	case strings.Contains(ctype, "xml"):
-		for _, m := range reXMLURL.FindAllStringSubmatch(s, -1) {
-			raw = append(raw, m[1])
+		for _, tag := range []string{"loc", "link", "id", "url"} {
+			raw = elemTexts(raw, s, tag)
 		}
-		for _, m := range reAttr.FindAllStringSubmatch(s, -1) {
-			raw = append(raw, m[1])
+		for _, attr := range []string{`href="`, `src="`, `content="`, `action="`} {
+			raw = attrValues(raw, s, attr)
 		}
 	case strings.HasPrefix(ctype, "text/css"):
 		for _, m := range reCSSURL.FindAllStringSubmatch(s, -1) {

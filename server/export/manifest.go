@@ -265,6 +265,9 @@ func (m *Manifest) encodeBase(gen string) ([]byte, []string, error) {
 // index holds the table so far, added the strings it appended.
 type interner struct {
 	index map[string]int
+	// known finds a string in the table before added, when index does
+	// not hold that table.
+	known func(string) (int, bool)
 	size  int // strings in the table before added
 	added []string
 	buf   []byte
@@ -282,6 +285,11 @@ func (in *interner) pack(list []string) string {
 	in.buf = in.buf[:0]
 	for _, s := range list {
 		n, ok := in.index[s]
+		if !ok && in.known != nil {
+			if n, ok = in.known(s); ok {
+				in.index[s] = n
+			}
+		}
 		if !ok {
 			n = in.size + len(in.added)
 			in.index[s] = n

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,22 +52,40 @@ type logState struct {
 }
 
 // compactRatio: the base is written again when the log would exceed
-// 1/compactRatio of it (at least compactMin bytes).
+// 1/compactRatio of it (at least compactMin bytes, at most compactMax).
 const compactRatio = 4
 
-var compactMin int64 = 64 << 10
+var (
+	compactMin int64 = 64 << 10
+	compactMax int64 = 1 << 20
+)
 
 // applyLog applies DIR/.trovato-export.log to m, read from DIR's base.
 func (m *Manifest) applyLog(dir string) error {
+	return readLog(dir, &m.store, func(p string, en *Entry) {
+		if en == nil {
+			delete(m.Files, p)
+		} else {
+			m.Files[p] = en
+		}
+	}, func(c core.FeedCursor, stage string) { m.Cursor, m.Stage = c, stage })
+}
+
+// readLog reads DIR/.trovato-export.log over the base st names: set gets
+// each entry a line sets (nil: removed), in order; meta each line's
+// cursor and stage. It extends st's string table and records the log's
+// sizes.
+func readLog(dir string, st *logState, set func(p string, en *Entry), meta func(core.FeedCursor, string)) error {
 	raw, err := os.ReadFile(filepath.Join(dir, ManifestLogFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	if m.store.gen == "" {
+	if st.gen == "" {
 		return nil // the base was written without a log: any log is stale
 	}
+	var sl slab
 	for off := int64(0); len(raw) > 0; {
 		nl := bytes.IndexByte(raw, '\n')
 		if nl < 0 {
@@ -75,79 +94,107 @@ func (m *Manifest) applyLog(dir string) error {
 		line := raw[:nl]
 		raw = raw[nl+1:]
 		off += int64(nl + 1)
-		m.store.logEnd = off
+		st.logEnd = off
 		var rec logRecord
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return fmt.Errorf("a damaged line: %v", err)
 		}
-		if rec.Gen != m.store.gen {
+		if rec.Gen != st.gen {
 			continue
 		}
-		m.store.strs = append(m.store.strs[:len(m.store.strs):len(m.store.strs)], rec.Strings...)
+		st.strs = append(st.strs[:len(st.strs):len(st.strs)], rec.Strings...)
 		for p, we := range rec.Set {
-			en, err := we.entry(p, m.store.strs)
+			en, err := we.entryIn(p, st.strs, &sl)
 			if err != nil {
 				return err
 			}
-			m.Files[p] = en
+			set(p, en)
 		}
 		for _, p := range rec.Del {
-			delete(m.Files, p)
+			set(p, nil)
 		}
-		m.Cursor, m.Stage = rec.Cursor, rec.Stage
-		m.store.logSize += int64(nl + 1)
+		meta(rec.Cursor, rec.Stage)
+		st.logSize += int64(nl + 1)
 	}
 	return nil
 }
 
 // saveManifest records next, the manifest of the export just made over
 // old, in DIR: a line appended to the log when old was read from DIR and
-// the log stays small, else a new base (and the log removed). saved says
-// whether a base was written (the database keeps a copy of each base).
+// the log stays small, else a new base (and the log removed). base is
+// the base written, if any (the database keeps a copy of each base).
 func saveManifest(dir string, old, next *Manifest, full bool) (base []byte, err error) {
-	st := old.store
-	if !full && st.gen != "" && old.Version == manifestVersion {
-		rec := logRecord{Gen: st.gen, Cursor: next.Cursor, Stage: next.Stage, Set: map[string]*wireEntry{}}
-		in := interner{index: make(map[string]int, len(st.strs)), size: len(st.strs)}
+	if !full && old.store.gen != "" && old.Version == manifestVersion {
+		set := map[string]*Entry{}
+		for p, en := range next.Files {
+			if !sameEntry(old.Files[p], en) {
+				set[p] = en
+			}
+		}
+		for p := range old.Files {
+			if _, ok := next.Files[p]; !ok {
+				set[p] = nil
+			}
+		}
+		st, ok, err := appendLog(dir, old.store, nil, set, next.Cursor, next.Stage)
+		if err != nil || ok {
+			next.store = st
+			return nil, err
+		}
+	}
+	return saveBase(dir, next)
+}
+
+// appendLog appends a line to DIR's log over the base st names: set's
+// entries (nil: removed). known finds a string in the table (nil: every
+// string of st is looked at). ok is false, and nothing written, when the
+// log would outgrow its share of the base: a base is due.
+func appendLog(dir string, st logState, known func(string) (int, bool), set map[string]*Entry, cursor core.FeedCursor, stage string) (logState, bool, error) {
+	rec := logRecord{Gen: st.gen, Cursor: cursor, Stage: stage, Set: map[string]*wireEntry{}}
+	in := interner{index: map[string]int{}, size: len(st.strs), known: known}
+	if known == nil {
 		for i, s := range st.strs {
 			if _, dup := in.index[s]; !dup {
 				in.index[s] = i
 			}
 		}
-		// Set is a map (JSON writes it sorted); the new strings are
-		// interned in sorted path order, so a line is the same bytes for
-		// the same change.
-		var set []string
-		for p, en := range next.Files {
-			if !sameEntry(old.Files[p], en) {
-				set = append(set, p)
-			}
-		}
-		slices.Sort(set)
-		for _, p := range set {
-			rec.Set[p] = in.entry(next.Files[p])
-		}
-		for p := range old.Files {
-			if _, ok := next.Files[p]; !ok {
-				rec.Del = append(rec.Del, p)
-			}
-		}
-		slices.Sort(rec.Del)
-		rec.Strings = in.added
-		line, err := json.Marshal(&rec)
-		if err != nil {
-			return nil, err
-		}
-		line = append(line, '\n')
-		if st.logSize+int64(len(line)) <= max(compactMin, st.baseSize/compactRatio) {
-			if err := appendFile(filepath.Join(dir, ManifestLogFile), st.logEnd, line); err != nil {
-				return nil, fmt.Errorf("export: write manifest log: %w", err)
-			}
-			next.store = logState{gen: st.gen, strs: append(st.strs[:len(st.strs):len(st.strs)], in.added...),
-				baseSize: st.baseSize, logSize: st.logSize + int64(len(line)), logEnd: st.logEnd + int64(len(line))}
-			return nil, nil
+	}
+	// Set is a map (JSON writes it sorted); the new strings are interned
+	// in sorted path order, so a line is the same bytes for the same
+	// change.
+	for _, p := range slices.Sorted(maps.Keys(set)) {
+		if en := set[p]; en != nil {
+			rec.Set[p] = in.entry(en)
+		} else {
+			rec.Del = append(rec.Del, p)
 		}
 	}
+	rec.Strings = in.added
+	line, err := json.Marshal(&rec)
+	if err != nil {
+		return st, false, err
+	}
+	line = append(line, '\n')
+	if st.logSize+int64(len(line)) > logLimit(st.baseSize) {
+		return st, false, nil
+	}
+	if err := appendFile(filepath.Join(dir, ManifestLogFile), st.logEnd, line); err != nil {
+		return st, false, fmt.Errorf("export: write manifest log: %w", err)
+	}
+	return logState{gen: st.gen, strs: append(st.strs[:len(st.strs):len(st.strs)], in.added...),
+		baseSize: st.baseSize, logSize: st.logSize + int64(len(line)), logEnd: st.logEnd + int64(len(line))}, true, nil
+}
+
+// logLimit is how large the log of a base of baseSize bytes may grow: a
+// quarter of it, at least compactMin, at most compactMax (every
+// incremental export reads the whole log).
+func logLimit(baseSize int64) int64 {
+	return min(max(compactMin, baseSize/compactRatio), compactMax)
+}
+
+// saveBase writes next as a new base with its index, and removes the
+// log.
+func saveBase(dir string, next *Manifest) ([]byte, error) {
 	var g [8]byte
 	if _, err := rand.Read(g[:]); err != nil {
 		return nil, err
