@@ -163,13 +163,14 @@ func (e *Exporter) saveBase(ctx context.Context, abs, name string, next *Manifes
 // line, or, once the log has grown enough, a new base (kept in the
 // database too). It returns how many files the export has now.
 func (e *Exporter) saveChanges(ctx context.Context, abs, name string, prev *prevExport, changes map[string]*Entry, cursor core.FeedCursor) (int, error) {
-	set := map[string]*Entry{}
+	set, before := map[string]*Entry{}, map[string]*Entry{}
 	files := prev.count
 	for rel, en := range changes {
 		was, err := prev.get(rel)
 		if err != nil {
 			return 0, err
 		}
+		before[rel] = was
 		switch {
 		case en == nil && was != nil:
 			files--
@@ -181,7 +182,7 @@ func (e *Exporter) saveChanges(ctx context.Context, abs, name string, prev *prev
 		}
 	}
 	if prev.store.gen != "" {
-		if _, ok, err := appendLog(abs, prev.store, prev.known(), set, cursor, prev.stage); err != nil || ok {
+		if _, ok, err := appendLog(abs, prev.store, prev.known(), set, before, cursor, prev.stage); err != nil || ok {
 			return files, err
 		}
 	}

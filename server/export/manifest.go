@@ -129,6 +129,9 @@ type wireEntry struct {
 	TP     string   `json:"tp,omitempty"`    // packedIndexes
 	LP     string   `json:"lp,omitempty"`
 	Target string   `json:"target,omitempty"`
+	// Same (log lines only): the tags and links are those of the entry
+	// this one replaces.
+	Same bool `json:"same,omitempty"`
 }
 
 func decodeManifest(raw []byte) (*Manifest, error) {

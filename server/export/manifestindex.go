@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/trovato/trovato/core"
 )
@@ -242,7 +243,9 @@ func openIndex(dir string, fi fs.FileInfo) (*indexView, error) {
 	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(raw[len(raw)-4:]) {
 		return nil, errors.New("damaged index")
 	}
-	d := indexReader{s: string(body), off: len(indexMagic)}
+	// The file's bytes are read once and never written: the view's
+	// strings are slices of them, not a copy (10 MB at 10,000 articles).
+	d := indexReader{s: unsafe.String(unsafe.SliceData(body), len(body)), off: len(indexMagic)}
 	v := &indexView{s: d.s}
 	v.gen = d.str()
 	size, mtime := d.uvarint(), d.varint()
@@ -520,4 +523,3 @@ func (d *indexReader) str() string {
 	d.off += n
 	return s
 }
-

@@ -23,6 +23,11 @@ import (
 // (compacted: the log is folded in and removed) by a full export and once
 // the log outgrows a quarter of the base.
 //
+// An entry whose tags and links are those of the entry it replaces (an
+// edit of a body: the page's bytes changed, not what it depends on or
+// links to) is written without them, marked same: a line is a few hundred
+// bytes, not the 5 KB of a sitemap part's lists.
+//
 // A line names the base it follows (the base's gen): lines of another
 // base (a compaction that stopped before removing the log) are skipped.
 // Each line may append strings to the base's string table (strings), and
@@ -57,12 +62,12 @@ const compactRatio = 4
 
 var (
 	compactMin int64 = 64 << 10
-	compactMax int64 = 1 << 20
+	compactMax int64 = 256 << 10
 )
 
 // applyLog applies DIR/.trovato-export.log to m, read from DIR's base.
 func (m *Manifest) applyLog(dir string) error {
-	return readLog(dir, &m.store, func(p string, en *Entry) {
+	return readLog(dir, &m.store, func(p string) (*Entry, error) { return m.Files[p], nil }, func(p string, en *Entry) {
 		if en == nil {
 			delete(m.Files, p)
 		} else {
@@ -72,10 +77,11 @@ func (m *Manifest) applyLog(dir string) error {
 }
 
 // readLog reads DIR/.trovato-export.log over the base st names: set gets
-// each entry a line sets (nil: removed), in order; meta each line's
-// cursor and stage. It extends st's string table and records the log's
-// sizes.
-func readLog(dir string, st *logState, set func(p string, en *Entry), meta func(core.FeedCursor, string)) error {
+// each entry a line sets (nil: removed), in order, and get says what is at
+// a path so far (an entry marked same takes its tags and links); meta gets
+// each line's cursor and stage. It extends st's string table and records
+// the log's sizes.
+func readLog(dir string, st *logState, get func(p string) (*Entry, error), set func(p string, en *Entry), meta func(core.FeedCursor, string)) error {
 	raw, err := os.ReadFile(filepath.Join(dir, ManifestLogFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -108,6 +114,16 @@ func readLog(dir string, st *logState, set func(p string, en *Entry), meta func(
 			if err != nil {
 				return err
 			}
+			if we.Same {
+				was, err := get(p)
+				if err != nil {
+					return err
+				}
+				if was == nil {
+					return fmt.Errorf("entry %q keeps the lists of an entry that is not there", p)
+				}
+				en.Tags, en.Links = was.Tags, was.Links
+			}
 			set(p, en)
 		}
 		for _, p := range rec.Del {
@@ -136,7 +152,7 @@ func saveManifest(dir string, old, next *Manifest, full bool) (base []byte, err 
 				set[p] = nil
 			}
 		}
-		st, ok, err := appendLog(dir, old.store, nil, set, next.Cursor, next.Stage)
+		st, ok, err := appendLog(dir, old.store, nil, set, old.Files, next.Cursor, next.Stage)
 		if err != nil || ok {
 			next.store = st
 			return nil, err
@@ -146,10 +162,11 @@ func saveManifest(dir string, old, next *Manifest, full bool) (base []byte, err 
 }
 
 // appendLog appends a line to DIR's log over the base st names: set's
-// entries (nil: removed). known finds a string in the table (nil: every
-// string of st is looked at). ok is false, and nothing written, when the
-// log would outgrow its share of the base: a base is due.
-func appendLog(dir string, st logState, known func(string) (int, bool), set map[string]*Entry, cursor core.FeedCursor, stage string) (logState, bool, error) {
+// entries (nil: removed) over was (what each path held). known finds a
+// string in the table (nil: every string of st is looked at). ok is
+// false, and nothing written, when the log would outgrow its share of the
+// base: a base is due.
+func appendLog(dir string, st logState, known func(string) (int, bool), set, was map[string]*Entry, cursor core.FeedCursor, stage string) (logState, bool, error) {
 	rec := logRecord{Gen: st.gen, Cursor: cursor, Stage: stage, Set: map[string]*wireEntry{}}
 	in := interner{index: map[string]int{}, size: len(st.strs), known: known}
 	if known == nil {
@@ -163,7 +180,10 @@ func appendLog(dir string, st logState, known func(string) (int, bool), set map[
 	// in sorted path order, so a line is the same bytes for the same
 	// change.
 	for _, p := range slices.Sorted(maps.Keys(set)) {
-		if en := set[p]; en != nil {
+		if en, w := set[p], was[p]; en != nil && w != nil && len(en.Tags)+len(en.Links) > 0 &&
+			slices.Equal(en.Tags, w.Tags) && slices.Equal(en.Links, w.Links) {
+			rec.Set[p] = &wireEntry{URL: en.URL, Kind: en.Kind, SHA256: en.SHA256, Size: en.Size, Target: en.Target, Same: true}
+		} else if en != nil {
 			rec.Set[p] = in.entry(en)
 		} else {
 			rec.Del = append(rec.Del, p)

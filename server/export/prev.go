@@ -46,8 +46,8 @@ func openPrev(dir string) (*prevExport, bool, error) {
 	if v, err := openIndex(dir, fi); err == nil {
 		p := &prevExport{version: v.version, cursor: v.cursor, stage: v.stage, idx: v, count: v.n,
 			store: logState{gen: v.gen, strs: v.strs, baseSize: fi.Size()},
-			over: map[string]*Entry{}, overURL: map[string]string{}}
-		err := readLog(dir, &p.store, func(rel string, en *Entry) { p.over[rel] = en },
+			over:  map[string]*Entry{}, overURL: map[string]string{}}
+		err := readLog(dir, &p.store, p.get, func(rel string, en *Entry) { p.over[rel] = en },
 			func(c core.FeedCursor, stage string) { p.cursor, p.stage = c, stage })
 		if err != nil {
 			return nil, false, core.Errorf(core.EInvalid, "%s: %s (delete it and %s to export everything again)", filepath.Join(dir, ManifestLogFile), err, ManifestFile)
