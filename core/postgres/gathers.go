@@ -877,7 +877,45 @@ func (c *gatherCompiler) fieldCond(a string, fi *fieldInfo, op string, params []
 	if negated || op == core.OpEmpty {
 		otherwise = "true"
 	}
-	return "(CASE WHEN " + a + ".type = ANY(" + c.arg(fi.types) + "::text[]) THEN " + cond + " ELSE " + otherwise + " END)"
+	guarded := "(CASE WHEN " + a + ".type = ANY(" + c.arg(fi.types) + "::text[]) THEN " + cond + " ELSE " + otherwise + " END)"
+	if hint := c.refContainment(a, fi, op, params); hint != "" {
+		return "(" + hint + " AND " + guarded + ")"
+	}
+	return guarded
+}
+
+// refContainment is, for a reference field's = and in (a category page:
+// the items tagged with a term or its descendants), a condition every
+// matching row meets that the index on fields (jsonb_path_ops, migration
+// 0016) can answer: the field holds {"id": ID}, or a list with one, for
+// one of the ids. Without it the filter reads every item's fields (100 ms
+// at 10,000 articles); with it, only the matching rows. "" when it does
+// not apply.
+func (c *gatherCompiler) refContainment(a string, fi *fieldInfo, op string, params []any) string {
+	switch fi.ftype {
+	case core.FieldItemRef, core.FieldTermRef, core.FieldFile, core.FieldImage:
+	default:
+		return ""
+	}
+	if fi.prop != "" || (op != core.OpEq && op != core.OpIn) || len(params) == 0 || len(params) > 64 {
+		return ""
+	}
+	var or []string
+	for _, p := range params {
+		id, ok := p.(string)
+		if !ok || id == "" {
+			return ""
+		}
+		ref := map[string]string{"id": id}
+		for _, shape := range []any{[]any{ref}, ref} {
+			doc, err := json.Marshal(map[string]any{fi.name: shape})
+			if err != nil {
+				return ""
+			}
+			or = append(or, a+".fields @> "+c.arg(string(doc))+"::jsonb")
+		}
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
 }
 
 // descendants returns the term ids (text) of terms and, when deep, all
