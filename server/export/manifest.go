@@ -252,8 +252,9 @@ func (m *Manifest) encode() ([]byte, error) {
 }
 
 // encodeBase is encode naming a generation (a base file's: its log's
-// records name it) and returning the string table.
-func (m *Manifest) encodeBase(gen string) ([]byte, []string, error) {
+// records name it) and returning what it wrote (its string table and
+// packed entries: the index is made from them).
+func (m *Manifest) encodeBase(gen string) ([]byte, *wireManifest, error) {
 	w := wireManifest{Version: manifestVersion, Gen: gen, Cursor: m.Cursor, Stage: m.Stage, Files: make(map[string]*wireEntry, len(m.Files))}
 	in := interner{index: map[string]int{}}
 	for _, p := range m.Paths() {
@@ -261,7 +262,7 @@ func (m *Manifest) encodeBase(gen string) ([]byte, []string, error) {
 	}
 	w.Strings = in.added
 	raw, err := json.Marshal(&w)
-	return raw, w.Strings, err
+	return raw, &w, err
 }
 
 // interner writes entries with their strings as indexes into a table:

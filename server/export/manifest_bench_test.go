@@ -39,9 +39,26 @@ func BenchmarkManifest(b *testing.B) {
 		b.ReportMetric(float64(len(raw))/1e6, "MB")
 	})
 	dir := b.TempDir()
+	// SaveBase: a new base (a full export, a compaction): the JSON base
+	// and its index written.
+	b.Run("SaveBase", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := saveBase(dir, m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	if _, err := saveManifest(dir, newManifest(), m, true); err != nil {
 		b.Fatal(err)
 	}
+	// OpenPrev: what an incremental export reads of it.
+	b.Run("OpenPrev", func(b *testing.B) {
+		for b.Loop() {
+			if p, _, err := openPrev(dir); err != nil || p.count != len(m.Files) {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("ReadIndex", func(b *testing.B) {
 		for b.Loop() {
 			if got, _, err := ReadManifest(dir); err != nil || len(got.Files) != len(m.Files) {

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,13 +54,11 @@ var indexKinds = []string{KindPage, KindFile, KindAsset, KindRedirect, KindExtra
 //	where the offsets, by URL, string table, postings and redirects
 //	begin, 4 bytes each
 //	CRC-32 (IEEE) of everything before it
-func encodeIndex(m *Manifest, gen string, strs []string, fi fs.FileInfo) ([]byte, error) {
-	pos := make(map[string]uint64, len(strs))
-	for i, s := range strs {
-		if _, dup := pos[s]; !dup {
-			pos[s] = uint64(i)
-		}
-	}
+//
+// packed, when given, are the entries as the base wrote them: their lists
+// are taken from its packed indexes instead of looking every string up.
+func encodeIndex(m *Manifest, gen string, strs []string, packed map[string]*wireEntry, fi fs.FileInfo) ([]byte, error) {
+	var pos map[string]uint64 // made when a list is not packed
 	b := make([]byte, 0, 64*len(m.Files))
 	b = append(b, indexMagic...)
 	str := func(s string) {
@@ -81,19 +80,51 @@ func encodeIndex(m *Manifest, gen string, strs []string, fi fs.FileInfo) ([]byte
 	b = binary.AppendUvarint(b, uint64(len(paths)))
 	postings := make([][]int, len(strs))
 	var redirects []int
-	list := func(l []string, entry int, tags bool) error {
+	var buf []byte
+	list := func(l []string, pack string, entry int, tags bool) error {
 		b = binary.AppendUvarint(b, uint64(len(l)))
+		post := func(n uint64) {
+			if p := postings[n]; tags && (len(p) == 0 || p[len(p)-1] != entry) {
+				postings[n] = append(p, entry)
+			}
+		}
+		if pack != "" {
+			var err error
+			if buf, err = base64.RawURLEncoding.AppendDecode(buf[:0], []byte(pack)); err != nil {
+				return fmt.Errorf("entry %d: packed indexes: %v", entry, err)
+			}
+			// The packed indexes were written from this list (encodeBase):
+			// their count and range are checked, not each string again.
+			rest := buf
+			for range l {
+				n, w := binary.Uvarint(rest)
+				if w <= 0 || n >= uint64(len(strs)) {
+					return fmt.Errorf("entry %d: packed indexes do not match its list", entry)
+				}
+				rest = rest[w:]
+				post(n)
+			}
+			if len(rest) > 0 {
+				return fmt.Errorf("entry %d: packed indexes do not match its list", entry)
+			}
+			b = append(b, buf...)
+			return nil
+		}
+		if pos == nil {
+			pos = make(map[string]uint64, len(strs))
+			for i, s := range strs {
+				if _, dup := pos[s]; !dup {
+					pos[s] = uint64(i)
+				}
+			}
+		}
 		for _, s := range l {
 			n, ok := pos[s]
 			if !ok {
 				return fmt.Errorf("string %q not in the table", s)
 			}
 			b = binary.AppendUvarint(b, n)
-			if tags {
-				if p := postings[n]; len(p) == 0 || p[len(p)-1] != entry {
-					postings[n] = append(p, entry)
-				}
-			}
+			post(n)
 		}
 		return nil
 	}
@@ -113,10 +144,14 @@ func encodeIndex(m *Manifest, gen string, strs []string, fi fs.FileInfo) ([]byte
 		b = append(b, byte(k))
 		str(en.SHA256)
 		b = binary.AppendUvarint(b, uint64(en.Size))
-		if err := list(en.Tags, i, true); err != nil {
+		var tp, lp string
+		if we := packed[p]; we != nil {
+			tp, lp = we.TP, we.LP
+		}
+		if err := list(en.Tags, tp, i, true); err != nil {
 			return nil, err
 		}
-		if err := list(en.Links, i, false); err != nil {
+		if err := list(en.Links, lp, i, false); err != nil {
 			return nil, err
 		}
 		str(en.Target)
@@ -137,14 +172,13 @@ func encodeIndex(m *Manifest, gen string, strs []string, fi fs.FileInfo) ([]byte
 	}
 	slots := make([]int, hashSlots(len(strs)))
 	for i, s := range strs {
-		if pos[s] != uint64(i) {
-			continue // a duplicate: the first is found
-		}
 		h := strHash(s) & uint32(len(slots)-1)
-		for slots[h] != 0 {
+		for slots[h] != 0 && strs[slots[h]-1] != s {
 			h = (h + 1) & uint32(len(slots)-1)
 		}
-		slots[h] = i + 1
+		if slots[h] == 0 { // else a duplicate: the first is found
+			slots[h] = i + 1
+		}
 	}
 	at[2] = len(b)
 	for _, v := range slots {
@@ -198,12 +232,12 @@ func strHash(s string) uint32 {
 
 // writeIndex writes the index of the base just written in dir (its
 // size and modification time name it).
-func writeIndex(dir string, m *Manifest, gen string, strs []string) error {
+func writeIndex(dir string, m *Manifest, w *wireManifest) error {
 	fi, err := os.Stat(filepath.Join(dir, ManifestFile))
 	if err != nil {
 		return err
 	}
-	raw, err := encodeIndex(m, gen, strs, fi)
+	raw, err := encodeIndex(m, w.Gen, w.Strings, w.Files, fi)
 	if err != nil {
 		return err
 	}

@@ -167,6 +167,9 @@ func saveManifest(dir string, old, next *Manifest, full bool) (base []byte, err 
 // false, and nothing written, when the log would outgrow its share of the
 // base: a base is due.
 func appendLog(dir string, st logState, known func(string) (int, bool), set, was map[string]*Entry, cursor core.FeedCursor, stage string) (logState, bool, error) {
+	if st.logSize+minLineEntry*int64(len(set)) > logLimit(st.baseSize) {
+		return st, false, nil // too large whatever its entries hold
+	}
 	rec := logRecord{Gen: st.gen, Cursor: cursor, Stage: stage, Set: map[string]*wireEntry{}}
 	in := interner{index: map[string]int{}, size: len(st.strs), known: known}
 	if known == nil {
@@ -205,6 +208,10 @@ func appendLog(dir string, st logState, known func(string) (int, bool), set, was
 		baseSize: st.baseSize, logSize: st.logSize + int64(len(line)), logEnd: st.logEnd + int64(len(line))}, true, nil
 }
 
+// minLineEntry is the least a log line's entry takes: its path, and its
+// hash of 64 characters with its JSON keys.
+const minLineEntry = 100
+
 // logLimit is how large the log of a base of baseSize bytes may grow: a
 // quarter of it, at least compactMin, at most compactMax (every
 // incremental export reads the whole log).
@@ -220,7 +227,7 @@ func saveBase(dir string, next *Manifest) ([]byte, error) {
 		return nil, err
 	}
 	gen := hex.EncodeToString(g[:])
-	raw, strs, err := next.encodeBase(gen)
+	raw, w, err := next.encodeBase(gen)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +239,7 @@ func saveBase(dir string, next *Manifest) ([]byte, error) {
 	if err := writeAtomic(filepath.Join(dir, ManifestFile), raw); err != nil {
 		return nil, fmt.Errorf("export: write manifest: %w", err)
 	}
-	if err := writeIndex(dir, next, gen, strs); err != nil {
+	if err := writeIndex(dir, next, w); err != nil {
 		return nil, fmt.Errorf("export: write manifest index: %w", err)
 	}
 	// The new base names a new generation: the old log's lines no longer
@@ -240,7 +247,7 @@ func saveBase(dir string, next *Manifest) ([]byte, error) {
 	if err := os.Remove(filepath.Join(dir, ManifestLogFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("export: remove the manifest log: %w", err)
 	}
-	next.store = logState{gen: gen, strs: strs, baseSize: int64(len(raw))}
+	next.store = logState{gen: gen, strs: w.Strings, baseSize: int64(len(raw))}
 	return raw, nil
 }
 

@@ -78,7 +78,7 @@ func openPrev(dir string) (*prevExport, bool, error) {
 		// The next run reads the index (an index of an older format, or
 		// one lost, is written again). A failure only costs this read
 		// again.
-		_ = writeIndex(dir, m, w.Gen, w.Strings)
+		_ = writeIndex(dir, m, w)
 	}
 	m.store = logState{gen: w.Gen, strs: w.Strings, baseSize: int64(len(raw))}
 	if err := m.applyLog(dir); err != nil {
