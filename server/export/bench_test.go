@@ -28,8 +28,10 @@ import (
 // BenchmarkExport generates Markdown articles (about 1 KB, 3 tags, a
 // category) over the demo site, 1,000 and 10,000 by default
 // (TROVATO_BENCH_EXPORT_SIZES=1000,10000), and measures in one run: a full
-// export, an incremental export after one edit, and — when hugo is on
-// PATH — Hugo's build of the same articles with a minimal layout.
+// export, an incremental export after one edit (five body edits: the
+// median), and — when hugo is on PATH — Hugo's build of the same articles
+// with a minimal layout. The details add one title edit and one new
+// article, each followed by an incremental export.
 // build/bench-export.sh runs it.
 func BenchmarkExport(b *testing.B) {
 	sizes := []int{1000, 10000}
@@ -112,6 +114,37 @@ func BenchmarkExport(b *testing.B) {
 			pprof.StopCPUProfile()
 			prof.Close()
 		}
+		// Other edits, once each: a title (its teaser, and so the listing
+		// pages showing it, deep in their pagers, and its alias), a new
+		// article (every page of the listings it is in moves by one).
+		other := func(what string, edit func()) {
+			edit()
+			ex, err := export.New(k, export.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			r, err := ex.Export(context.Background(), dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Fprintf(&details, "incremental after %s, %d articles: %s, %d URLs; %s\n", what, n, time.Since(start).Round(time.Millisecond), r.Rendered, phases(r))
+		}
+		other("a title edit", func() {
+			a := arts[len(arts)/3]
+			title := a.title + " (retitled)"
+			if _, err := k.Store.Items().UpdateItem(admin, core.LiveStageID, a.id, core.ItemUpdate{Title: &title, Log: "bench"}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		other("a new article", func() {
+			a := arts[len(arts)/3]
+			fields, _ := json.Marshal(map[string]any{"body": a.body, "category": map[string]string{"id": a.categoryID.String()}})
+			it := &core.Item{Type: "article", Title: "A new article for the bench", Status: core.StatusPublished, Promote: true, Fields: fields}
+			if err := k.Store.Items().CreateItem(admin, core.LiveStageID, it, "bench"); err != nil {
+				b.Fatal(err)
+			}
+		})
 		slices.Sort(incs)
 		incD := incs[len(incs)/2]
 		fmt.Fprintf(&details, "incremental (median), %d articles: %s\n", n, phases(inc))
