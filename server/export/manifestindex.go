@@ -446,10 +446,14 @@ func (v *indexView) tagged(t string) ([]int, error) {
 	out := make([]int, d.count())
 	e := 0
 	for i := range out {
-		e += int(d.uvarint())
+		step := d.uvarint()
+		if step >= uint64(v.n) || e+int(step) >= v.n {
+			return nil, errors.New("malformed index")
+		}
+		e += int(step)
 		out[i] = e
 	}
-	if d.err != nil || e >= v.n {
+	if d.err != nil {
 		return nil, errors.New("malformed index")
 	}
 	return out, nil
