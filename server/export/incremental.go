@@ -82,11 +82,7 @@ func (e *Exporter) changesOver(prev *prevExport, results map[string]*rendered, r
 		}
 	}
 	for rel, en := range changes {
-		if en == nil {
-			delete(now.Files, rel)
-		} else {
-			now.Files[rel] = en
-		}
+		now.set(rel, en)
 	}
 	reach(now, roots)
 	for rel, en := range changes {
@@ -191,11 +187,7 @@ func (e *Exporter) saveChanges(ctx context.Context, abs, name string, prev *prev
 		return 0, err
 	}
 	for rel, en := range changes {
-		if en == nil {
-			delete(next.Files, rel)
-		} else {
-			next.Files[rel] = en
-		}
+		next.set(rel, en)
 	}
 	next.Version, next.Cursor = manifestVersion, cursor
 	return len(next.Files), e.saveBase(ctx, abs, name, next)

@@ -69,6 +69,15 @@ func newManifest() *Manifest {
 	return &Manifest{Version: manifestVersion, Files: map[string]*Entry{}}
 }
 
+// set puts en at path rel; nil removes the path.
+func (m *Manifest) set(rel string, en *Entry) {
+	if en == nil {
+		delete(m.Files, rel)
+	} else {
+		m.Files[rel] = en
+	}
+}
+
 // ReadManifest reads DIR/.trovato-export.json and the changes logged
 // since it was written (DIR/.trovato-export.log, manifestlog.go); a
 // missing file is an empty manifest (ok false), a damaged one an EInvalid

@@ -67,13 +67,8 @@ var (
 
 // applyLog applies DIR/.trovato-export.log to m, read from DIR's base.
 func (m *Manifest) applyLog(dir string) error {
-	return readLog(dir, &m.store, func(p string) (*Entry, error) { return m.Files[p], nil }, func(p string, en *Entry) {
-		if en == nil {
-			delete(m.Files, p)
-		} else {
-			m.Files[p] = en
-		}
-	}, func(c core.FeedCursor, stage string) { m.Cursor, m.Stage = c, stage })
+	return readLog(dir, &m.store, func(p string) (*Entry, error) { return m.Files[p], nil }, m.set,
+		func(c core.FeedCursor, stage string) { m.Cursor, m.Stage = c, stage })
 }
 
 // readLog reads DIR/.trovato-export.log over the base st names: set gets

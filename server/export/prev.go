@@ -235,11 +235,7 @@ func (p *prevExport) all() (*Manifest, error) {
 		return nil, err
 	}
 	for rel, en := range p.over {
-		if en == nil {
-			delete(m.Files, rel)
-		} else {
-			m.Files[rel] = en
-		}
+		m.set(rel, en)
 	}
 	m.Cursor, m.Stage, m.store = p.cursor, p.stage, p.store
 	return m, nil

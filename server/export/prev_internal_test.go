@@ -103,11 +103,7 @@ func TestPrevExport(t *testing.T) {
 		want.Files[rel] = en
 	}
 	for rel, en := range changes {
-		if en == nil {
-			delete(want.Files, rel)
-		} else {
-			want.Files[rel] = en
-		}
+		want.set(rel, en)
 	}
 	if got, _, err := ReadManifest(dir); err != nil || !reflect.DeepEqual(got.Files, want.Files) || got.Cursor != 4 {
 		t.Fatalf("ReadManifest after the line: %v", err)
