@@ -597,9 +597,10 @@ func (e *Exporter) Export(ctx context.Context, dir string) (*Report, error) {
 	return rep, nil
 }
 
-// wholeListings is how many pages an incremental export renders again
-// from which it reads listings whole, as a full export: reading one
-// whole costs about as much as reading 50 of its pages one by one.
+// wholeListings: an incremental export with this many pages to render
+// again reads its listings whole, as a full export does (reading a
+// listing whole costs about as much as reading 50 of its pages one by
+// one).
 var wholeListings = 300
 
 // fileWriters write the files of an export at a time.
