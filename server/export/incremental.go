@@ -34,7 +34,7 @@ func (e *Exporter) changeTags(ctx context.Context, rows []core.Change) []string 
 // (nil: removed): the files of every URL rendered again go, and what
 // rendered comes in (bodies gets its bytes). When a link may have moved
 // (a URL gone or new, a page with other links), what the roots no longer
-// reach goes too: reach, over every entry; otherwise no entry but the
+// reach goes too (prevExport.unreachable); otherwise no entry but the
 // rendered ones is read.
 func (e *Exporter) changesOver(prev *prevExport, results map[string]*rendered, roots []string, bodies map[string][]byte) (map[string]*Entry, error) {
 	changes := map[string]*Entry{}
@@ -71,29 +71,18 @@ func (e *Exporter) changesOver(prev *prevExport, results map[string]*rendered, r
 	if !moved {
 		return changes, nil
 	}
-	old, err := prev.all()
+	lost, err := prev.unreachable(changes, roots) // prev.go
 	if err != nil {
 		return nil, err
 	}
-	now := &Manifest{Files: make(map[string]*Entry, len(old.Files))}
-	for rel, en := range old.Files {
-		if en.Kind != KindExtra { // made again (extras)
-			now.Files[rel] = en
-		}
-	}
-	for rel, en := range changes {
-		now.set(rel, en)
-	}
-	reach(now, roots)
-	for rel, en := range changes {
-		if _, kept := now.Files[rel]; !kept && en != nil {
+	for _, rel := range lost {
+		delete(bodies, rel)
+		if was, err := prev.get(rel); err != nil {
+			return nil, err
+		} else if was != nil {
 			changes[rel] = nil
-			delete(bodies, rel)
-		}
-	}
-	for rel, en := range old.Files {
-		if _, kept := now.Files[rel]; !kept && en.Kind != KindExtra {
-			changes[rel] = nil
+		} else {
+			delete(changes, rel) // new, and already unreachable
 		}
 	}
 	return changes, nil

@@ -3,6 +3,8 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -128,4 +130,95 @@ func TestPrevExport(t *testing.T) {
 		t.Fatalf("the index was not written again: %v", err)
 	}
 	check(t, prev, want)
+}
+
+// TestUnreachable: what prevExport.unreachable finds through the index
+// (and without one) is what reach finds over the whole manifest, for
+// random link graphs with a log and changes over them.
+func TestUnreachable(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	for round := range 40 {
+		dir := t.TempDir()
+		n := 5 + r.IntN(60)
+		url := func(i int) string { return fmt.Sprintf("/p%d", i) }
+		rel := func(i int) string { return fmt.Sprintf("p%d/index.html", i) }
+		entry := func(i int) *Entry {
+			en := &Entry{URL: url(i), Kind: KindPage, SHA256: fmt.Sprintf("%064x", r.IntN(1000)), Tags: []string{"t"}}
+			switch r.IntN(10) {
+			case 0:
+				en.Kind = KindExtra
+			case 1:
+				en.Kind = KindRedirect
+			}
+			for range r.IntN(4) {
+				en.Links = append(en.Links, url(r.IntN(n+10))) // some lead nowhere
+			}
+			return en
+		}
+		m := newManifest()
+		for i := range n {
+			m.Files[rel(i)] = entry(i)
+		}
+		if _, err := saveManifest(dir, newManifest(), m, true); err != nil {
+			t.Fatal(err)
+		}
+		// A log line, then changes over it: some entries replaced,
+		// removed or new.
+		shuffle := func() map[string]*Entry {
+			ch := map[string]*Entry{}
+			for range r.IntN(8) {
+				i := r.IntN(n + 5)
+				if r.IntN(3) == 0 {
+					ch[rel(i)] = nil
+				} else {
+					ch[rel(i)] = entry(i)
+				}
+			}
+			return ch
+		}
+		prev, _, err := openPrev(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&Exporter{}).saveChanges(t.Context(), dir, "", prev, shuffle(), 2); err != nil {
+			t.Fatal(err)
+		}
+		prev, _, err = openPrev(dir)
+		if err != nil || prev.idx == nil {
+			t.Fatalf("open: %v", err)
+		}
+		changes := shuffle()
+		roots := []string{url(0), url(r.IntN(n)), "/nowhere"}
+
+		now, err := prev.all()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rel, en := range changes {
+			now.set(rel, en)
+		}
+		for rel, en := range now.Files {
+			if en.Kind == KindExtra {
+				delete(now.Files, rel)
+			}
+		}
+		kept := &Manifest{Files: maps.Clone(now.Files)}
+		reach(kept, roots)
+		var want []string
+		for rel := range now.Files {
+			if _, ok := kept.Files[rel]; !ok {
+				want = append(want, rel)
+			}
+		}
+		slices.Sort(want)
+		got, err := prev.unreachable(changes, roots)
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("round %d, through the index: %v, want %v (%v)", round, got, want, err)
+		}
+		whole := &prevExport{m: now, count: len(now.Files)}
+		if got, err := whole.unreachable(nil, roots); err != nil || !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+			t.Fatalf("round %d, read whole: %v, want %v (%v)", round, got, want, err)
+		}
+	}
 }
