@@ -62,7 +62,7 @@ const compactRatio = 4
 
 var (
 	compactMin int64 = 64 << 10
-	compactMax int64 = 256 << 10
+	compactMax int64 = 1 << 20
 )
 
 // applyLog applies DIR/.trovato-export.log to m, read from DIR's base.
@@ -86,7 +86,10 @@ func readLog(dir string, st *logState, get func(p string) (*Entry, error), set f
 	if st.gen == "" {
 		return nil // the base was written without a log: any log is stale
 	}
-	var sl slab
+	var (
+		sl    slab
+		owned bool // st.strs is this function's to append to
+	)
 	for off := int64(0); len(raw) > 0; {
 		nl := bytes.IndexByte(raw, '\n')
 		if nl < 0 {
@@ -103,7 +106,13 @@ func readLog(dir string, st *logState, get func(p string) (*Entry, error), set f
 		if rec.Gen != st.gen {
 			continue
 		}
-		st.strs = append(st.strs[:len(st.strs):len(st.strs)], rec.Strings...)
+		if len(rec.Strings) > 0 {
+			if !owned {
+				// The table may be the index's: copied once, then grown.
+				st.strs, owned = slices.Clip(st.strs), true
+			}
+			st.strs = append(st.strs, rec.Strings...)
+		}
 		for p, we := range rec.Set {
 			en, err := we.entryIn(p, st.strs, &sl)
 			if err != nil {
