@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trovato/trovato/core/kernel"
+	"github.com/trovato/trovato/core/redis"
+	"github.com/trovato/trovato/core/redis/redistest"
 	"github.com/trovato/trovato/server"
 )
 
@@ -73,14 +76,7 @@ func BenchmarkSite(b *testing.B) {
 	hs := struct{ URL string }{serveLoopback(b, srv)} // as `trovato serve` serves it
 	page := fetchPage(b, hs.URL+benchPath)
 
-	dir := b.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "www", filepath.Dir(benchPath)), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "www", benchPath+".html"), page, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	nginxURL := startNginx(b, nginx, dir) + benchPath
+	nginxURL, _ := nginxPage(b, nginx, page)
 	if got := fetchPage(b, nginxURL); !bytes.Equal(got, page) {
 		b.Fatalf("nginx serves %d bytes, the site %d", len(got), len(page))
 	}
@@ -140,6 +136,39 @@ func fetchPage(b *testing.B, url string) []byte {
 		b.Fatalf("GET %s: status %d", url, res.StatusCode)
 	}
 	return body
+}
+
+// nginxPage serves page as a static file at benchPath from nginx
+// (startNginx) and returns its URL and nginx's folder.
+func nginxPage(b *testing.B, nginx string, page []byte) (url, dir string) {
+	b.Helper()
+	dir = b.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "www", filepath.Dir(benchPath)), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "www", benchPath+".html"), page, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return startNginx(b, nginx, dir) + benchPath, dir
+}
+
+// cachedDemo is the demo site with the page cache `trovato serve` has
+// (Redis behind the in-process tier): its kernel, its handler without a
+// page cache, and one with it (opts, PageCache set).
+func cachedDemo(b *testing.B, opts server.Options) (*kernel.Kernel, *server.Server, *server.Server) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	c, prefix := redistest.New(b)
+	local := redis.NewLocalTier(ctx, redis.NewTagCache(c, prefix), 10000)
+	b.Cleanup(local.Close)
+	k, _, plain := demoSite(b, server.Options{})
+	opts.PageCache = local
+	cached, err := server.New(k, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k, plain, cached
 }
 
 // startNginx runs nginx as the current user on a free loopback port with

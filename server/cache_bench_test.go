@@ -1,18 +1,13 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/trovato/trovato/core/redis"
-	"github.com/trovato/trovato/core/redis/redistest"
 	"github.com/trovato/trovato/server"
 )
 
@@ -22,30 +17,14 @@ import (
 // serving the item page as a static file. build/bench-cache.sh runs it.
 func BenchmarkSiteCache(b *testing.B) {
 	wrk, nginx, args := loadTools(b, "5s")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c, prefix := redistest.New(b)
-	local := redis.NewLocalTier(ctx, redis.NewTagCache(c, prefix), 10000)
-	defer local.Close()
-	k, _, plain := demoSite(b, server.Options{})
-	cached, err := server.New(k, server.Options{PageCache: local})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, plain, cached := cachedDemo(b, server.Options{})
 	hsPlain := httptest.NewServer(plain)
 	defer hsPlain.Close()
 	// As `trovato serve` serves it (whole responses in one write).
 	hsCached := struct{ URL string }{serveLoopback(b, cached)}
 
 	page := fetchPage(b, hsCached.URL+benchPath)
-	dir := b.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "www", filepath.Dir(benchPath)), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "www", benchPath+".html"), page, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	nginxURL := startNginx(b, nginx, dir) + benchPath
+	nginxURL, _ := nginxPage(b, nginx, page)
 
 	cases := []struct{ name, url string }{
 		{"item page, cached", hsCached.URL + benchPath},

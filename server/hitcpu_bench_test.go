@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trovato/trovato/core/redis"
-	"github.com/trovato/trovato/core/redis/redistest"
 	"github.com/trovato/trovato/server"
 )
 
@@ -35,13 +32,7 @@ import (
 // measured run. TROVATO_BENCH_WRK overrides "-t2 -c32 -d5s".
 func BenchmarkCachedPageHTTP(b *testing.B) {
 	wrk, nginx, args := loadTools(b, "5s")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c, prefix := redistest.New(b)
-	local := redis.NewLocalTier(ctx, redis.NewTagCache(c, prefix), 10000)
-	defer local.Close()
-	k, _, _ := demoSite(b, server.Options{})
-	opts := server.Options{PageCache: local}
+	opts := server.Options{}
 	if os.Getenv("TROVATO_BENCH_LOG") != "" {
 		// Request logs as `trovato serve` writes them by default (text,
 		// info), to a file.
@@ -52,20 +43,10 @@ func BenchmarkCachedPageHTTP(b *testing.B) {
 		defer f.Close()
 		opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	cached, err := server.New(k, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, _, cached := cachedDemo(b, opts)
 	siteBase := serveLoopback(b, cached)
 	page := fetchPage(b, siteBase+benchPath)
-	dir := b.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "www", filepath.Dir(benchPath)), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "www", benchPath+".html"), page, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	nginxURL := startNginx(b, nginx, dir) + benchPath
+	nginxURL, dir := nginxPage(b, nginx, page)
 	nginxPID := nginxMaster(b, dir)
 	siteURL := siteBase + benchPath
 	runWrk(b, wrk, []string{"-t2", "-c32", "-d1s"}, siteURL) // warm
@@ -74,6 +55,7 @@ func BenchmarkCachedPageHTTP(b *testing.B) {
 	b.ResetTimer()
 	var prof *os.File
 	if p := os.Getenv("TROVATO_BENCH_CPUPROFILE"); p != "" {
+		var err error
 		if prof, err = os.Create(p); err != nil {
 			b.Fatal(err)
 		}
