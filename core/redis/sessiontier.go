@@ -111,6 +111,11 @@ func (t *SessionTier) flush(on bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.on = on
+	t.clearLocked()
+}
+
+// clearLocked drops every copy (t.mu held).
+func (t *SessionTier) clearLocked() {
 	t.gen++
 	clear(t.items)
 	clear(t.byUser)
@@ -123,9 +128,7 @@ func (t *SessionTier) apply(payload string) {
 	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		t.gen++
-		clear(t.items)
-		clear(t.byUser)
+		t.clearLocked()
 		return
 	}
 	t.evict(ev.User, ev.Keys...)
