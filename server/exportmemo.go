@@ -88,6 +88,19 @@ func (l *lazy[T]) get(fill func() (T, error)) (T, error) {
 	return v, nil
 }
 
+// lazyAt is the lazy value at key in m, made when first asked (mu guards
+// m).
+func lazyAt[K comparable, T any](mu *sync.Mutex, m map[K]*lazy[T], key K) *lazy[T] {
+	mu.Lock()
+	defer mu.Unlock()
+	l := m[key]
+	if l == nil {
+		l = &lazy[T]{}
+		m[key] = l
+	}
+	return l
+}
+
 // memo is the request's stage memo, or nil: no export, or a signed-in
 // request (what a listing shows depends on the user).
 func (s *Server) memo(ctx context.Context, st *reqState) *stageMemo {
@@ -165,13 +178,7 @@ func (s *Server) exposedFilters(ctx context.Context, st *reqState, g *core.Gathe
 		return read()
 	}
 	key := g.Name + "/" + strconv.Itoa(g.Version)
-	m.mu.Lock()
-	l := m.exposed[key]
-	if l == nil {
-		l = &lazy[[]core.ExposedFilter]{}
-		m.exposed[key] = l
-	}
-	m.mu.Unlock()
+	l := lazyAt(&m.mu, m.exposed, key)
 	return l.get(read)
 }
 
@@ -206,13 +213,7 @@ func (s *Server) runGather(ctx context.Context, st *reqState, g *core.Gather, ar
 		return nil, err
 	}
 	key := string(raw)
-	m.mu.Lock()
-	l := m.gathers[key]
-	if l == nil {
-		l = &lazy[*gatherList]{}
-		m.gathers[key] = l
-	}
-	m.mu.Unlock()
+	l := lazyAt(&m.mu, m.gathers, key)
 	list, _ := l.get(func() (*gatherList, error) {
 		items, err := s.k.Store.Gathers().RunGatherAll(ctx, g, st.stage, core.GatherArgs{PathArgs: args.PathArgs, Display: args.Display})
 		if err != nil {
@@ -269,13 +270,7 @@ func (s *Server) memoGatherPage(ctx context.Context, st *reqState, m *stageMemo,
 		return nil, err
 	}
 	key := string(raw)
-	m.mu.Lock()
-	l := m.pages[key]
-	if l == nil {
-		l = &lazy[*core.GatherResult]{}
-		m.pages[key] = l
-	}
-	m.mu.Unlock()
+	l := lazyAt(&m.mu, m.pages, key)
 	res, err := l.get(func() (*core.GatherResult, error) { return s.k.Store.Gathers().RunGather(ctx, g, st.stage, args) })
 	if err != nil {
 		return nil, err
