@@ -181,35 +181,3 @@ func (e *Exporter) saveChanges(ctx context.Context, abs, name string, prev *prev
 	next.Version, next.Cursor = manifestVersion, cursor
 	return len(next.Files), e.saveBase(ctx, abs, name, next)
 }
-
-// tagFilter answers whether a tag was bumped, checking a bitmap of a
-// cheap hash (its length and three of its bytes) before the set: an
-// incremental export asks for every tag of every entry (15,000 pages of
-// 25 tags at 10,000 articles), and almost none was bumped.
-type tagFilter struct {
-	bits [1 << 10]uint64
-	set  map[string]bool
-}
-
-func newTagFilter(set map[string]bool) *tagFilter {
-	f := &tagFilter{set: set}
-	for t := range set {
-		h := tagHash(t)
-		f.bits[h>>6] |= 1 << (h & 63)
-	}
-	return f
-}
-
-func tagHash(t string) uint32 {
-	n := uint32(len(t))
-	if n == 0 {
-		return 0
-	}
-	h := n*0x9e3779b1 ^ uint32(t[n-1])<<4 ^ uint32(t[n/2])<<9 ^ uint32(t[(n*3)/4])<<1
-	return (h ^ h>>16) & (1<<16 - 1)
-}
-
-func (f *tagFilter) has(t string) bool {
-	h := tagHash(t)
-	return f.bits[h>>6]&(1<<(h&63)) != 0 && f.set[t]
-}

@@ -28,6 +28,8 @@ type prevExport struct {
 	overURL map[string]string // URL -> path of the entries in over
 	count   int               // entries
 
+	got map[string]*Entry // the base's entries decoded so far, by path (nil: none there)
+
 	m     *Manifest         // read whole (idx nil)
 	byURL map[string]string // of m, made when first asked
 
@@ -47,7 +49,7 @@ func openPrev(dir string) (*prevExport, bool, error) {
 	if v, err := openIndex(dir, fi); err == nil {
 		p := &prevExport{version: v.version, cursor: v.cursor, stage: v.stage, idx: v, count: v.n,
 			store: logState{gen: v.gen, strs: v.strs, baseSize: fi.Size()},
-			over:  map[string]*Entry{}, overURL: map[string]string{}}
+			over:  map[string]*Entry{}, overURL: map[string]string{}, got: map[string]*Entry{}}
 		err := readLog(dir, &p.store, p.get, func(rel string, en *Entry) { p.over[rel] = en },
 			func(c core.FeedCursor, stage string) { p.cursor, p.stage = c, stage })
 		if err != nil {
@@ -96,12 +98,18 @@ func (p *prevExport) get(rel string) (*Entry, error) {
 	if en, ok := p.over[rel]; ok {
 		return en, nil
 	}
-	i := p.idx.findPath(rel)
-	if i < 0 {
-		return nil, nil
+	if en, ok := p.got[rel]; ok {
+		return en, nil
 	}
-	_, en, err := p.idx.entry(i, &p.sl)
-	return en, err
+	var en *Entry
+	if i := p.idx.findPath(rel); i >= 0 {
+		var err error
+		if _, en, err = p.idx.entry(i, &p.sl); err != nil {
+			return nil, err
+		}
+	}
+	p.got[rel] = en
+	return en, nil
 }
 
 // atURL is the path and entry of URL u, or nil.
@@ -148,9 +156,8 @@ func (p *prevExport) stale(bumped map[string]bool) (map[string]*Entry, error) {
 		return slices.ContainsFunc(en.Tags, func(t string) bool { return t == "*" || bumped[t] })
 	}
 	if p.m != nil {
-		bf := newTagFilter(bumped)
 		for rel, en := range p.m.Files {
-			if renders(en) && slices.ContainsFunc(en.Tags, func(t string) bool { return t == "*" || bf.has(t) }) {
+			if renders(en) && hit(en) {
 				out[rel] = en
 			}
 		}
