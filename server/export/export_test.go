@@ -46,7 +46,13 @@ func demoKernel(t testing.TB) (*kernel.Kernel, context.Context) {
 
 func mustExport(t testing.TB, k *kernel.Kernel, dir string) *export.Report {
 	t.Helper()
-	ex, err := export.New(k, export.Options{})
+	return mustExportWith(t, k, export.Options{}, dir)
+}
+
+// mustExportWith exports k's site into dir with opts.
+func mustExportWith(t testing.TB, k *kernel.Kernel, opts export.Options, dir string) *export.Report {
+	t.Helper()
+	ex, err := export.New(k, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +63,6 @@ func mustExport(t testing.TB, k *kernel.Kernel, dir string) *export.Report {
 	return rep
 }
 
-// get asks a plain site handler (no page cache), as `trovato serve` would
-// answer a visitor.
 func get(t *testing.T, h http.Handler, u string) *http.Response {
 	t.Helper()
 	rec := httptest.NewRecorder()

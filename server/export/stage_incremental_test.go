@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -26,15 +25,7 @@ func TestExportStageIncremental(t *testing.T) {
 	}
 	exportStage := func(dir string, full bool) *export.Report {
 		t.Helper()
-		ex, err := export.New(k, export.Options{Stage: st, Full: full})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := ex.Export(context.Background(), dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep
+		return mustExportWith(t, k, export.Options{Stage: st, Full: full}, dir)
 	}
 	dir := t.TempDir()
 	if rep := exportStage(dir, false); !rep.Full {
