@@ -3,11 +3,9 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -221,17 +219,7 @@ func TestCommentSettingsSite(t *testing.T) {
 		// anonymous visitors comment. The island starts their session.
 		res, island := s.get("/_island/comment-form?path=/blog/hello-world", nil)
 		wantContains(t, island, `<form`, `name="name"`)
-		var cookie string
-		for _, c := range res.Cookies() {
-			if c.Name == server.SessionCookie {
-				cookie = server.SessionCookie + "=" + c.Value
-			}
-		}
-		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(island)
-		if cookie == "" || m == nil {
-			t.Fatal("the island gave no session or token")
-		}
-		token := html.UnescapeString(m[1])
+		cookie, token := islandSession(t, res, island)
 		res, _ = s.postForm("/comment/"+s.item.ID.String(), cookie, url.Values{"csrf_token": {token}, "name": {"Guest"}, "body": {"Hello"}})
 		wantStatus(t, res, http.StatusSeeOther)
 		q, err := s.k.Store.FindCommentQueue(s.admin, postgres.CommentFilter{Status: postgres.CommentPending, ItemID: s.item.ID})

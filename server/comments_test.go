@@ -102,17 +102,7 @@ func TestComments(t *testing.T) {
 		if trap := regexp.MustCompile(`<input [^>]*name="homepage"[^>]*>`).FindString(island); !strings.Contains(trap, ` tabindex="-1"`) || !strings.Contains(trap, ` autocomplete="off"`) {
 			t.Errorf("honeypot input %q lacks tabindex=-1 / autocomplete=off", trap)
 		}
-		var cookie string
-		for _, c := range res.Cookies() {
-			if c.Name == server.SessionCookie {
-				cookie = server.SessionCookie + "=" + c.Value
-			}
-		}
-		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(island)
-		if cookie == "" || m == nil {
-			t.Fatalf("the island started no session (cookie %q) or gave no token", cookie)
-		}
-		token := html.UnescapeString(m[1])
+		cookie, token := islandSession(t, res, island)
 		anonPost := func(form url.Values) *http.Response {
 			t.Helper()
 			return s.do(http.MethodPost, "/comment/"+s.item.ID.String(), map[string]string{"Cookie": cookie,
@@ -163,4 +153,20 @@ func TestComments(t *testing.T) {
 			t.Fatalf("burst answers %v", codes)
 		}
 	})
+}
+
+// islandSession is the session cookie (a Cookie header) an island's
+// answer started and the CSRF token of its form.
+func islandSession(t *testing.T, res *http.Response, island string) (cookie, token string) {
+	t.Helper()
+	for _, c := range res.Cookies() {
+		if c.Name == server.SessionCookie {
+			cookie = server.SessionCookie + "=" + c.Value
+		}
+	}
+	m := csrfRE.FindStringSubmatch(island)
+	if cookie == "" || m == nil {
+		t.Fatalf("the island started no session (cookie %q) or gave no token", cookie)
+	}
+	return cookie, html.UnescapeString(m[1])
 }
